@@ -1,0 +1,1 @@
+"""An actor-based spot trading bot."""

@@ -1,0 +1,421 @@
+"""The protocol of the system: every message that crosses an actor boundary.
+
+Messages are frozen, slotted dataclasses. Money, prices and quantities are
+`Decimal`; times are integer milliseconds since the epoch, taken from the
+market clock in replays, so that a backtest gives the same result every time.
+Commands are named verb-noun (`PlaceOrder`), events in the past tense
+(`OrderUpdated` is spelled `OrderUpdate` for the seed's sake, it is an event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pykka
+
+Clock = Callable[[], int]
+"""Milliseconds since the epoch; injected so that tests and replays own time."""
+
+ZERO = Decimal(0)
+
+_frozen = {"frozen": True, "slots": True, "kw_only": True}
+
+
+class TradingState(str, Enum):
+    """The seed's four states; the str mixin keeps `state == "buying"` working."""
+
+    READY_TO_BUY = "ready_to_buy"
+    BUYING = "buying"
+    READY_TO_SELL = "ready_to_sell"
+    SELLING = "selling"
+
+
+class Side(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderStatus(str, Enum):
+    """Binance's order statuses, plus PENDING_NEW for an intent not yet acknowledged."""
+
+    PENDING_NEW = "PENDING_NEW"
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    PENDING_CANCEL = "PENDING_CANCEL"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+        OrderStatus.EXPIRED_IN_MATCH,
+    }
+)
+
+
+class AdviceAction(str, Enum):
+    BUY = "buy"
+    SELL = "sell"
+    HOLD = "hold"
+
+
+class AdviceSource(str, Enum):
+    MODEL = "model"
+    CACHE = "cache"
+    FALLBACK = "fallback"
+
+
+def utc_from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+# -- exchange facts ---------------------------------------------------------
+
+
+@dataclass(**_frozen)
+class SymbolFilters:
+    """The exchange rules an order must meet (Binance exchangeInfo, or the paper settings)."""
+
+    symbol: str
+    base_asset: str
+    quote_asset: str
+    tick_size: Decimal
+    step_size: Decimal
+    min_qty: Decimal
+    max_qty: Decimal
+    min_notional: Decimal
+    max_notional: Decimal = ZERO  # 0 = no upper bound
+    min_price: Decimal = ZERO
+    max_price: Decimal = ZERO  # 0 = no upper bound
+    status: str = "TRADING"
+
+
+@dataclass(**_frozen)
+class FiltersUpdated:
+    """The executor read (or re-read) the symbol's rules."""
+
+    filters: SymbolFilters
+
+
+@dataclass(**_frozen)
+class BalanceUpdated:
+    """Free and locked balance of one asset, as the exchange reports it."""
+
+    asset: str
+    free: Decimal
+    locked: Decimal
+    ts_ms: int
+
+
+# -- market data ------------------------------------------------------------
+
+
+@dataclass(**_frozen)
+class TradeTick:
+    trade_id: int
+    price: Decimal
+    qty: Decimal
+    ts_ms: int
+    buyer_is_maker: bool  # True: the seller took liquidity (a sell-side aggressor)
+
+
+@dataclass(**_frozen)
+class Candle:
+    open_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+@dataclass(**_frozen)
+class MarketSnapshot:
+    """The local view of the market at one moment.
+
+    `trades` holds every trade since the previous snapshot sent to the same
+    subscriber (bounded), so the paper exchange can match against them.
+    """
+
+    symbol: str
+    seq: int
+    ts_data_ms: int  # market time of the newest data included
+    ts_snapshot_ms: int  # when the snapshot was made (market time in replays)
+    bid: Decimal
+    bid_qty: Decimal
+    ask: Decimal
+    ask_qty: Decimal
+    mid: Decimal
+    spread_bps: Decimal
+    imbalance: Decimal  # top-N book imbalance in [-1, 1]; positive = more bids
+    microprice: Decimal
+    last_price: Decimal | None = None
+    last_qty: Decimal | None = None
+    vwap: Decimal | None = None
+    volatility: Decimal | None = None  # realised, as a fraction over the window
+    trade_flow_imbalance: Decimal = ZERO  # taker buy minus sell volume over total, [-1, 1]
+    candles: tuple[Candle, ...] = ()
+    trades: tuple[TradeTick, ...] = ()
+    stale: bool = False
+
+
+@dataclass(**_frozen)
+class FeedStatusChanged:
+    """The feed went stale or down (`stale=True`) or came back (`stale=False`)."""
+
+    symbol: str
+    stale: bool
+    reason: str
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class Subscribe:
+    """Ask a publisher (market data, order executor) to send its events to `subscriber`."""
+
+    subscriber: pykka.ActorRef[Any]
+
+
+@dataclass(**_frozen)
+class Unsubscribe:
+    subscriber: pykka.ActorRef[Any]
+
+
+@dataclass(**_frozen)
+class SnapshotProcessed:
+    """A subscriber is done with snapshot `seq`: the credit that lets the next one out.
+
+    In lockstep mode (synthetic, replay) the market does not move on until
+    every subscriber has sent this, which makes backtests deterministic and
+    bounds memory; live, a subscriber that has not acknowledged gets only
+    the newest snapshot when it does (conflation).
+    """
+
+    seq: int
+    subscriber_urn: str
+
+
+@dataclass(**_frozen)
+class StartFeed:
+    """Start publishing; sent once every subscriber is wired."""
+
+
+@dataclass(**_frozen)
+class FeedFinished:
+    """A finite source (synthetic, replay) has no more data."""
+
+    symbol: str
+    ts_ms: int
+    events: int
+
+
+# -- AI advice ----------------------------------------------------------------
+
+
+@dataclass(**_frozen)
+class AdviceRequest:
+    """Ask the consultant for prices; it answers exactly once with `Advice` to `reply_to`."""
+
+    request_id: str
+    symbol: str
+    state: TradingState
+    snapshot: MarketSnapshot
+    filters: SymbolFilters
+    position_qty: Decimal
+    entry_price: Decimal | None
+    fee_rate: Decimal  # per side
+    min_profit: Decimal
+    break_even_price: Decimal | None  # sell price that returns the cost after both fees
+    min_sell_price: Decimal | None  # break-even plus min_profit, on the tick grid
+    quote_per_trade: Decimal
+    ts_ms: int
+    reply_to: pykka.ActorRef[Any] | None = None
+
+
+@dataclass(**_frozen)
+class Advice:
+    request_id: str
+    action: AdviceAction
+    base_price: Decimal | None
+    price_range: tuple[Decimal, Decimal] | None
+    confidence: Decimal
+    reasoning: str
+    source: AdviceSource
+    ts_ms: int
+    valid_until_ms: int
+    model: str | None = None
+    rejected_reason: str | None = None  # why a model answer became a hold
+    latency_ms: int = 0
+    cost: Decimal = ZERO
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def as_seed_dict(self) -> dict[str, Any]:
+        """The seed's shape: action, base_price, price_range, confidence, reasoning."""
+        return {
+            "action": self.action.value,
+            "base_price": self.base_price,
+            "price_range": list(self.price_range) if self.price_range else None,
+            "confidence": self.confidence,
+            "reasoning": self.reasoning,
+            "source": self.source.value,
+        }
+
+
+# -- orders ---------------------------------------------------------------------
+
+
+@dataclass(**_frozen)
+class PlaceOrder:
+    """A LIMIT order the StateKeeper has journaled as an intent before sending."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    ts_ms: int
+    correlation_id: str = ""
+    time_in_force: str = "GTC"
+
+
+@dataclass(**_frozen)
+class CancelOrder:
+    client_order_id: str
+    symbol: str
+    ts_ms: int
+    reason: str = ""
+
+
+@dataclass(**_frozen)
+class QueryOrder:
+    """Ask the exchange what became of an order (recovery, unknown outcomes)."""
+
+    client_order_id: str
+    symbol: str
+
+
+@dataclass(**_frozen)
+class OrderUpdate:
+    """One normalised order report.
+
+    Quantities are cumulative (`cum_qty`, `cum_quote`), so a repeated or late
+    update can be recognised and applied once. `last_*` and `commission`
+    describe only the fill this update reports, if any (`trade_id` >= 0).
+    """
+
+    symbol: str
+    client_order_id: str
+    status: OrderStatus
+    side: Side | None = None
+    exchange_order_id: str = ""
+    price: Decimal | None = None  # the order's limit price
+    orig_qty: Decimal | None = None
+    cum_qty: Decimal = ZERO
+    cum_quote: Decimal | None = None  # average price = cum_quote / cum_qty
+    last_qty: Decimal = ZERO
+    last_price: Decimal | None = None
+    commission: Decimal | None = None  # None = not reported (the keeper estimates)
+    commission_asset: str | None = None
+    trade_id: int = -1
+    ts_ms: int = 0
+    reject_reason: str = ""
+
+
+@dataclass(**_frozen)
+class OrderOutcomeUnknown:
+    """Placing or cancelling timed out or met a 5xx: the executor is finding out."""
+
+    client_order_id: str
+    symbol: str
+    reason: str
+    ts_ms: int
+
+
+# -- status ---------------------------------------------------------------------
+
+
+@dataclass(**_frozen)
+class GetStatus:
+    """Asked (not told) by the edges; answered with a `StatusSnapshot`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """The seed's Order, as an immutable view. `id` is the client order id."""
+
+    id: str
+    symbol: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    status: str
+    timestamp: datetime
+    filled_qty: Decimal = ZERO
+    avg_price: Decimal | None = None
+    fees_quote: Decimal = ZERO  # every fee, valued in the quote asset
+    fee_estimated: bool = False
+    exchange_order_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """The seed's Position: what is really held (net of fees taken in the base asset)."""
+
+    symbol: str
+    quantity: Decimal
+    entry_price: Decimal
+    timestamp: datetime
+    cost_quote: Decimal = ZERO  # quote spent on what is held, buy fees included
+    dust: Decimal = ZERO  # held but below the lot step or minimum notional
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """The seed's Trade: one buy and the sell(s) that closed it."""
+
+    buy_order: Order
+    sell_order: Order | None
+    profit_loss: Decimal | None
+    status: str  # OPEN or CLOSED
+    timestamp: datetime
+    sell_orders: tuple[Order, ...] = ()
+    quantity: Decimal = ZERO
+    entry_price: Decimal | None = None
+    exit_price: Decimal | None = None
+    fees_quote: Decimal = ZERO
+    fee_estimated: bool = False
+    closed_at: datetime | None = None
+
+
+@dataclass(**_frozen)
+class StatusSnapshot:
+    symbol: str
+    state: TradingState
+    active_order: Order | None
+    position: Position
+    trades: tuple[Trade, ...]
+    realized_pnl: Decimal
+    fees_paid: Decimal
+    last_advice: Advice | None
+    last_snapshot: MarketSnapshot | None
+    feed_stale: bool
+    halted_reason: str | None
+    counters: tuple[tuple[str, int], ...] = field(default=())

@@ -1,0 +1,283 @@
+"""Settings: `settings.toml` (or `--config FILE`) over built-in defaults, validated at start.
+
+The key names are an interface (DESIGN.md); a missing key takes its default,
+an unknown key or a bad value stops the start with a message that names the
+key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting is missing, unknown or out of range; the message names it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeSettings:
+    kind: str = "paper"
+    rest_url: str = "https://api.binance.com"
+    ws_api_url: str = "wss://ws-api.binance.com:443/ws-api/v3"
+    recv_window_ms: int = 5000
+    confirm_real_money: bool = False
+    cancel_on_exit: bool = False
+    exchange_info_refresh_s: int = 3600
+    # The paper exchange's rules and wallet (the binance exchange reads its own).
+    base_asset: str = "TRUMP"
+    quote_asset: str = "USDC"
+    tick_size: Decimal = Decimal("0.01")
+    step_size: Decimal = Decimal("0.001")
+    min_qty: Decimal = Decimal("0.001")
+    max_qty: Decimal = Decimal("9000000")
+    min_notional: Decimal = Decimal("1")
+    paper_quote_balance: Decimal = Decimal("1000")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketSettings:
+    source: str = "synthetic"
+    stream_url: str = "wss://stream.binance.com:9443"
+    replay_path: str = ""
+    speed: Decimal = Decimal(0)
+    seed: int = 42
+    duration_s: int = 86400
+    start_price: Decimal = Decimal("10.00")
+    snapshot_interval_ms: int = 1000
+    significant_move_bps: Decimal = Decimal(20)
+    book_levels: int = 10
+    window_s: int = 300
+    candles: int = 5
+    stale_after_s: int = 10
+    depth_limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AISettings:
+    base_url: str = "https://openrouter.ai/api/v1"
+    model: str = "deepseek/deepseek-chat-v3.1"
+    fallback_models: tuple[str, ...] = ("deepseek/deepseek-v3.2",)
+    timeout_s: Decimal = Decimal(10)
+    cache_ttl_s: int = 60
+    min_confidence: Decimal = Decimal("0.7")
+    cache_size: int = 256
+    price_band_pct: Decimal = Decimal("0.02")
+    max_reasoning_chars: int = 500
+    max_tokens: int = 600
+    spend_cap_per_hour: Decimal = Decimal("1.00")
+    check_models_at_start: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingSettings:
+    quote_per_trade: Decimal = Decimal("10")
+    fee_rate: Decimal = Decimal("0.001")
+    min_profit: Decimal = Decimal("0.002")
+    order_timeout_s: int = 120
+    stop_loss: Decimal = Decimal(0)  # fraction below entry; 0 = off (the default)
+    max_trades: int = 0  # stop buying after this many round trips; 0 = no limit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StorageSettings:
+    path: str = "data/trader.sqlite3"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusSettings:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoggingSettings:
+    level: str = "INFO"
+    file: str = "logs/trader.jsonl"
+    rotation: str = "10 MB"
+    retention: int = 5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    symbol: str = "TRUMPUSDC"
+    exchange: ExchangeSettings = field(default_factory=ExchangeSettings)
+    market: MarketSettings = field(default_factory=MarketSettings)
+    ai: AISettings = field(default_factory=AISettings)
+    trading: TradingSettings = field(default_factory=TradingSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    status: StatusSettings = field(default_factory=StatusSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+
+_SECTIONS: dict[str, type] = {
+    "exchange": ExchangeSettings,
+    "market": MarketSettings,
+    "ai": AISettings,
+    "trading": TradingSettings,
+    "storage": StorageSettings,
+    "status": StatusSettings,
+    "logging": LoggingSettings,
+}
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "exchange.kind": ("paper", "binance"),
+    "market.source": ("synthetic", "replay", "binance"),
+    "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
+}
+
+
+def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read FILE over the defaults, apply dotted `overrides` ("market.source"), validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise SettingsError(f"settings file {str(p)!r} does not exist")
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"settings file {str(p)!r} is not valid TOML: {exc}") from None
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.rpartition(".")
+        target = raw.setdefault(section, {}) if section else raw
+        target[key] = value
+    return from_dict(raw)
+
+
+def from_dict(raw: dict[str, Any]) -> Settings:
+    settings = Settings()
+    top: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise SettingsError(f"[{key}] must be a table")
+            top[key] = _section(key, _SECTIONS[key], value)
+        elif key == "symbol":
+            top[key] = _convert("symbol", str, value)
+        else:
+            allowed = ", ".join(["symbol", *(f"[{s}]" for s in _SECTIONS)])
+            raise SettingsError(f"unknown setting {key!r}; allowed at the top level: {allowed}")
+    settings = replace(settings, **top)
+    validate(settings)
+    return settings
+
+
+def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in known:
+            raise SettingsError(f"unknown setting {name}.{key}; allowed: {', '.join(sorted(known))}")
+        default = getattr(cls(), key)
+        kwargs[key] = _convert(f"{name}.{key}", type(default), value)
+    return cls(**kwargs)
+
+
+def _convert(key: str, kind: type, value: Any) -> Any:
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise SettingsError(f"{key} must be true or false, not {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{key} must be a whole number, not {value!r}")
+        return value
+    if kind is Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise SettingsError(f"{key} must be a number (a quoted string keeps it exact), not {value!r}")
+        try:
+            d = Decimal(str(value))
+        except InvalidOperation:
+            raise SettingsError(f"{key} must be a number, not {value!r}") from None
+        if not d.is_finite():
+            raise SettingsError(f"{key} must be a finite number, not {value!r}")
+        return d
+    if kind is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{key} must be a list of strings, not {value!r}")
+        return tuple(value)
+    if not isinstance(value, str):
+        raise SettingsError(f"{key} must be a string, not {value!r}")
+    return value
+
+
+def _positive(key: str, value: Decimal | int, *, zero_ok: bool = False) -> None:
+    if value < 0 or (value == 0 and not zero_ok):
+        allowed = ">= 0" if zero_ok else "> 0"
+        raise SettingsError(f"{key} must be {allowed}, not {value}")
+
+
+def validate(s: Settings) -> None:
+    """Cross-field and range checks; raises SettingsError naming the first bad key."""
+    for dotted, allowed in _CHOICES.items():
+        section, key = dotted.split(".")
+        value = getattr(getattr(s, section), key)
+        if value not in allowed:
+            raise SettingsError(f"{dotted} = {value!r} is not allowed; choose one of: {', '.join(allowed)}")
+    if not s.symbol.isalnum() or not s.symbol.isupper():
+        raise SettingsError(f"symbol must be an upper-case Binance symbol such as TRUMPUSDC, not {s.symbol!r}")
+    if s.symbol != s.exchange.base_asset + s.exchange.quote_asset and s.exchange.kind == "paper":
+        raise SettingsError(
+            f"symbol {s.symbol!r} does not match exchange.base_asset + exchange.quote_asset "
+            f"({s.exchange.base_asset}{s.exchange.quote_asset})"
+        )
+    e, m, a, t = s.exchange, s.market, s.ai, s.trading
+    for key in ("rest_url",):
+        if not getattr(e, key).startswith(("http://", "https://")):
+            raise SettingsError(f"exchange.{key} must start with http:// or https://")
+    if not e.ws_api_url.startswith(("ws://", "wss://")):
+        raise SettingsError("exchange.ws_api_url must start with ws:// or wss://")
+    if not m.stream_url.startswith(("ws://", "wss://")):
+        raise SettingsError("market.stream_url must start with ws:// or wss://")
+    if not a.base_url.startswith(("http://", "https://")):
+        raise SettingsError("ai.base_url must start with http:// or https://")
+    if not 0 < e.recv_window_ms <= 60000:
+        raise SettingsError(f"exchange.recv_window_ms must be in 1..60000, not {e.recv_window_ms}")
+    for key in ("tick_size", "step_size", "min_qty", "max_qty"):
+        _positive(f"exchange.{key}", getattr(e, key))
+    _positive("exchange.min_notional", e.min_notional, zero_ok=True)
+    _positive("exchange.paper_quote_balance", e.paper_quote_balance, zero_ok=True)
+    _positive("exchange.exchange_info_refresh_s", e.exchange_info_refresh_s)
+    if m.source == "replay" and not m.replay_path:
+        raise SettingsError("market.replay_path must name a Binance public-data CSV, zip or folder when market.source = 'replay'")
+    _positive("market.speed", m.speed, zero_ok=True)
+    _positive("market.duration_s", m.duration_s)
+    _positive("market.start_price", m.start_price)
+    _positive("market.snapshot_interval_ms", m.snapshot_interval_ms)
+    _positive("market.significant_move_bps", m.significant_move_bps)
+    for key in ("book_levels", "window_s", "candles", "stale_after_s"):
+        _positive(f"market.{key}", getattr(m, key))
+    if m.depth_limit not in (5, 10, 20, 50, 100, 500, 1000, 5000):
+        raise SettingsError(f"market.depth_limit must be one of 5, 10, 20, 50, 100, 500, 1000, 5000, not {m.depth_limit}")
+    if not a.model or "/" not in a.model:
+        raise SettingsError(f"ai.model must be an OpenRouter model id such as 'deepseek/deepseek-chat-v3.1', not {a.model!r}")
+    _positive("ai.timeout_s", a.timeout_s)
+    _positive("ai.cache_ttl_s", a.cache_ttl_s, zero_ok=True)
+    if not 0 <= a.min_confidence <= 1:
+        raise SettingsError(f"ai.min_confidence must be in [0, 1], not {a.min_confidence}")
+    _positive("ai.cache_size", a.cache_size)
+    if not 0 < a.price_band_pct < 1:
+        raise SettingsError(f"ai.price_band_pct must be in (0, 1), not {a.price_band_pct}")
+    _positive("ai.max_reasoning_chars", a.max_reasoning_chars)
+    _positive("ai.max_tokens", a.max_tokens)
+    _positive("ai.spend_cap_per_hour", a.spend_cap_per_hour, zero_ok=True)
+    _positive("trading.quote_per_trade", t.quote_per_trade)
+    if not 0 <= t.fee_rate < Decimal("0.02"):
+        raise SettingsError(f"trading.fee_rate must be in [0, 0.02), not {t.fee_rate}")
+    if not 0 <= t.min_profit < 1:
+        raise SettingsError(f"trading.min_profit must be in [0, 1), not {t.min_profit}")
+    _positive("trading.order_timeout_s", t.order_timeout_s)
+    if not 0 <= t.stop_loss < 1:
+        raise SettingsError(f"trading.stop_loss must be in [0, 1) (0 = off), not {t.stop_loss}")
+    _positive("trading.max_trades", t.max_trades, zero_ok=True)
+    if not s.storage.path:
+        raise SettingsError("storage.path must name a file (':memory:' keeps the journal in memory)")
+    if not 0 <= s.status.port <= 65535:
+        raise SettingsError(f"status.port must be in 0..65535 (0 = off), not {s.status.port}")
