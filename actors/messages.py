@@ -353,6 +353,22 @@ class OrderOutcomeUnknown:
 
 
 @dataclass(**_frozen)
+class GetStats:
+    """Asked by the edges (report, status page, benchmarks); answered with `Stats`."""
+
+
+@dataclass(**_frozen)
+class Stats:
+    """An actor's counters, e.g. `calls`, `cache_hits`, `cost` for the AI consultant."""
+
+    source: str
+    values: tuple[tuple[str, int | Decimal | str | None], ...]
+
+    def as_dict(self) -> dict[str, int | Decimal | str | None]:
+        return dict(self.values)
+
+
+@dataclass(**_frozen)
 class GetStatus:
     """Asked (not told) by the edges; answered with a `StatusSnapshot`."""
 
