@@ -370,7 +370,27 @@ class Stats:
 
 @dataclass(**_frozen)
 class GetStatus:
-    """Asked (not told) by the edges; answered with a `StatusSnapshot`."""
+    """Asked (not told) by the edges; answered with a `StatusSnapshot`.
+
+    `recent_trades` bounds how many trades come back (None = all of them).
+    """
+
+    recent_trades: int | None = None
+
+
+@dataclass(**_frozen)
+class RequestTransition:
+    """The seed's `transition(new_state, order)`: asked; answered True only if legal and done."""
+
+    to: TradingState
+    order: Order | None = None
+
+
+@dataclass(**_frozen)
+class StopTrading:
+    """Place no new orders from now on (a signal, the end of a backtest, an operator)."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

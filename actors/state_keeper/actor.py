@@ -1,0 +1,179 @@
+"""The StateKeeper actor: the only writer of the trading state, the position and the journal.
+
+It routes messages to `KeeperCore`, writes the facts the core recorded, and
+sends what the core decided. An order leaves only after its intent is
+committed; other facts are committed when the mailbox runs dry (a batch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from typing import Any
+
+import pykka
+from loguru import logger
+
+from actors.messages import (
+    Advice,
+    AdviceRequest,
+    BalanceUpdated,
+    CancelOrder,
+    FeedFinished,
+    FeedStatusChanged,
+    FiltersUpdated,
+    GetStatus,
+    MarketSnapshot,
+    OrderOutcomeUnknown,
+    OrderUpdate,
+    PlaceOrder,
+    QueryOrder,
+    RequestTransition,
+    SnapshotProcessed,
+    StopTrading,
+    Subscribe,
+    SymbolFilters,
+)
+from actors.settings import Settings
+from actors.state_keeper.core import ACK, CONSULTANT, EXECUTOR, KeeperCore
+from actors.state_keeper.journal import Journal
+
+_BATCH = 512  # commit at least this often under a flood
+
+
+class StateKeeperActor(pykka.ThreadingActor):
+    def __init__(
+        self,
+        settings: Settings,
+        market: pykka.ActorRef[Any] | None = None,
+        executor: pykka.ActorRef[Any] | None = None,
+        consultant: pykka.ActorRef[Any] | None = None,
+        journal: Journal | None = None,
+        filters: SymbolFilters | None = None,
+        id_prefix: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.core = KeeperCore(settings, filters, id_prefix or f"tb{secrets.token_hex(4)}")
+        self.market = market
+        self.executor = executor
+        self.consultant = consultant
+        self.journal = journal
+        self.finished: FeedFinished | None = None
+        self.recovered = self._recover() if journal is not None else 0  # in the caller's thread: errors reach it
+
+    # -- lifecycle (runs on the actor's thread) ----------------------------------------
+
+    def on_start(self) -> None:
+        for peer in (self.executor, self.market):  # the executor first: its fills precede snapshots
+            if peer is not None:
+                peer.tell(Subscribe(subscriber=self.actor_ref))
+        if self.recovered and self.executor is not None:
+            for rec in self.core.ledger.orders.values():
+                if not rec.status.is_terminal:  # open or unknown: ask the exchange what became of it
+                    self.executor.tell(QueryOrder(client_order_id=rec.client_order_id, symbol=self.core.symbol))
+
+    def _recover(self) -> int:
+        """Rebuild state from the journal's facts, through the code that applied them live."""
+        assert self.journal is not None
+        core = self.core
+        core.replaying = True
+        n = 0
+        try:
+            for _seq, kind, payload in self.journal.facts():
+                if kind == "session" and n == 0:
+                    core.id_prefix = payload.get("id_prefix", core.id_prefix)
+                core.apply(kind, payload)
+                n += 1
+        finally:
+            core.replaying = False
+        if n == 0:
+            core._record("session", {"id_prefix": core.id_prefix})  # noqa: SLF001
+            self._flush(commit=True)
+            return 0
+        logger.info("recovered from the journal: {} facts, state {}, holding {}, {} trades",
+                    n, core.machine.state.name, core.ledger.qty, len(core.ledger.trades))
+        return n
+
+    def on_stop(self) -> None:
+        self._flush(commit=True)
+
+    def on_failure(self, *_exc: object) -> None:
+        self._flush(commit=True)
+
+    # -- messages ----------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        core = self.core
+        result: Any = None
+        match message:
+            case MarketSnapshot():
+                effects = core.on_snapshot(message)
+            case OrderUpdate():
+                effects = core.on_order_update(message)
+            case Advice():
+                effects = core.on_advice(message)
+            case FiltersUpdated():
+                effects = core.on_filters(message.filters)
+            case BalanceUpdated():
+                effects = core.on_balance(message)
+            case FeedStatusChanged():
+                effects = core.on_feed_status(message)
+            case OrderOutcomeUnknown():
+                logger.bind(correlation_id=message.client_order_id).warning(
+                    "outcome of {} unknown ({}): the executor is asking the exchange", message.client_order_id, message.reason)
+                effects = []
+            case FeedFinished():
+                self.finished = message
+                effects = core.on_stop_trading(f"market data finished after {message.events} events")
+            case StopTrading():
+                effects = core.on_stop_trading(message.reason)
+            case GetStatus():
+                effects, result = [], core.status(message.recent_trades)
+            case RequestTransition():
+                result = core.request_transition(message.to, message.order)
+                effects = []
+            case _:
+                logger.warning("state keeper ignored an unexpected message: {}", type(message).__name__)
+                return None
+        self._send(effects)
+        return result
+
+    def _send(self, effects: list[tuple[str, Any]]) -> None:
+        order_leaving = any(isinstance(m, (PlaceOrder, CancelOrder)) for _t, m in effects)
+        self._flush(commit=order_leaving or self.actor_inbox.empty())
+        for target, msg in effects:
+            if target == EXECUTOR:
+                if self.executor is None:
+                    logger.error("no executor: {} not sent", msg)
+                    continue
+                self.executor.tell(msg)
+            elif target == CONSULTANT:
+                self._ask_consultant(msg)
+            elif target == ACK and self.market is not None:
+                self.market.tell(SnapshotProcessed(seq=msg, subscriber_urn=self.actor_urn))
+
+    def _ask_consultant(self, req: AdviceRequest) -> None:
+        req = dataclasses.replace(req, reply_to=self.actor_ref)
+        if self.consultant is None:
+            logger.error("no AI consultant is wired: advice request {} cannot be answered", req.request_id)
+            return
+        self.consultant.tell(req)
+
+    def _flush(self, commit: bool) -> None:
+        core, journal = self.core, self.journal
+        if journal is None:
+            core.journal.clear()
+            return
+        for kind, payload in core.journal:
+            journal.append(kind, payload, _ts(payload), _cid(payload))
+        core.journal.clear()
+        if commit or journal.pending >= _BATCH:
+            journal.commit()
+
+
+def _ts(payload: Any) -> int:
+    return int(getattr(payload, "ts_ms", 0) or (payload.get("ts_ms", 0) if isinstance(payload, dict) else 0))
+
+
+def _cid(payload: Any) -> str:
+    return str(getattr(payload, "client_order_id", "") or (payload.get("active") or "" if isinstance(payload, dict) else ""))

@@ -1,0 +1,451 @@
+"""The StateKeeper's logic without threads: messages in, facts journaled, effects out.
+
+Every change of state is a *fact* (`_record(kind, payload)`), applied by
+`apply()` and appended to `journal` for the actor to write. Recovery calls
+`apply()` on the journaled facts, so a restart goes through exactly the code
+that ran live. Decisions (`on_*`) only read state and record facts; what must
+leave the keeper is returned as effects: `(target, message)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from loguru import logger
+
+from actors.messages import (
+    ZERO,
+    Advice,
+    AdviceAction,
+    AdviceRequest,
+    BalanceUpdated,
+    CancelOrder,
+    FeedStatusChanged,
+    MarketSnapshot,
+    Order,
+    OrderStatus,
+    OrderUpdate,
+    PlaceOrder,
+    Side,
+    StatusSnapshot,
+    SymbolFilters,
+    TradingState,
+)
+from actors.order_executor.filters import FilterError, check_order, round_price, sellable_qty
+from actors.settings import Settings
+from actors.state_keeper import policy
+from actors.state_keeper.ledger import Ledger, OrderRecord, UpdateError
+from actors.state_keeper.machine import Machine
+
+S = TradingState
+EXECUTOR, CONSULTANT, ACK = "executor", "consultant", "ack"
+Effect = tuple[str, Any]
+
+
+@dataclass(slots=True)
+class Pending:
+    request_id: str
+    state: TradingState
+    snapshot: MarketSnapshot
+
+
+class KeeperCore:
+    def __init__(self, settings: Settings, filters: SymbolFilters | None = None, id_prefix: str = "tb") -> None:
+        self.settings = settings
+        self.symbol = settings.symbol
+        t = settings.trading
+        self.fee_rate, self.min_profit, self.quote_per_trade = t.fee_rate, t.min_profit, t.quote_per_trade
+        base, quote = (filters.base_asset, filters.quote_asset) if filters else (
+            settings.exchange.base_asset, settings.exchange.quote_asset)
+        self.machine = Machine()
+        self.ledger = Ledger(self.symbol, base, quote, t.fee_rate)
+        self.filters = filters
+        self.id_prefix = id_prefix
+        self.next_id = 1
+        self.active_id: str | None = None
+        self.free: dict[str, Decimal] = {}
+        self.total: dict[str, Decimal] = {}
+        self.last_snapshot: MarketSnapshot | None = None
+        self.last_advice: Advice | None = None
+        self.advice_for: tuple[TradingState, Decimal] | None = None  # state and mid it was asked for
+        self.advice_used = False
+        self.pending: Pending | None = None
+        self.deferred_ack: int | None = None
+        self.feed_stale = False
+        self.halted: str | None = None
+        self.stopped: str | None = None
+        self.counters: dict[str, int] = {}
+        self.journal: list[tuple[str, Any]] = []
+        self.replaying = False
+        self.facts = 0
+        self.last_fill_fact = 0
+        self.last_base_balance_fact = 0
+        self.last_skip = ""
+
+    # -- facts -------------------------------------------------------------------
+
+    def _record(self, kind: str, payload: Any) -> Any:
+        result = self.apply(kind, payload)
+        self.journal.append((kind, payload))
+        return result
+
+    def apply(self, kind: str, payload: Any) -> Any:
+        """Apply one fact; the only place state changes (live and on recovery alike)."""
+        self.facts += 1
+        if kind == "update":
+            applied = self.ledger.apply_update(payload)
+            if applied.fill_qty:
+                self.last_fill_fact = self.facts
+            return applied
+        if kind == "intent":
+            cmd: PlaceOrder = payload
+            self.ledger.add_order(
+                OrderRecord(cmd.client_order_id, cmd.side, cmd.price, cmd.quantity, cmd.ts_ms, cmd.correlation_id)
+            )
+            self.next_id = max(self.next_id, _counter(cmd.client_order_id) + 1)
+            return None
+        if kind == "transition":
+            to, reason, active = S(payload["to"]), payload.get("reason", ""), payload.get("active")
+            if self.replaying:  # already logged when it happened
+                ok = self.machine.can(to)
+                self.machine.state = to if ok else self.machine.state
+            else:
+                ok = self.machine.transition(to, reason, correlation_id=active or "")
+            if ok:
+                self.active_id = active
+            return ok
+        if kind == "cancel":
+            rec = self.ledger.orders.get(payload.client_order_id)
+            if rec is not None:
+                rec.cancel_requested = True
+            return None
+        if kind == "close":
+            return self.ledger.close_trade(int(payload["ts_ms"]))
+        if kind == "dust":
+            return self.ledger.mark_dust()
+        if kind == "advice":
+            self.last_advice = payload
+            return None
+        if kind == "balance":
+            b: BalanceUpdated = payload
+            self.free[b.asset] = b.free
+            self.total[b.asset] = b.free + b.locked
+            if b.asset == self.ledger.base_asset:
+                self.last_base_balance_fact = self.facts
+            return None
+        if kind == "filters":
+            self.filters = payload
+            return None
+        if kind == "halt":
+            self.halted = payload["reason"]
+            return None
+        if kind == "session":
+            return None
+        raise ValueError(f"unknown journal fact {kind!r}")
+
+    # -- inputs ----------------------------------------------------------------------
+
+    def on_filters(self, f: SymbolFilters) -> list[Effect]:
+        if f.symbol != self.symbol:
+            logger.error("filters for {} ignored: this bot trades {}", f.symbol, self.symbol)
+            return []
+        if f != self.filters:
+            self._record("filters", f)
+        return []
+
+    def on_balance(self, b: BalanceUpdated) -> list[Effect]:
+        if not b.free.is_finite() or not b.locked.is_finite() or b.free < 0 or b.locked < 0:
+            logger.error("balance update for {} ignored: free {} locked {}", b.asset, b.free, b.locked)
+            return []
+        self._record("balance", b)
+        base = self.ledger.base_asset
+        if b.asset == base and self.machine.state in (S.READY_TO_BUY, S.READY_TO_SELL):
+            step = self.filters.step_size if self.filters else ZERO
+            if b.free + b.locked + step < self.ledger.qty:
+                self._halt(f"the exchange holds {b.free + b.locked} {base} but the journal says {self.ledger.qty}: "
+                           "check the account (a manual sale or withdrawal?) and restart")
+        return []
+
+    def on_feed_status(self, msg: FeedStatusChanged) -> list[Effect]:
+        self.feed_stale = msg.stale
+        (logger.warning if msg.stale else logger.info)("market feed {}: {}", "stale" if msg.stale else "back", msg.reason)
+        return []
+
+    def on_stop_trading(self, reason: str) -> list[Effect]:
+        if self.stopped is None:
+            self.stopped = reason
+            logger.info("no new orders from now on: {}", reason)
+        return []
+
+    def on_snapshot(self, s: MarketSnapshot) -> list[Effect]:
+        if s.symbol != self.symbol:
+            logger.error("snapshot for {} ignored", s.symbol)
+            return [(ACK, s.seq)]
+        self.last_snapshot = s
+        out = self._check_timeout(s)
+        if self.pending is not None:
+            self.deferred_ack = s.seq  # the market waits until the advice is in (lockstep)
+            return out
+        out += self._decide(s)
+        if self.pending is not None:
+            self.deferred_ack = s.seq
+        else:
+            out.append((ACK, s.seq))
+        return out
+
+    def on_advice(self, a: Advice) -> list[Effect]:
+        if self.pending is None or a.request_id != self.pending.request_id:
+            logger.warning("advice {} was not asked for (or came twice); ignored", a.request_id)
+            self._count("stray_advice")
+            return []
+        pending, self.pending = self.pending, None
+        self._record("advice", a)
+        self.advice_for = (pending.state, pending.snapshot.mid)
+        self.advice_used = False
+        out: list[Effect] = []
+        s = self.last_snapshot or pending.snapshot
+        out += self._decide(s)
+        if self.pending is None and self.deferred_ack is not None:
+            out.append((ACK, self.deferred_ack))
+            self.deferred_ack = None
+        return out
+
+    def on_order_update(self, u: OrderUpdate) -> list[Effect]:
+        try:
+            applied = self._record("update", u)
+        except UpdateError as exc:
+            self._count("bad_updates")
+            logger.bind(correlation_id=u.client_order_id).error("order update refused, nothing changed: {}", exc)
+            return []
+        rec = applied.record
+        log = logger.bind(correlation_id=rec.client_order_id)
+        if applied.fill_qty:
+            self._count("fills")
+            log.info("{} {} filled {} for {} (cum {} of {})", rec.side.value, rec.client_order_id,
+                     applied.fill_qty, applied.fill_quote, rec.cum_qty, rec.quantity)
+        if rec.client_order_id != self.active_id:
+            if applied.fill_qty:
+                self._halt(f"fill of {applied.fill_qty} on order {rec.client_order_id}, which is not the active order")
+            return []
+        if not applied.became_terminal:
+            return []
+        if rec.status is OrderStatus.REJECTED:
+            log.warning("{} {} rejected: {}", rec.side.value, rec.client_order_id, rec.reject_reason or "no reason given")
+        if rec.side is Side.BUY:
+            if rec.cum_qty > 0 and self._sellable(use_free=False) > 0:
+                self._transition(S.READY_TO_SELL, f"buy {rec.status.value.lower()}")
+            else:
+                if rec.cum_qty > 0:
+                    self._record("dust", {})
+                    log.warning("buy {} ended with {} bought, too little to sell: kept as dust", rec.client_order_id, rec.cum_qty)
+                self._transition(S.READY_TO_BUY, f"buy {rec.status.value.lower()} with nothing sellable")
+        elif self._sellable(use_free=False) == 0:
+            if self.ledger.open_trade() is not None:
+                self._record("close", {"ts_ms": u.ts_ms or rec.updated_ms})
+                self._count("trades_closed")
+            self._transition(S.READY_TO_BUY, f"sell {rec.status.value.lower()}, position flat")
+        else:
+            self._transition(S.READY_TO_SELL, f"sell {rec.status.value.lower()}, {self.ledger.qty} still held")
+        return []
+
+    def request_transition(self, to: TradingState, order: Order | None) -> bool:
+        """The seed's manual `transition()`: legal moves only, and consistent with the orders."""
+        if not isinstance(to, TradingState) or not self.machine.can(to):
+            self.machine.transition(to, "requested")  # logs and counts the refusal
+            return False
+        if to in (S.BUYING, S.SELLING):
+            side = Side.BUY if to is S.BUYING else Side.SELL
+            if order is None or order.side.upper() != side.value:
+                logger.warning("refused transition to {}: it needs a {} order", to.name, side.value)
+                self.machine.refused += 1
+                return False
+            if order.id not in self.ledger.orders:
+                self._record("intent", PlaceOrder(
+                    client_order_id=order.id, symbol=self.symbol, side=side, price=Decimal(order.price),
+                    quantity=Decimal(order.quantity), ts_ms=int(order.timestamp.timestamp() * 1000),
+                    correlation_id="manual"))
+            return bool(self._record("transition", {"to": to.value, "reason": "requested", "active": order.id}))
+        active = self.ledger.orders.get(self.active_id or "")
+        if active is not None and not active.status.is_terminal:
+            logger.warning("refused transition to {}: order {} is still {}", to.name, active.client_order_id, active.status.value)
+            self.machine.refused += 1
+            return False
+        return bool(self._record("transition", {"to": to.value, "reason": "requested", "active": None}))
+
+    # -- decisions -------------------------------------------------------------------
+
+    def _decide(self, s: MarketSnapshot) -> list[Effect]:
+        if self.halted or self.stopped or self.filters is None or self.feed_stale or s.stale:
+            return []
+        state = self.machine.state
+        if state is S.READY_TO_SELL and self._stop_loss_hit(s):
+            return self._place(Side.SELL, round_price(s.bid, Side.SELL, self.filters), s, "stop-loss")
+        if state not in (S.READY_TO_BUY, S.READY_TO_SELL):
+            return []
+        max_trades = self.settings.trading.max_trades
+        if state is S.READY_TO_BUY and max_trades and self._closed_trades() >= max_trades:
+            return []
+        advice = self._usable_advice(s)
+        if advice is None:
+            return self._ask(s)
+        if advice.action is AdviceAction.HOLD or advice.confidence < self.settings.ai.min_confidence:
+            return []
+        if advice.base_price is None:
+            return []
+        self.advice_used = True
+        if state is S.READY_TO_BUY and advice.action is AdviceAction.BUY:
+            return self._place(Side.BUY, round_price(advice.base_price, Side.BUY, self.filters), s, advice.request_id)
+        if state is S.READY_TO_SELL and advice.action is AdviceAction.SELL:
+            floor = self._min_sell_price()
+            price = round_price(advice.base_price, Side.SELL, self.filters)
+            if floor is not None and price < floor:
+                logger.info("advised sell {} is below the minimum {} (break-even + min_profit): offering {}",
+                            price, floor, floor)
+                price = floor
+            return self._place(Side.SELL, price, s, advice.request_id)
+        return []
+
+    def _usable_advice(self, s: MarketSnapshot) -> Advice | None:
+        a = self.last_advice
+        if a is None or self.advice_for is None or self.advice_used:
+            return None
+        state, mid = self.advice_for
+        if state is not self.machine.state or s.ts_snapshot_ms > a.valid_until_ms:
+            return None
+        if mid and abs(s.mid - mid) / mid > self.settings.ai.price_band_pct / 4:
+            return None  # the market moved away from what the advice was about
+        return a
+
+    def _ask(self, s: MarketSnapshot) -> list[Effect]:
+        assert self.filters is not None
+        request_id = f"adv-{self.symbol}-{s.seq}-{self._count('advice_requests')}"
+        qty, cost = self.ledger.qty, self.ledger.cost
+        holding = self.machine.state is S.READY_TO_SELL
+        req = AdviceRequest(
+            request_id=request_id, symbol=self.symbol, state=self.machine.state, snapshot=s, filters=self.filters,
+            position_qty=qty, entry_price=self.ledger.position(qty).entry_price if qty else None,
+            fee_rate=self.fee_rate, min_profit=self.min_profit,
+            break_even_price=policy.break_even_price(cost, qty, self.fee_rate) if holding else None,
+            min_sell_price=self._min_sell_price() if holding else None,
+            quote_per_trade=self.quote_per_trade, ts_ms=s.ts_snapshot_ms,
+        )
+        self.pending = Pending(request_id, self.machine.state, s)
+        return [(CONSULTANT, req)]
+
+    def _place(self, side: Side, price: Decimal, s: MarketSnapshot, why: str) -> list[Effect]:
+        assert self.filters is not None
+        if side is Side.BUY:
+            qty = policy.buy_quantity(self.quote_per_trade, price, self.filters)
+            free_quote = self.free.get(self.ledger.quote_asset)
+            if free_quote is not None and qty * price > free_quote:
+                self._count("skipped_orders")
+                logger.warning("buy skipped: {} {} needed, {} free", qty * price, self.ledger.quote_asset, free_quote)
+                return []
+        else:
+            qty = self._sellable(price, use_free=True)
+        try:
+            check_order(side, price, qty, self.filters)
+        except FilterError as exc:
+            self._count("skipped_orders")
+            if str(exc) != self.last_skip:  # say it once, not on every snapshot
+                logger.warning("{} not placed: {}", side.value.lower(), exc)
+                self.last_skip = str(exc)
+            return []
+        cid = f"{self.id_prefix}-{self.next_id}-{side.value[0]}"
+        cmd = PlaceOrder(client_order_id=cid, symbol=self.symbol, side=side, price=price, quantity=qty,
+                         ts_ms=s.ts_snapshot_ms, correlation_id=why)
+        self._record("intent", cmd)
+        to = S.BUYING if side is Side.BUY else S.SELLING
+        self._record("transition", {"to": to.value, "reason": f"{side.value.lower()} {qty} @ {price} ({why})", "active": cid})
+        self._count("orders")
+        return [(EXECUTOR, cmd)]
+
+    def _check_timeout(self, s: MarketSnapshot) -> list[Effect]:
+        rec = self.ledger.orders.get(self.active_id or "")
+        if rec is None or rec.status.is_terminal or rec.cancel_requested:
+            return []
+        stop_loss = rec.side is Side.SELL and self._stop_loss_hit(s) and (
+            rec.correlation_id != "stop-loss" or s.ask < rec.price)  # chase the market down, not every tick
+        timed_out = rec.side is Side.BUY and s.ts_snapshot_ms - rec.created_ms >= self.settings.trading.order_timeout_s * 1000
+        if not (timed_out or stop_loss):
+            return []
+        reason = "stop-loss" if stop_loss else f"not filled within {self.settings.trading.order_timeout_s} s"
+        cmd = CancelOrder(client_order_id=rec.client_order_id, symbol=self.symbol, ts_ms=s.ts_snapshot_ms, reason=reason)
+        self._record("cancel", cmd)
+        logger.bind(correlation_id=rec.client_order_id).info("cancelling {}: {}", rec.client_order_id, reason)
+        return [(EXECUTOR, cmd)]
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _stop_loss_hit(self, s: MarketSnapshot) -> bool:
+        sl = self.settings.trading.stop_loss
+        c = policy.unit_cost(self.ledger.cost, self.ledger.qty)
+        return bool(sl and c is not None and s.bid < c * (1 - sl))
+
+    def _min_sell_price(self) -> Decimal | None:
+        if self.filters is None:
+            return None
+        return policy.min_sell_price(self.ledger.cost, self.ledger.qty, self.fee_rate, self.min_profit, self.filters)
+
+    def _sellable(self, price: Decimal | None = None, use_free: bool = False) -> Decimal:
+        """What can be sold: held, on the lot grid, above the minimums.
+
+        Sizing a sell also respects the free balance the exchange reported,
+        once that report is newer than the last fill (a buy fee taken in the
+        base asset, or anything else the account did, shows up there).
+        """
+        if self.filters is None:
+            return self.ledger.qty
+        held = self.ledger.qty
+        free = self.free.get(self.ledger.base_asset)
+        if use_free and free is not None and self.last_base_balance_fact > self.last_fill_fact:
+            held = min(held, free)
+        ref = price or self._min_sell_price() or (self.last_snapshot.mid if self.last_snapshot else None)
+        if ref is None:
+            return held
+        return sellable_qty(held, ref, self.filters)
+
+    def _transition(self, to: TradingState, reason: str) -> None:
+        self._record("transition", {"to": to.value, "reason": reason, "active": None})
+
+    def _halt(self, reason: str) -> None:
+        if self.halted is None:
+            logger.critical("TRADING HALTED: {}", reason)
+            self._record("halt", {"reason": reason})
+
+    def _count(self, name: str) -> int:
+        self.counters[name] = self.counters.get(name, 0) + 1
+        return self.counters[name]
+
+    def _closed_trades(self) -> int:
+        return sum(1 for t in self.ledger.trades if t.status == "CLOSED")
+
+    # -- views -----------------------------------------------------------------------
+
+    def status(self, recent_trades: int | None = None) -> StatusSnapshot:
+        active = self.ledger.orders.get(self.active_id or "")
+        trades = self.ledger.trades if recent_trades is None else self.ledger.trades[-recent_trades:] if recent_trades else []
+        return StatusSnapshot(
+            symbol=self.symbol,
+            state=self.machine.state,
+            active_order=active.view(self.symbol) if active else None,
+            position=self.ledger.position(self._sellable() if self.ledger.qty else ZERO),
+            trades=tuple(self.ledger.trade_view(t) for t in trades),
+            realized_pnl=self.ledger.realized_pnl,
+            fees_paid=self.ledger.fees_paid,
+            last_advice=self.last_advice,
+            last_snapshot=self.last_snapshot,
+            feed_stale=self.feed_stale,
+            halted_reason=self.halted,
+            counters=tuple(sorted({**self.counters, "refused_transitions": self.machine.refused}.items())),
+        )
+
+
+def _counter(client_order_id: str) -> int:
+    parts = client_order_id.split("-")
+    try:
+        return int(parts[-2]) if len(parts) >= 3 else 0
+    except ValueError:
+        return 0

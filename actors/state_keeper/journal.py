@@ -1,0 +1,115 @@
+"""The journal: every fact the StateKeeper records, in SQLite (WAL), in order.
+
+The keeper's state is a fold over these facts, so a restart rebuilds it by
+replaying them through the same code that applied them live. An order intent
+is committed before its order is sent; other facts are committed once per
+batch of messages drained from the mailbox.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from actors import codec
+
+SCHEMA_VERSION = 2
+
+# Each migration takes the journal from version N-1 to N.
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL)",
+    ],
+    2: [
+        "ALTER TABLE events ADD COLUMN ts_ms INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE events ADD COLUMN correlation_id TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX IF NOT EXISTS events_kind ON events (kind)",
+    ],
+}
+
+
+class JournalError(RuntimeError):
+    """The journal cannot be opened or read; the message says what to do."""
+
+
+class Journal:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+            self.db.execute("BEGIN")
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(
+                f"the journal {self.path!r} is damaged or not a journal ({exc}). Nothing was changed. "
+                f"Move it aside (for example to {self.path}.broken) to start with an empty journal, "
+                "and reconcile the account by hand: open orders on the exchange are not known to a fresh journal."
+            ) from None
+        self.pending = 0
+
+    def _migrate(self) -> None:
+        version = self._version()
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"the journal {self.path!r} has schema version {version}, newer than this bot ({SCHEMA_VERSION}): "
+                "upgrade the bot, or point [storage] path at another file"
+            )
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            self.db.execute("BEGIN")
+            for stmt in _MIGRATIONS[v]:
+                self.db.execute(stmt)
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(v),))
+            self.db.execute("COMMIT")
+
+    def _version(self) -> int:
+        has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if not has_meta:
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def append(self, kind: str, payload: Any, ts_ms: int = 0, correlation_id: str = "") -> None:
+        self.db.execute(
+            "INSERT INTO events (kind, payload, ts_ms, correlation_id) VALUES (?, ?, ?, ?)",
+            (kind, codec.dumps(payload), ts_ms, correlation_id),
+        )
+        self.pending += 1
+
+    def commit(self) -> None:
+        if self.pending:
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN")
+            self.pending = 0
+
+    def facts(self) -> Iterator[tuple[int, str, Any]]:
+        """Every committed fact in order; a damaged row stops with a clear JournalError."""
+        try:
+            cur = self.db.execute("SELECT seq, kind, payload FROM events ORDER BY seq")
+            for seq, kind, payload in cur:
+                try:
+                    yield seq, kind, codec.loads(payload)
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise JournalError(
+                        f"journal {self.path!r}: event {seq} ({kind}) cannot be read: {exc}. "
+                        "Restore a backup, or move the file aside to start afresh and reconcile by hand."
+                    ) from None
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"journal {self.path!r} is damaged: {exc}. Move it aside to start afresh.") from None
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def close(self) -> None:
+        try:
+            self.commit()
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            pass
+        self.db.close()

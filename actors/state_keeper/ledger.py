@@ -1,0 +1,342 @@
+"""Orders, position and trades: the book-keeping, exact to the quote asset's 8 decimals.
+
+Fills are taken from cumulative quantities, so an update seen twice or late
+is applied once. A buy fee charged in the base asset reduces what is held; a
+fee in the quote asset (or an estimated one, when the update carries none)
+adds to the cost. Every quote amount is rounded half-even to 1e-8 (USDC's
+precision on Binance) when it is recorded, so sums add up to the last digit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from actors.messages import (
+    ZERO,
+    Order,
+    OrderStatus,
+    OrderUpdate,
+    Position,
+    Side,
+    Trade,
+    utc_from_ms,
+)
+
+Q8 = Decimal("1e-8")
+
+
+def q8(value: Decimal) -> Decimal:
+    return value.quantize(Q8, rounding=ROUND_HALF_EVEN)
+
+
+class UpdateError(ValueError):
+    """An order update that is malformed or contradicts what is known; nothing was changed."""
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    client_order_id: str
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    created_ms: int
+    correlation_id: str = ""
+    status: OrderStatus = OrderStatus.PENDING_NEW
+    exchange_order_id: str = ""
+    cum_qty: Decimal = ZERO
+    cum_quote: Decimal = ZERO
+    fee_base: Decimal = ZERO  # commission taken in the base asset
+    fee_quote: Decimal = ZERO  # commission taken in (or estimated in) the quote asset
+    fee_value: Decimal = ZERO  # every commission valued in quote, for reports
+    fee_estimated: bool = False
+    trade_ids: set[int] = field(default_factory=set)
+    updated_ms: int = 0
+    cancel_requested: bool = False
+    reject_reason: str = ""
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        return q8(self.cum_quote / self.cum_qty) if self.cum_qty else None
+
+    def view(self, symbol: str) -> Order:
+        return Order(
+            id=self.client_order_id,
+            symbol=symbol,
+            side=self.side.value,
+            quantity=self.quantity,
+            price=self.price,
+            status=self.status.value,
+            timestamp=utc_from_ms(self.created_ms),
+            filled_qty=self.cum_qty,
+            avg_price=self.avg_price,
+            fees_quote=self.fee_value,
+            fee_estimated=self.fee_estimated,
+            exchange_order_id=self.exchange_order_id,
+        )
+
+
+@dataclass(slots=True)
+class TradeRecord:
+    buy_id: str
+    opened_ms: int
+    status: str = "OPEN"  # OPEN, CLOSED, or DUST (a buy too small to sell, kept in the position)
+    sell_ids: list[str] = field(default_factory=list)
+    qty_held: Decimal = ZERO  # bought minus base-asset fees
+    buy_quote: Decimal = ZERO
+    sold_qty: Decimal = ZERO
+    sell_quote: Decimal = ZERO
+    fees: Decimal = ZERO  # both sides, valued in quote
+    cost_released: Decimal = ZERO
+    pnl: Decimal = ZERO  # proceeds - sell fees - cost of what was sold (buy fees included)
+    fee_estimated: bool = False
+    closed_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one update changed: nothing (duplicate/stale), a status, and/or a fill."""
+
+    record: OrderRecord
+    fill_qty: Decimal = ZERO
+    fill_quote: Decimal = ZERO
+    status_changed: bool = False
+    became_terminal: bool = False
+
+
+class Ledger:
+    def __init__(self, symbol: str, base_asset: str, quote_asset: str, fee_rate: Decimal) -> None:
+        self.symbol = symbol
+        self.base_asset = base_asset
+        self.quote_asset = quote_asset
+        self.fee_rate = fee_rate
+        self.orders: dict[str, OrderRecord] = {}
+        self.trades: list[TradeRecord] = []
+        self.qty = ZERO  # held, dust included
+        self.cost = ZERO  # quote paid for what is held, quote-side buy fees included
+        self.notional = ZERO  # quote paid for what is held, fees excluded (entry price)
+        self.position_ms = 0
+        self.realized_pnl = ZERO
+        self.fees_paid = ZERO
+
+    # -- orders ------------------------------------------------------------------
+
+    def add_order(self, rec: OrderRecord) -> None:
+        if rec.client_order_id in self.orders:
+            raise UpdateError(f"client order id {rec.client_order_id} is already used")
+        self.orders[rec.client_order_id] = rec
+
+    def check(self, u: OrderUpdate) -> OrderRecord:
+        """Validate `u` against what is known; raise UpdateError and change nothing if it is wrong."""
+        if u.symbol != self.symbol:
+            raise UpdateError(f"update for {u.symbol!r}, but this bot trades {self.symbol}")
+        rec = self.orders.get(u.client_order_id)
+        if rec is None:
+            raise UpdateError(f"update for unknown order {u.client_order_id!r}")
+        if u.side is not None and u.side is not rec.side:
+            raise UpdateError(f"update says {u.side.value} but order {rec.client_order_id} is a {rec.side.value}")
+        for name in ("cum_qty", "last_qty"):
+            v = getattr(u, name)
+            if not v.is_finite() or v < 0:
+                raise UpdateError(f"{name} {v} must be a finite number >= 0")
+        for name in ("cum_quote", "last_price", "commission", "price"):
+            v = getattr(u, name)
+            if v is not None and (not v.is_finite() or v < 0):
+                raise UpdateError(f"{name} {v} must be a finite number >= 0")
+        if u.cum_qty > rec.quantity:
+            raise UpdateError(f"filled {u.cum_qty} exceeds order quantity {rec.quantity} for {rec.client_order_id}")
+        if u.status is OrderStatus.FILLED and u.cum_qty != rec.quantity:
+            raise UpdateError(f"FILLED reports {u.cum_qty} of {rec.quantity} for {rec.client_order_id}")
+        if rec.side is Side.SELL and u.cum_qty - rec.cum_qty > self.qty:
+            raise UpdateError(f"sell fill of {u.cum_qty - rec.cum_qty} exceeds the {self.qty} held")
+        return rec
+
+    def apply_update(self, u: OrderUpdate) -> Applied:
+        rec = self.check(u)
+        if u.trade_id >= 0 and u.trade_id in rec.trade_ids and u.cum_qty <= rec.cum_qty:
+            return Applied(rec)  # the same fill again
+        fill_qty = u.cum_qty - rec.cum_qty if u.cum_qty > rec.cum_qty else ZERO
+        fill_quote = ZERO
+        if fill_qty:
+            fill_quote = self._fill_quote(rec, u, fill_qty)
+            fee_q, fee_b, fee_v, estimated = self._fee(rec, u, fill_qty, fill_quote)
+            rec.cum_qty = u.cum_qty
+            rec.cum_quote += fill_quote
+            rec.fee_quote += fee_q
+            rec.fee_base += fee_b
+            rec.fee_value += fee_v
+            rec.fee_estimated |= estimated
+            self.fees_paid += fee_v
+            if u.trade_id >= 0:
+                rec.trade_ids.add(u.trade_id)
+            self._book_fill(rec, fill_qty, fill_quote, fee_q, fee_b, fee_v, estimated, u.ts_ms)
+        if u.exchange_order_id:
+            rec.exchange_order_id = u.exchange_order_id
+        status_changed = became_terminal = False
+        if self._status_advances(rec.status, u.status):
+            status_changed = True
+            became_terminal = u.status.is_terminal
+            rec.status = u.status
+            rec.reject_reason = u.reject_reason or rec.reject_reason
+        elif fill_qty and rec.status in (OrderStatus.PENDING_NEW, OrderStatus.NEW):
+            rec.status = OrderStatus.PARTIALLY_FILLED
+            status_changed = True
+        rec.updated_ms = max(rec.updated_ms, u.ts_ms)
+        return Applied(rec, fill_qty, fill_quote, status_changed, became_terminal)
+
+    @staticmethod
+    def _status_advances(old: OrderStatus, new: OrderStatus) -> bool:
+        """Terminal statuses are final; otherwise statuses only move forward."""
+        if old.is_terminal or old is new:
+            return False
+        rank = {
+            OrderStatus.PENDING_NEW: 0,
+            OrderStatus.NEW: 1,
+            OrderStatus.PARTIALLY_FILLED: 2,
+            OrderStatus.PENDING_CANCEL: 3,
+        }
+        return new.is_terminal or rank.get(new, 0) > rank.get(old, 0)
+
+    def _fill_quote(self, rec: OrderRecord, u: OrderUpdate, fill_qty: Decimal) -> Decimal:
+        if u.cum_quote is not None and u.cum_quote > rec.cum_quote:
+            return q8(u.cum_quote - rec.cum_quote)
+        if u.last_price is not None and u.last_qty == fill_qty:
+            return q8(u.last_price * fill_qty)
+        price = u.last_price or u.price or rec.price
+        return q8(price * fill_qty)
+
+    def _fee(
+        self, rec: OrderRecord, u: OrderUpdate, fill_qty: Decimal, fill_quote: Decimal
+    ) -> tuple[Decimal, Decimal, Decimal, bool]:
+        """(quote fee, base fee, value in quote, estimated?) for this fill."""
+        price = fill_quote / fill_qty
+        known_qty = u.last_qty if (u.commission is not None and u.last_qty <= fill_qty) else ZERO
+        if u.commission is not None and u.last_qty == ZERO:
+            known_qty = fill_qty  # a report of the whole fill without last_qty (the seed's form)
+        fee_q = fee_b = fee_v = ZERO
+        estimated = False
+        if known_qty:
+            asset = (u.commission_asset or "").upper()
+            if asset == self.base_asset:
+                fee_b = u.commission  # type: ignore[assignment]
+                fee_v = q8(fee_b * price)
+            elif asset == self.quote_asset:
+                fee_q = q8(u.commission)  # type: ignore[arg-type]
+                fee_v = fee_q
+            else:  # BNB or unknown: value it at the configured rate, say so
+                fee_q = fee_v = q8(known_qty * price * self.fee_rate)
+                estimated = True
+        missing = fill_qty - known_qty
+        if missing > 0:
+            est = q8(missing * price * self.fee_rate)
+            fee_q += est
+            fee_v += est
+            estimated = True
+        return fee_q, fee_b, fee_v, estimated
+
+    # -- position and trades -------------------------------------------------------
+
+    def open_trade(self) -> TradeRecord | None:
+        for t in reversed(self.trades):
+            if t.status == "OPEN":
+                return t
+        return None
+
+    def _book_fill(
+        self,
+        rec: OrderRecord,
+        qty: Decimal,
+        quote: Decimal,
+        fee_q: Decimal,
+        fee_b: Decimal,
+        fee_v: Decimal,
+        estimated: bool,
+        ts_ms: int,
+    ) -> None:
+        self.position_ms = max(self.position_ms, ts_ms)
+        if rec.side is Side.BUY:
+            trade = self.open_trade()
+            if trade is None or trade.buy_id != rec.client_order_id:
+                trade = TradeRecord(buy_id=rec.client_order_id, opened_ms=ts_ms)
+                self.trades.append(trade)
+            held = qty - fee_b
+            self.qty += held
+            self.cost += quote + fee_q
+            self.notional += quote
+            trade.qty_held += held
+            trade.buy_quote += quote
+            trade.fees += fee_v
+            trade.fee_estimated |= estimated
+            return
+        if qty == self.qty:
+            cost, notional = self.cost, self.notional
+        else:
+            cost = q8(self.cost * qty / self.qty)
+            notional = q8(self.notional * qty / self.qty)
+        self.qty -= qty
+        self.cost -= cost
+        self.notional -= notional
+        trade = self.open_trade()
+        if trade is None:  # a sell with no open trade: book it against a fresh record, visibly
+            trade = TradeRecord(buy_id="", opened_ms=ts_ms)
+            self.trades.append(trade)
+        if rec.client_order_id not in trade.sell_ids:
+            trade.sell_ids.append(rec.client_order_id)
+        trade.sold_qty += qty
+        trade.sell_quote += quote
+        trade.fees += fee_v
+        trade.fee_estimated |= estimated
+        trade.cost_released += cost
+        trade.pnl += quote - fee_q - cost
+
+    def close_trade(self, ts_ms: int) -> TradeRecord | None:
+        """The position is flat (dust at most): the open trade is done, its P&L realised."""
+        trade = self.open_trade()
+        if trade is None or not trade.sell_ids:
+            return None
+        trade.status = "CLOSED"
+        trade.closed_ms = ts_ms
+        self.realized_pnl += trade.pnl
+        return trade
+
+    def mark_dust(self) -> TradeRecord | None:
+        """A buy ended with too little to sell: what it bought stays in the position as dust."""
+        trade = self.open_trade()
+        if trade is not None and not trade.sell_ids:
+            trade.status = "DUST"
+        return trade
+
+    # -- views -----------------------------------------------------------------------
+
+    def position(self, sellable: Decimal) -> Position:
+        entry = q8(self.notional / self.qty) if self.qty else ZERO
+        return Position(
+            symbol=self.symbol,
+            quantity=self.qty,
+            entry_price=entry,
+            timestamp=utc_from_ms(self.position_ms),
+            cost_quote=self.cost,
+            dust=self.qty - sellable,
+        )
+
+    def trade_view(self, t: TradeRecord) -> Trade:
+        buy = self.orders.get(t.buy_id)
+        sells = tuple(self.orders[s].view(self.symbol) for s in t.sell_ids if s in self.orders)
+        buy_view = buy.view(self.symbol) if buy is not None else Order(
+            id="", symbol=self.symbol, side="BUY", quantity=ZERO, price=ZERO, status="UNKNOWN",
+            timestamp=utc_from_ms(t.opened_ms),
+        )
+        return Trade(
+            buy_order=buy_view,
+            sell_order=sells[-1] if sells else None,
+            profit_loss=t.pnl if t.status == "CLOSED" else None,
+            status=t.status,
+            timestamp=utc_from_ms(t.opened_ms),
+            sell_orders=sells,
+            quantity=t.qty_held,
+            entry_price=q8(t.buy_quote / t.qty_held) if t.qty_held else None,
+            exit_price=q8(t.sell_quote / t.sold_qty) if t.sold_qty else None,
+            fees_quote=t.fees,
+            fee_estimated=t.fee_estimated,
+            closed_at=utc_from_ms(t.closed_ms) if t.closed_ms is not None else None,
+        )
