@@ -1,0 +1,117 @@
+"""The advice cache and the single-flight table: pay for one model call per market situation.
+
+A situation is coarse on purpose (state, mid in buckets of ~20 bps, book
+imbalance and volatility bands, position held or not): two snapshots a few
+ticks apart ask the same question. The TTL runs on the market clock
+(`request.ts_ms`), so a replay hits and misses exactly as it did the first
+time. A hit is still re-checked against the new request (`advice.recheck`)
+before it is served; that check is the actor's, not this module's.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+
+from actors.messages import Advice, AdviceRequest
+
+CacheKey = tuple[str, str, int, int, int, int, bool]
+
+BUCKET_BPS = Decimal(20)  # mid bucket width, rounded to whole ticks (at least one)
+_IMBALANCE_EDGE = Decimal(1) / 3
+_VOL_EDGES = (Decimal("0.0005"), Decimal("0.002"), Decimal("0.005"))
+
+
+def cache_key(request: AdviceRequest) -> CacheKey:
+    """The market situation of `request`, coarse enough that nearby snapshots share it."""
+    snap, tick = request.snapshot, request.filters.tick_size
+    mid = snap.mid if snap.mid.is_finite() and snap.mid > 0 else Decimal(0)
+    width = max(int((mid * BUCKET_BPS / 10000 / tick).to_integral_value(rounding=ROUND_FLOOR)), 1)
+    bucket = int((mid / (tick * width)).to_integral_value(rounding=ROUND_FLOOR))
+    imbalance = -1 if snap.imbalance < -_IMBALANCE_EDGE else (1 if snap.imbalance > _IMBALANCE_EDGE else 0)
+    if snap.volatility is None or not snap.volatility.is_finite():
+        vol = -1
+    else:
+        vol = sum(1 for edge in _VOL_EDGES if snap.volatility >= edge)
+    return (request.symbol, request.state.value, width, bucket, imbalance, vol, request.position_qty > 0)
+
+
+class AdviceCache:
+    """Bounded LRU of advice, each entry alive for `ttl_ms` of market time from when it was asked."""
+
+    def __init__(self, size: int, ttl_ms: int) -> None:
+        self._size = max(size, 1)
+        self._ttl_ms = ttl_ms
+        self._entries: OrderedDict[CacheKey, tuple[int, Advice]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: CacheKey, now_ms: int) -> Advice | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        stored_ms, advice = entry
+        if not stored_ms <= now_ms < stored_ms + self._ttl_ms:  # expired, or the clock went back
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return advice
+
+    def put(self, key: CacheKey, advice: Advice, asked_ms: int) -> None:
+        if self._ttl_ms <= 0:
+            return
+        self._entries[key] = (asked_ms, advice)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def discard(self, key: CacheKey) -> None:
+        self._entries.pop(key, None)
+
+
+@dataclass(slots=True)
+class Flight:
+    """One model call in flight and the tickets (requests) waiting on it; the first is the leader."""
+
+    flight_id: int
+    key: CacheKey
+    leader: AdviceRequest
+    tickets: list[int] = field(default_factory=list)
+
+
+class Flights:
+    """Single flight: identical keys share the call already in flight."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Flight] = {}
+        self._by_key: dict[CacheKey, int] = {}
+        self._next_id = 0
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def for_key(self, key: CacheKey) -> Flight | None:
+        flight_id = self._by_key.get(key)
+        return self._by_id.get(flight_id) if flight_id is not None else None
+
+    def start(self, key: CacheKey, leader: AdviceRequest, ticket: int) -> Flight:
+        self._next_id += 1
+        flight = Flight(self._next_id, key, leader, [ticket])
+        self._by_id[flight.flight_id] = flight
+        self._by_key[key] = flight.flight_id
+        return flight
+
+    def get(self, flight_id: int) -> Flight | None:
+        return self._by_id.get(flight_id)
+
+    def finish(self, flight_id: int) -> Flight | None:
+        """Remove the flight; the caller answers whichever of its tickets are still waiting."""
+        flight = self._by_id.pop(flight_id, None)
+        if flight is not None and self._by_key.get(flight.key) == flight_id:
+            del self._by_key[flight.key]
+        return flight
+
+    def all(self) -> list[Flight]:
+        return list(self._by_id.values())
