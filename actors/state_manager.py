@@ -162,8 +162,8 @@ class StateManager:
         known = {t.buy_order.id for t in status.trades} | {o.id for t in status.trades for o in t.sell_orders}
         if status.active_order is not None:
             known.add(status.active_order.id)
-        if u.client_order_id in known:
-            return
+        if u.client_order_id in known or u.symbol != self.symbol or u.status.is_terminal and not u.cum_qty:
+            return  # known, or the keeper will refuse it and change nothing
         to = {TradingState.READY_TO_BUY: TradingState.BUYING, TradingState.READY_TO_SELL: TradingState.SELLING}.get(status.state)
         if to is None:
             return  # the keeper will refuse it as unknown, changing nothing
