@@ -379,6 +379,23 @@ class GetStatus:
 
 
 @dataclass(**_frozen)
+class GetEquityCurve:
+    """Asked by the report; answered with a tuple of `EquityPoint`s in market time."""
+
+
+@dataclass(**_frozen)
+class EquityPoint:
+    ts_ms: int
+    mid: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal  # what is held, valued at the bid, less its cost
+
+    @property
+    def equity(self) -> Decimal:
+        return self.realized_pnl + self.unrealized_pnl
+
+
+@dataclass(**_frozen)
 class RequestTransition:
     """The seed's `transition(new_state, order)`: asked; answered True only if legal and done."""
 

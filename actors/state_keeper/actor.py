@@ -22,6 +22,7 @@ from actors.messages import (
     FeedFinished,
     FeedStatusChanged,
     FiltersUpdated,
+    GetEquityCurve,
     GetStatus,
     MarketSnapshot,
     OrderOutcomeUnknown,
@@ -129,6 +130,8 @@ class StateKeeperActor(pykka.ThreadingActor):
                 effects = core.on_stop_trading(message.reason)
             case GetStatus():
                 effects, result = [], core.status(message.recent_trades)
+            case GetEquityCurve():
+                effects, result = [], tuple(core.equity)
             case RequestTransition():
                 result = core.request_transition(message.to, message.order)
                 effects = []

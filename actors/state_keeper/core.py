@@ -22,6 +22,7 @@ from actors.messages import (
     AdviceRequest,
     BalanceUpdated,
     CancelOrder,
+    EquityPoint,
     FeedStatusChanged,
     MarketSnapshot,
     Order,
@@ -83,6 +84,8 @@ class KeeperCore:
         self.last_fill_fact = 0
         self.last_base_balance_fact = 0
         self.last_skip = ""
+        self.equity: list[EquityPoint] = []
+        self.equity_every_ms = 60_000  # one point a market minute, thinned to stay bounded
 
     # -- facts -------------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class KeeperCore:
             logger.error("snapshot for {} ignored", s.symbol)
             return [(ACK, s.seq)]
         self.last_snapshot = s
+        self._sample_equity(s)
         out = self._check_timeout(s)
         if self.pending is not None:
             self.deferred_ack = s.seq  # the market waits until the advice is in (lockstep)
@@ -378,6 +382,16 @@ class KeeperCore:
         return [(EXECUTOR, cmd)]
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _sample_equity(self, s: MarketSnapshot) -> None:
+        if self.equity and s.ts_snapshot_ms - self.equity[-1].ts_ms < self.equity_every_ms:
+            return
+        led = self.ledger
+        self.equity.append(EquityPoint(ts_ms=s.ts_snapshot_ms, mid=s.mid, realized_pnl=led.realized_pnl,
+                                       unrealized_pnl=led.qty * s.bid - led.cost if led.qty else ZERO))
+        if len(self.equity) > 20_000:  # keep every other point, and sample half as often
+            self.equity = self.equity[::2]
+            self.equity_every_ms *= 2
 
     def _stop_loss_hit(self, s: MarketSnapshot) -> bool:
         sl = self.settings.trading.stop_loss
