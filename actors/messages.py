@@ -405,9 +405,14 @@ class RequestTransition:
 
 @dataclass(**_frozen)
 class StopTrading:
-    """Place no new orders from now on (a signal, the end of a backtest, an operator)."""
+    """Place no new orders from now on (a signal, the end of a backtest, an operator).
+
+    With `cancel_open_orders` the active order is cancelled too; by default it is left
+    resting, and the journal lets the next start pick it up.
+    """
 
     reason: str
+    cancel_open_orders: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,4 +476,5 @@ class StatusSnapshot:
     last_snapshot: MarketSnapshot | None
     feed_stale: bool
     halted_reason: str | None
+    stopped_reason: str | None = None  # no new orders (signal, end of data)
     counters: tuple[tuple[str, int], ...] = field(default=())

@@ -127,7 +127,7 @@ class StateKeeperActor(pykka.ThreadingActor):
                 self.finished = message
                 effects = core.on_stop_trading(f"market data finished after {message.events} events")
             case StopTrading():
-                effects = core.on_stop_trading(message.reason)
+                effects = core.on_stop_trading(message.reason, message.cancel_open_orders)
             case GetStatus():
                 effects, result = [], core.status(message.recent_trades)
             case GetEquityCurve():

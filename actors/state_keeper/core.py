@@ -176,11 +176,18 @@ class KeeperCore:
         (logger.warning if msg.stale else logger.info)("market feed {}: {}", "stale" if msg.stale else "back", msg.reason)
         return []
 
-    def on_stop_trading(self, reason: str) -> list[Effect]:
+    def on_stop_trading(self, reason: str, cancel_open_orders: bool = False) -> list[Effect]:
         if self.stopped is None:
             self.stopped = reason
             logger.info("no new orders from now on: {}", reason)
-        return []
+        rec = self.ledger.orders.get(self.active_id or "")
+        if not cancel_open_orders or rec is None or rec.status.is_terminal or rec.cancel_requested:
+            return []
+        ts = self.last_snapshot.ts_snapshot_ms if self.last_snapshot else rec.created_ms
+        cmd = CancelOrder(client_order_id=rec.client_order_id, symbol=self.symbol, ts_ms=ts, reason=reason)
+        self._record("cancel", cmd)
+        logger.bind(correlation_id=rec.client_order_id).info("cancelling {} on the way out", rec.client_order_id)
+        return [(EXECUTOR, cmd)]
 
     def on_snapshot(self, s: MarketSnapshot) -> list[Effect]:
         if s.symbol != self.symbol:
@@ -453,6 +460,7 @@ class KeeperCore:
             last_snapshot=self.last_snapshot,
             feed_stale=self.feed_stale,
             halted_reason=self.halted,
+            stopped_reason=self.stopped,
             counters=tuple(sorted({**self.counters, "refused_transitions": self.machine.refused}.items())),
         )
 
