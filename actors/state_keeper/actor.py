@@ -23,6 +23,7 @@ from actors.messages import (
     FeedStatusChanged,
     FiltersUpdated,
     GetEquityCurve,
+    GetStats,
     GetStatus,
     MarketSnapshot,
     OrderOutcomeUnknown,
@@ -31,12 +32,13 @@ from actors.messages import (
     QueryOrder,
     RequestTransition,
     SnapshotProcessed,
+    Stats,
     StopTrading,
     Subscribe,
     SymbolFilters,
 )
 from actors.settings import Settings
-from actors.state_keeper.core import ACK, CONSULTANT, EXECUTOR, KeeperCore
+from actors.state_keeper.core import ACK, CONSULTANT, EXECUTOR, KeeperCore, replay
 from actors.state_keeper.journal import Journal
 
 _BATCH = 512  # commit at least this often under a flood
@@ -77,16 +79,7 @@ class StateKeeperActor(pykka.ThreadingActor):
         """Rebuild state from the journal's facts, through the code that applied them live."""
         assert self.journal is not None
         core = self.core
-        core.replaying = True
-        n = 0
-        try:
-            for _seq, kind, payload in self.journal.facts():
-                if kind == "session" and n == 0:
-                    core.id_prefix = payload.get("id_prefix", core.id_prefix)
-                core.apply(kind, payload)
-                n += 1
-        finally:
-            core.replaying = False
+        n = replay(core, self.journal.facts())
         if n == 0:
             core._record("session", {"id_prefix": core.id_prefix})  # noqa: SLF001
             self._flush(commit=True)
@@ -130,6 +123,11 @@ class StateKeeperActor(pykka.ThreadingActor):
                 effects = core.on_stop_trading(message.reason, message.cancel_open_orders)
             case GetStatus():
                 effects, result = [], core.status(message.recent_trades)
+            case GetStats():
+                st = core.status(0)
+                effects, result = [], Stats(source="keeper", values=(
+                    ("state", st.state.value), ("realized_pnl", st.realized_pnl), ("fees_paid", st.fees_paid),
+                    ("position_qty", st.position.quantity), ("journal_facts", self.recovered), *st.counters))
             case GetEquityCurve():
                 effects, result = [], tuple(core.equity)
             case RequestTransition():

@@ -9,6 +9,7 @@ leave the keeper is returned as effects: `(target, message)`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -463,6 +464,21 @@ class KeeperCore:
             stopped_reason=self.stopped,
             counters=tuple(sorted({**self.counters, "refused_transitions": self.machine.refused}.items())),
         )
+
+
+def replay(core: KeeperCore, facts: Iterable[tuple[int, str, Any]]) -> int:
+    """Rebuild `core` from journaled facts, through `apply` (the code that ran live); returns the count."""
+    core.replaying = True
+    n = 0
+    try:
+        for _seq, kind, payload in facts:
+            if kind == "session" and n == 0:
+                core.id_prefix = payload.get("id_prefix", core.id_prefix)
+            core.apply(kind, payload)
+            n += 1
+    finally:
+        core.replaying = False
+    return n
 
 
 def _counter(client_order_id: str) -> int:

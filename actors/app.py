@@ -1,0 +1,130 @@
+"""Starting and stopping the actor system, in dependency order, behind a readiness check.
+
+Start: market data (idle) → AI consultant → order executor (subscribes to
+the market first, so in lockstep its fills reach the keeper before the
+snapshot that caused them) → state keeper (recovers from the journal) →
+status page → `StartFeed`. Stop runs in reverse. Adding an actor means one
+more `_start` line here and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pykka
+from loguru import logger
+
+from actors.messages import GetStats, StartFeed, Stats, StopTrading
+from actors.secrets import Secret, from_env
+from actors.settings import Settings
+from actors.state_keeper.journal import Journal
+
+READY_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Keys:
+    openrouter: Secret | None = None
+    binance_key: Secret | None = None
+    binance_secret: Secret | None = None
+
+    @classmethod
+    def from_env(cls) -> Keys:
+        return cls(from_env("OPENROUTER_API_KEY"), from_env("BINANCE_API_KEY"), from_env("BINANCE_API_SECRET"))
+
+
+@dataclass
+class Running:
+    settings: Settings
+    journal: Journal
+    actors: dict[str, pykka.ActorRef[Any]] = field(default_factory=dict)  # in start order
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+    def __getitem__(self, name: str) -> pykka.ActorRef[Any]:
+        return self.actors[name]
+
+    def stats(self, name: str, timeout: float = 5.0) -> dict[str, Any] | None:
+        ref = self.actors.get(name)
+        if ref is None:
+            return None
+        try:
+            reply = ref.ask(GetStats(), timeout=timeout)
+        except (pykka.ActorDeadError, pykka.Timeout):
+            return None
+        return reply.as_dict() if isinstance(reply, Stats) else None
+
+
+def is_backtest(settings: Settings) -> bool:
+    return settings.market.source in ("synthetic", "replay")
+
+
+def journal_path(settings: Settings, report_dir: Path) -> Path:
+    """A backtest journals into its report folder, afresh each run; live runs keep `[storage] path`."""
+    if is_backtest(settings):
+        return report_dir / "journal.sqlite3"
+    return Path(settings.storage.path)
+
+
+def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int | None = None) -> Running:
+    from actors.ai_consultant.actor import AIConsultantActor  # noqa: PLC0415
+    from actors.market_data.actor import MarketDataActor  # noqa: PLC0415
+    from actors.order_executor.actor import OrderExecutorActor  # noqa: PLC0415
+    from actors.state_keeper.actor import StateKeeperActor  # noqa: PLC0415
+
+    path = journal_path(settings, report_dir)
+    if is_backtest(settings) and path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    journal = Journal(path)
+    run = Running(settings=settings, journal=journal)
+    try:
+        run.actors["market"] = _ready(MarketDataActor.start(settings))
+        run.actors["ai"] = _ready(AIConsultantActor.start(settings, keys.openrouter))
+        run.actors["executor"] = _ready(OrderExecutorActor.start(
+            settings, market=run.actors["market"], api_key=keys.binance_key, api_secret=keys.binance_secret))
+        run.actors["keeper"] = _ready(StateKeeperActor.start(
+            settings, market=run.actors["market"], executor=run.actors["executor"],
+            consultant=run.actors["ai"], journal=journal))
+        port = settings.status.port if status_port is None else status_port
+        if port:
+            from actors.status.actor import StatusServerActor  # noqa: PLC0415
+
+            peers = {k: run.actors[k] for k in ("ai", "market", "executor")}
+            run.actors["status"] = StatusServerActor.start(settings, run.actors["keeper"], peers, port=port)
+        run.actors["market"].tell(StartFeed())
+    except BaseException:
+        stop(run)
+        raise
+    logger.info("all actors started: {}", ", ".join(run.actors))
+    return run
+
+
+def _ready(ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
+    """Wait until the actor has run `on_start` (it answers its first message after that)."""
+    ref.ask(GetStats(), timeout=READY_TIMEOUT_S)
+    return ref
+
+
+def stop_trading(run: Running, reason: str, cancel_open_orders: bool) -> None:
+    keeper = run.actors.get("keeper")
+    if keeper is not None:
+        try:
+            keeper.ask(StopTrading(reason=reason, cancel_open_orders=cancel_open_orders), timeout=10)
+        except (pykka.ActorDeadError, pykka.Timeout) as exc:
+            logger.error("could not tell the state keeper to stop trading: {}", exc)
+
+
+def stop(run: Running, timeout: float = 10.0) -> None:
+    """Stop in reverse start order, then make sure nothing is left running."""
+    for name in reversed(list(run.actors)):
+        try:
+            run.actors[name].stop(timeout=timeout)
+        except pykka.ActorDeadError:
+            pass
+        except pykka.Timeout:
+            logger.error("actor {} did not stop within {} s", name, timeout)
+    pykka.ActorRegistry.stop_all(timeout=timeout)
+    run.journal.close()

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""settings + .env → actors → run → report.
+
+    python bootstrap.py                       offline: synthetic market, paper exchange, report
+    python bootstrap.py --market replay --replay-path FILE_OR_DIR
+    python bootstrap.py --market binance      paper trading on live data, until stopped
+    python bootstrap.py --exchange binance --yes-real-money   REAL orders with REAL money
+    python bootstrap.py trades | status       read the journal without running the bot
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+from actors.settings import Settings, SettingsError, load_settings
+
+DEFAULT_CONFIG = Path(__file__).with_name("settings.toml")
+PROGRESS_EVERY_S = 1.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bootstrap.py", description="An actor-based TRUMP/USDC spot bot.")
+    p.add_argument("command", nargs="?", default="run", choices=("run", "trades", "status"),
+                   help="run the bot (default), or read the journal: trades | status")
+    p.add_argument("--config", help="settings file (default: settings.toml beside this script)")
+    p.add_argument("--exchange", choices=("paper", "binance"), help="overrides [exchange] kind")
+    p.add_argument("--market", choices=("synthetic", "replay", "binance"), help="overrides [market] source")
+    p.add_argument("--replay-path", help="overrides [market] replay_path: a Binance public-data CSV/zip or a folder")
+    p.add_argument("--report-dir", default="reports", help="where summary.json and equity.png go (default reports/)")
+    p.add_argument("--journal", help="for trades/status: the journal to read (default [storage] path)")
+    p.add_argument("--yes-real-money", action="store_true", help="confirm real orders with --exchange binance")
+    p.add_argument("--status-port", type=int, help="overrides [status] port (0 = off)")
+    return p.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    overrides = {"exchange.kind": args.exchange, "market.source": args.market, "market.replay_path": args.replay_path,
+                 "status.port": args.status_port}
+    return load_settings(config, overrides)
+
+
+def real_money_gate(settings: Settings, keys: Any, confirmed: bool) -> str | None:
+    """None if the run may start; otherwise why it must not."""
+    if settings.exchange.kind != "binance":
+        return None
+    if not (keys.binance_key and keys.binance_secret):
+        return ("exchange.kind = 'binance' places REAL orders and needs BINANCE_API_KEY and BINANCE_API_SECRET "
+                "in the environment or .env; they are not set, so the bot will not start.")
+    if not (confirmed or settings.exchange.confirm_real_money):
+        return ("exchange.kind = 'binance' places REAL orders with REAL money on "
+                f"{settings.symbol} ({settings.trading.quote_per_trade} {settings.exchange.quote_asset} a trade). "
+                "Refusing to start without --yes-real-money (or [exchange] confirm_real_money = true).")
+    return None
+
+
+def banner(settings: Settings) -> str:
+    line = "!" * 78
+    return (f"\n{line}\n!!  LIVE TRADING WITH REAL MONEY on Binance: {settings.symbol}, "
+            f"{settings.trading.quote_per_trade} {settings.exchange.quote_asset} per trade\n"
+            f"!!  endpoint {settings.exchange.rest_url}   stop with Ctrl-C (open orders are "
+            f"{'cancelled' if settings.exchange.cancel_on_exit else 'left resting'})\n{line}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    load_dotenv(override=False)  # the environment wins over .env
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        print(f"settings error: {exc}", file=sys.stderr)
+        return 2
+    if args.command != "run":
+        return inspect(settings, args)
+
+    from actors import app  # noqa: PLC0415 - after the settings are known to be good
+    from actors.logging_setup import configure_logging  # noqa: PLC0415
+
+    configure_logging(settings.logging)
+    keys = app.Keys.from_env()
+    refusal = real_money_gate(settings, keys, args.yes_real_money)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    if settings.exchange.kind == "binance":
+        print(banner(settings), file=sys.stderr, flush=True)
+    return run(settings, keys, Path(args.report_dir))
+
+
+def run(settings: Settings, keys: Any, report_dir: Path) -> int:
+    from loguru import logger  # noqa: PLC0415
+
+    from actors import app  # noqa: PLC0415
+    from actors.messages import GetEquityCurve, GetStatus  # noqa: PLC0415
+    from actors.state_keeper.journal import JournalError  # noqa: PLC0415
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    signals: list[str] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        signals.append(signal.Signals(signum).name)
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    wall0 = time.monotonic()
+    mode = f"{settings.market.source} market, {settings.exchange.kind} exchange"
+    print(f"starting: {settings.symbol}, {mode}, AI: {'OpenRouter ' + settings.ai.model if keys.openrouter else 'fallback advisor (no OPENROUTER_API_KEY)'}",
+          flush=True)
+    try:
+        running = app.start(settings, keys, report_dir)
+    except (JournalError, ValueError) as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    keeper = running["keeper"]
+    try:
+        last = 0.0
+        while True:
+            status = keeper.ask(GetStatus(recent_trades=0), timeout=30)
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY_S:
+                print(progress_line(status), flush=True)
+                last = now
+            if status.stopped_reason and app.is_backtest(settings):
+                break
+            if stop.wait(0.2):
+                break
+        if signals:
+            logger.info("{} received: stopping cleanly", signals[0])
+            app.stop_trading(running, f"{signals[0]} received", settings.exchange.cancel_on_exit)
+            if settings.exchange.cancel_on_exit:
+                time.sleep(1.0)  # let the executor report what the cancel found
+        status = keeper.ask(GetStatus(), timeout=30)
+        equity = keeper.ask(GetEquityCurve(), timeout=30)
+        stats = {name: running.stats(name) for name in ("ai", "market", "executor")}
+    finally:
+        app.stop(running)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    from actors import report  # noqa: PLC0415
+
+    summary = report.build_summary(status, equity, stats["ai"], stats["market"], stats["executor"], settings,
+                                   time.monotonic() - wall0, mode)
+    summary_path, chart_path = report.write_report(summary, equity, report_dir)
+    print(report.format_report(summary), flush=True)
+    print(f"report: {summary_path}  chart: {chart_path}", flush=True)
+    return 0
+
+
+def progress_line(status: Any) -> str:
+    snap = status.last_snapshot
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.ts_snapshot_ms / 1000)) if snap else "waiting for data"
+    closed = sum(1 for t in status.trades if t.status == "CLOSED") if status.trades else dict(status.counters).get(
+        "trades_closed", 0)
+    mid = f" mid {snap.mid:.4f}" if snap else ""
+    return (f"[{when}]{mid} state {status.state.name:<13} trades {closed:>4}  realised P&L "
+            f"{status.realized_pnl:+.8f}  fees {status.fees_paid:.8f}"
+            + (f"  HALTED: {status.halted_reason}" if status.halted_reason else ""))
+
+
+def inspect(settings: Settings, args: argparse.Namespace) -> int:
+    """Read the journal without running the bot: `trades` or `status`."""
+    from actors import report  # noqa: PLC0415
+    from actors.state_keeper.core import KeeperCore, replay  # noqa: PLC0415
+    from actors.state_keeper.journal import Journal, JournalError  # noqa: PLC0415
+
+    candidates = [Path(args.journal)] if args.journal else [Path(settings.storage.path),
+                                                           Path(args.report_dir) / "journal.sqlite3"]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        print(f"no journal found at {', '.join(str(p) for p in candidates)}", file=sys.stderr)
+        return 2
+    try:
+        journal = Journal(path)
+        core = KeeperCore(settings)
+        n = replay(core, journal.facts())
+        journal.close()
+    except JournalError as exc:
+        print(f"cannot read the journal: {exc}", file=sys.stderr)
+        return 2
+    status = core.status()
+    print(f"journal {path}: {n} facts")
+    if args.command == "trades":
+        print(report.format_trades(status.trades))
+    else:
+        print(report.format_status(status))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
