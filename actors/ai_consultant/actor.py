@@ -273,17 +273,17 @@ class AIConsultantActor(pykka.ThreadingActor):
             return
         c = msg.completion
         self._account(c.usage, c.attempts, c.latency_ms)
-        self._failures_in_row, self._cooldown_until_ms = 0, 0
         waiters = self._take_waiters(flight)
         try:
             fields = parse_reply(c.content)
         except ReplyError as e:
             self._n["errors"] += 1
-            logger.warning("AI reply unusable ({}): {!r}", e.reason, redact(c.content[:160]))
+            self._pause(flight, f"unusable reply: {e.reason}; it began {redact(c.content[:120])!r}")
             for w in waiters:
                 self._answer(w.request, fallback_advice(w.request, self._ai, f"invalid reply: {e.reason}",
                                                         rejected_reason=e.reason))
             return
+        self._failures_in_row, self._cooldown_until_ms = 0, 0
         meta = ReplyMeta(c.model, c.latency_ms, c.usage.cost, c.usage.prompt_tokens, c.usage.completion_tokens)
         leader = advice_from_fields(fields, flight.leader, self._ai, meta)
         self._cache.put(flight.key, leader, flight.leader.ts_ms)
@@ -313,13 +313,18 @@ class AIConsultantActor(pykka.ThreadingActor):
             else:
                 self._disable(f"OpenRouter refused the call, check the key and credit: {e.reason}")
         else:
-            self._failures_in_row += 1
-            pause = min(COOLDOWN_CAP_MS, COOLDOWN_BASE_MS * 2 ** min(self._failures_in_row - 1, 16))
-            self._cooldown_until_ms = flight.leader.ts_ms + pause
-            logger.warning("AI call failed ({}); fallback advice for the next {} s of market time", e.reason, pause // 1000)
-        why = f"timeout: {e.reason}" if e.kind == "timeout" else f"model call failed: {e.reason}"
+            self._pause(flight, e.reason)
+        rejected = e.reason if e.kind == "reply" else None
+        why = {"timeout": "timeout", "reply": "invalid reply"}.get(e.kind, "model call failed")
         for w in self._take_waiters(flight):
-            self._answer(w.request, fallback_advice(w.request, self._ai, why))
+            self._answer(w.request, fallback_advice(w.request, self._ai, f"{why}: {e.reason}", rejected_reason=rejected))
+
+    def _pause(self, flight: Flight, reason: str) -> None:
+        """No model calls for a while (market time, doubling): a failing model must not slow every request."""
+        self._failures_in_row += 1
+        pause = min(COOLDOWN_CAP_MS, COOLDOWN_BASE_MS * 2 ** min(self._failures_in_row - 1, 16))
+        self._cooldown_until_ms = flight.leader.ts_ms + pause
+        logger.warning("AI call failed ({}); fallback advice for the next {} s of market time", reason, pause // 1000)
 
     def _on_deadline(self, msg: _Deadline) -> None:
         waiter = self._waiting.pop(msg.ticket, None)
