@@ -317,6 +317,38 @@ def test_stop_answers_the_waiting_requester_and_leaves_no_loop(fake: FakeOpenRou
     eventually(lambda: not any(t.name == LOOP_NAME and t.is_alive() for t in threading.enumerate()), timeout=5)
 
 
+class _Exploding(AIConsultantActor):
+    """Fails on "boom", to reach `on_failure` the way a bug would."""
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "boom":
+            raise RuntimeError("boom")
+        return super().on_receive(message)
+
+
+def test_a_crash_still_answers_the_waiting_requester_and_stops_the_loop(fake: FakeOpenRouter, probe: ProbeHandle) -> None:
+    fake.push(Reply.hang_forever())
+    ref = _Exploding.start(make_settings(fake, timeout_s=D("30")), Secret(KEY))
+    ref.tell(sample_request("pending", reply_to=probe.ref))
+    eventually(lambda: len(fake.chat_requests()) == 1, timeout=5)
+    ref.tell("boom")
+    a = advice_for(probe, "pending")
+    assert a.source is AdviceSource.FALLBACK and "failed" in a.reasoning
+    eventually(lambda: not ref.is_alive(), timeout=5)
+    eventually(lambda: not any(t.name == LOOP_NAME and t.is_alive() for t in threading.enumerate()), timeout=5)
+
+
+def test_a_malformed_request_gets_a_hold_and_the_actor_lives_on(probe: ProbeHandle, logs: Any) -> None:
+    ref = start(None, key=None)
+    bad = sample_request("bad", reply_to=probe.ref)
+    bad = dataclasses.replace(bad, filters=dataclasses.replace(bad.filters, tick_size=D(0)))
+    ref.tell(bad)
+    assert advice_for(probe, "bad").action is AdviceAction.HOLD
+    ref.tell(sample_request("good", reply_to=probe.ref))
+    assert advice_for(probe, "good").action is AdviceAction.BUY
+    assert len(logs.messages("ERROR")) == 1
+
+
 def test_stats_keys(fake: FakeOpenRouter) -> None:
     s = stats(start(fake))
     for key in ("calls", "model_calls", "cache_hits", "fallbacks", "errors", "cost", "prompt_tokens",

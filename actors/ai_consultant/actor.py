@@ -23,7 +23,14 @@ from typing import Any
 import pykka
 from loguru import logger
 
-from actors.ai_consultant.advice import ReplyError, ReplyMeta, advice_from_fields, parse_reply, recheck
+from actors.ai_consultant.advice import (
+    ReplyError,
+    ReplyMeta,
+    advice_from_fields,
+    hold_advice,
+    parse_reply,
+    recheck,
+)
 from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, cache_key
 from actors.ai_consultant.fallback import fallback_advice
 from actors.ai_consultant.openrouter import (
@@ -169,14 +176,21 @@ class AIConsultantActor(pykka.ThreadingActor):
             self._io.submit(_check_models(self.actor_ref, self._client, float(self._ai.timeout_s)))
 
     def on_stop(self) -> None:
-        for waiter in list(self._waiting.values()):
-            self._answer(waiter.request, fallback_advice(waiter.request, self._ai, "the consultant is stopping"))
-        self._waiting.clear()
+        self._answer_all_waiting("the consultant is stopping")
         self._shutdown_io()
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
         logger.error("AI consultant failed: {}", redact(f"{exception_type.__name__}: {exception_value}"))
-        self._shutdown_io()
+        try:
+            self._answer_all_waiting("the consultant failed")
+        finally:
+            self._shutdown_io()
+
+    def _answer_all_waiting(self, why: str) -> None:
+        """Every requester still waiting gets its one answer before the actor goes."""
+        waiting, self._waiting = list(self._waiting.values()), {}
+        for waiter in waiting:
+            self._answer(waiter.request, fallback_advice(waiter.request, self._ai, why))
 
     def _shutdown_io(self) -> None:
         io, self._io = self._io, None
@@ -194,7 +208,7 @@ class AIConsultantActor(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         match message:
             case AdviceRequest():
-                self._on_request(message)
+                self._on_request_guarded(message)
             case _CallDone():
                 self._on_call_done(message)
             case _CallFailed():
@@ -208,6 +222,17 @@ class AIConsultantActor(pykka.ThreadingActor):
             case _:
                 return super().on_receive(message)
         return None
+
+    def _on_request_guarded(self, req: AdviceRequest) -> None:
+        """A malformed request gets a HOLD; it must not take the consultant down for everyone."""
+        try:
+            self._on_request(req)
+        except Exception as e:  # noqa: BLE001
+            reason = redact(f"{type(e).__name__}: {e}")
+            logger.error("AI consultant: cannot handle request {}: {}", getattr(req, "request_id", "?"), reason)
+            if req.reply_to is not None:
+                self._answer(req, hold_advice(req, self._ai, f"request not usable: {reason}",
+                                              source=AdviceSource.FALLBACK, rejected_reason=reason))
 
     def _on_request(self, req: AdviceRequest) -> None:
         if req.reply_to is None:
