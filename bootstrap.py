@@ -186,12 +186,9 @@ def inspect(settings: Settings, args: argparse.Namespace) -> int:
     except JournalError as exc:
         print(f"cannot read the journal: {exc}", file=sys.stderr)
         return 2
-    status = core.status()
+    summary = report.build_summary(core.status(), (), None, None, None, settings, 0.0, f"journal {path}")
     print(f"journal {path}: {n} facts")
-    if args.command == "trades":
-        print(report.format_trades(status.trades))
-    else:
-        print(report.format_status(status))
+    print(report.format_report(summary, max_trades=10**9 if args.command == "trades" else 30))
     return 0
 
 
