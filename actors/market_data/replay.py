@@ -1,0 +1,352 @@
+"""Binance public-data CSVs (data.binance.vision), read as they are downloaded.
+
+- aggTrades: aggTradeId, price, qty, firstTradeId, lastTradeId, timestamp, isBuyerMaker, isBestMatch
+- trades:    id, price, qty, quoteQty, time, isBuyerMaker, isBestMatch
+- klines:    openTime, open, high, low, close, volume, closeTime, quoteVolume, numTrades,
+             takerBuyBaseVol, takerBuyQuoteVol, ignore
+
+Spot files have no header row (one is tolerated). The kind is found per file
+from the column count (or the header's names); timestamps are µs in files
+from 2025 on and ms before, found per file (a value above 1e14 is µs). A
+`.zip` is read in place, streaming; a folder means all its csv and zip files,
+in the time order of their first rows.
+
+Rows are parsed on the caller's thread in a tight loop, straight into
+`TradeTick`s, handed out in chunks. A kline becomes four trades (open, then
+low and high in the order that fits the candle's colour, then close) that
+share its volume. Bad rows (wrong column count, not a number, a negative or
+zero value, time going backwards) are skipped and counted, and logged once
+per file and reason with their count.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+from loguru import logger
+
+from actors.market_data.features import make_tick
+from actors.messages import TradeTick
+
+AGG_TRADES = "aggTrades"
+TRADES = "trades"
+KLINES = "klines"
+
+_COLUMNS = {8: AGG_TRADES, 7: TRADES, 12: KLINES}
+_HEADER_HINTS = (
+    ("agg", AGG_TRADES),
+    ("quote_qty", TRADES),
+    ("quoteqty", TRADES),
+    ("open_time", KLINES),
+    ("opentime", KLINES),
+)
+_TS_COLUMN = {AGG_TRADES: 5, TRADES: 4, KLINES: 0}
+
+BIG = Decimal("1e15")  # anything above is not a price or a size
+ZERO = Decimal(0)
+MICROS = 10**14  # a timestamp above this is in µs
+
+CHUNK = 4096
+_TRUE = ("true", "1")
+
+Chunk = tuple[None, list[TradeTick]]  # (book, trades): replays have no book
+
+
+class ReplayError(ValueError):
+    """The replay path is missing, empty or holds nothing readable."""
+
+
+def _is_number(s: str) -> bool:
+    s = s.strip()
+    return bool(s) and (s.lstrip("-").replace(".", "", 1).isdigit())
+
+
+class _FileSpec:
+    __slots__ = ("first_ts", "header", "kind", "label", "micros", "opener")
+
+    def __init__(self, label: str, opener: object, kind: str, micros: bool, header: bool, first_ts: int) -> None:
+        self.label = label
+        self.opener = opener
+        self.kind = kind
+        self.micros = micros
+        self.header = header
+        self.first_ts = first_ts
+
+
+def _open_text(raw: IO[bytes]) -> IO[str]:
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+
+
+class ReplaySource:
+    """Iterates a file, zip or folder of Binance public-data CSVs as chunks of `TradeTick`s.
+
+    `rows` counts good rows read, `events` the trades made from them,
+    `bad_rows` the skipped rows by reason.
+    """
+
+    def __init__(self, path: str | Path, chunk_size: int = CHUNK) -> None:
+        self.path = Path(path)
+        self.chunk_size = chunk_size
+        self.rows = 0
+        self.events = 0
+        self.bad_rows: Counter[str] = Counter()
+        self.files: list[str] = []
+        self._last_ts = 0  # ms, across files
+        self._synth_id = 0
+        self._prev_price: Decimal | None = None
+        self._specs = self._discover()
+
+    # -- discovery ------------------------------------------------------------------
+
+    def _discover(self) -> list[_FileSpec]:
+        p = self.path
+        if not p.exists():
+            raise ReplayError(f"replay path {str(p)!r} does not exist")
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in (".csv", ".zip"))
+        else:
+            files = [p]
+        specs: list[_FileSpec] = []
+        for f in files:
+            specs.extend(self._specs_of(f))
+        if not specs:
+            raise ReplayError(f"replay path {str(p)!r} holds no readable aggTrades, trades or klines CSV")
+        specs.sort(key=lambda s: (s.first_ts, s.label))
+        self.files = [s.label for s in specs]
+        return specs
+
+    def _specs_of(self, f: Path) -> list[_FileSpec]:
+        openers = []
+        if f.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(f) as zf:
+                    members = sorted(n for n in zf.namelist() if n.lower().endswith(".csv"))
+            except zipfile.BadZipFile:
+                logger.warning("replay: {} is not a readable zip; skipped", f)
+                return []
+            for m in members:
+                openers.append((f"{f.name}:{m}", _ZipMember(f, m)))
+        else:
+            openers.append((f.name, _PlainFile(f)))
+        specs = []
+        for label, opener in openers:
+            spec = self._sniff(label, opener)
+            if spec is not None:
+                specs.append(spec)
+        return specs
+
+    def _sniff(self, label: str, opener: _PlainFile | _ZipMember) -> _FileSpec | None:
+        """Kind, header and time unit from the first rows of one file."""
+        header = False
+        kind: str | None = None
+        with opener.open() as fh:
+            for n, line in enumerate(fh):
+                if n > 100:
+                    break
+                cells = line.rstrip("\r\n").split(",")
+                if len(cells) == 1 and not cells[0].strip():
+                    continue
+                if n == 0 and not _is_number(cells[0]):
+                    header = True
+                    low = line.lower()
+                    for hint, k in _HEADER_HINTS:
+                        if hint in low:
+                            kind = k
+                            break
+                    continue
+                k = kind or _COLUMNS.get(len(cells))
+                if k is None or len(cells) != {v: c for c, v in _COLUMNS.items()}[k]:
+                    continue
+                try:
+                    ts = int(cells[_TS_COLUMN[k]])
+                except ValueError:
+                    continue
+                micros = ts > MICROS
+                return _FileSpec(label, opener, k, micros, header, ts // 1000 if micros else ts)
+        logger.warning("replay: {} has no aggTrades, trades or klines rows; skipped", label)
+        return None
+
+    # -- reading --------------------------------------------------------------------
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every trade of every file, in order, `chunk_size` at a time."""
+        for spec in self._specs:
+            bad: Counter[str] = Counter()
+            with spec.opener.open() as fh:
+                if spec.kind == KLINES:
+                    gen = self._klines(fh, spec, bad)
+                else:
+                    gen = self._trades(fh, spec, bad)
+                for chunk in gen:
+                    yield None, chunk
+            for reason, n in sorted(bad.items()):
+                logger.warning("replay {}: skipped {} bad {} row(s): {}", spec.label, n, spec.kind, reason)
+            self.bad_rows.update(bad)
+
+    def __iter__(self) -> Iterator[TradeTick]:
+        for _, chunk in self.chunks():
+            yield from chunk
+
+    def _trades(self, fh: IO[str], spec: _FileSpec, bad: Counter[str]) -> Iterator[list[TradeTick]]:
+        agg = spec.kind == AGG_TRADES
+        ncols = 8 if agg else 7
+        ts_col = 5 if agg else 4
+        m_col = 6 if agg else 5
+        div = 1000 if spec.micros else 1
+        size = self.chunk_size
+        last_ts = self._last_ts
+        D = Decimal
+        big = BIG
+        zero = ZERO
+        mk = make_tick
+        out: list[TradeTick] = []
+        append = out.append
+        rows = 0
+        first = spec.header
+        for line in fh:
+            c = line.split(",")
+            if len(c) != ncols:
+                if first:
+                    first = False
+                    continue
+                if not line.strip():
+                    continue
+                bad["wrong column count"] += 1
+                continue
+            try:
+                ts = int(c[ts_col]) // div
+                p = D(c[1])
+                q = D(c[2])
+                tid = int(c[0])
+                if not (zero < p < big and zero < q < big):
+                    bad["negative, zero or out of range"] += 1
+                    continue
+            except (ValueError, ArithmeticError):
+                if first:
+                    first = False
+                    continue
+                bad["not a number"] += 1
+                continue
+            first = False
+            if ts < last_ts:
+                bad["time going backwards"] += 1
+                continue
+            last_ts = ts
+            mark = c[m_col]
+            append(mk(tid, p, q, ts, mark == "True" or (mark != "False" and mark.strip().lower() in _TRUE)))
+            rows += 1
+            if rows % size == 0:
+                self._last_ts = last_ts
+                self.rows += size
+                self.events += size
+                yield out
+                out = []
+                append = out.append
+        self._last_ts = last_ts
+        tail = len(out)
+        self.rows += tail
+        self.events += tail
+        if out:
+            yield out
+
+    def _klines(self, fh: IO[str], spec: _FileSpec, bad: Counter[str]) -> Iterator[list[TradeTick]]:
+        div = 1000 if spec.micros else 1
+        size = self.chunk_size
+        out: list[TradeTick] = []
+        first = spec.header
+        four = Decimal(4)
+        for line in fh:
+            c = line.split(",")
+            if len(c) != 12:
+                if first:
+                    first = False
+                    continue
+                if not line.strip():
+                    continue
+                bad["wrong column count"] += 1
+                continue
+            try:
+                t_open = int(c[0]) // div
+                t_close = int(c[6]) // div
+                o, h, lo, cl, v = (Decimal(x) for x in c[1:6])
+                ok = (
+                    ZERO < lo <= min(o, cl)
+                    and max(o, cl) <= h < BIG
+                    and ZERO <= v < BIG
+                    and t_close >= t_open
+                )
+            except (ValueError, ArithmeticError):
+                if first:
+                    first = False
+                    continue
+                bad["not a number"] += 1
+                continue
+            first = False
+            if not ok:
+                bad["negative, zero or inconsistent"] += 1
+                continue
+            if t_open < self._last_ts:
+                bad["time going backwards"] += 1
+                continue
+            self._last_ts = t_open
+            self.rows += 1
+            if v == 0:
+                self._prev_price = cl
+                continue
+            path = (o, lo, h, cl) if cl >= o else (o, h, lo, cl)
+            step = (t_close - t_open + 1) // 4
+            part = v / four
+            prev = self._prev_price if self._prev_price is not None else o
+            up_candle = cl >= o
+            for i, px in enumerate(path):
+                qty = part if i < 3 else v - part * 3
+                if px > prev:
+                    taker_sell = False
+                elif px < prev:
+                    taker_sell = True
+                else:
+                    taker_sell = not up_candle
+                prev = px
+                self._synth_id += 1
+                out.append(make_tick(self._synth_id, px, qty, t_open + i * step, taker_sell))
+            self._prev_price = cl
+            self.events += 4
+            self._last_ts = t_open + 3 * step
+            if len(out) >= size:
+                yield out
+                out = []
+        if out:
+            yield out
+
+
+class _PlainFile:
+    __slots__ = ("path",)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def open(self) -> IO[str]:
+        return open(self.path, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115
+
+
+class _ZipMember:
+    __slots__ = ("member", "path")
+
+    def __init__(self, path: Path, member: str) -> None:
+        self.path = path
+        self.member = member
+
+    def open(self) -> IO[str]:
+        # The archive stays open until the member stream is closed (zipfile counts references).
+        with zipfile.ZipFile(self.path) as zf:
+            raw = zf.open(self.member)
+        return _open_text(raw)
+
+
+__all__ = ["AGG_TRADES", "KLINES", "TRADES", "ReplayError", "ReplaySource"]

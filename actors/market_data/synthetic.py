@@ -1,0 +1,172 @@
+"""A seeded synthetic TRUMP-like market: the default run's offline feed.
+
+One step per market second. The log of a "fair" price moves by regime:
+
+- trending: a drift of a few tenths of a percent per ten minutes, either way;
+- mean-reverting: pulled back to a slowly wandering anchor (half-life minutes);
+- jumpy: quiet, with sudden jumps of tens of basis points that partly revert.
+
+Regimes last tens of minutes (exponential durations). The anchor itself
+wanders around `start_price` and is pulled back to it over hours, so a day
+swings by one to a few percent and keeps coming back: a bot that buys a bit
+under mid and sells 0.4 % higher completes round trips all day.
+
+The book is on the `tick_size` grid with a spread of one to a few ticks and
+random sizes; trades (a few per second, more when the market moves) hit the
+bid or lift the ask, more often in the direction of the move. Sizes are on
+the `step_size` grid. The same seed gives the same market, and a day of
+market time takes a few seconds to make.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from decimal import Decimal
+
+from actors.market_data.features import make_tick
+from actors.messages import TradeTick
+
+# 2025-01-01T00:00:00Z: market time starts here, never at the wall clock.
+EPOCH_MS = 1_735_689_600_000
+
+Book = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal | None]  # ts, bid, bid_qty, ask, ask_qty, imbalance
+Chunk = tuple[Book, list[TradeTick]]
+
+TRENDING = "trending"
+MEAN_REVERTING = "mean_reverting"
+JUMPY = "jumpy"
+
+# name: (weight, mean duration s, sigma per sqrt(s), pull towards the anchor per s, trade rate per s)
+REGIMES: dict[str, tuple[float, float, float, float, float]] = {
+    TRENDING: (0.3, 1500.0, 1.5e-4, 7.0e-4, 2.5),
+    MEAN_REVERTING: (0.45, 2400.0, 3.5e-4, 6.5e-3, 2.0),
+    JUMPY: (0.25, 1200.0, 1.0e-4, 3.0e-3, 1.5),
+}
+
+
+class SyntheticMarket:
+    """`chunks()` yields, per market second, the book at that second and its trades."""
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        duration_s: int,
+        start_price: Decimal,
+        tick_size: Decimal,
+        step_size: Decimal,
+        start_ms: int = EPOCH_MS,
+    ) -> None:
+        self.seed = seed
+        self.duration_s = duration_s
+        self.start_price = start_price
+        self.tick = tick_size
+        self.step = step_size
+        self.start_ms = start_ms
+        self.events = 0
+        self.regime_log: list[tuple[int, str]] = []  # (second, regime) for inspection
+
+    def chunks(self) -> Iterator[Chunk]:
+        rng = random.Random(self.seed)
+        rand = rng.random
+        gauss = rng.gauss
+        expo = rng.expovariate
+        tick = self.tick
+        step = self.step
+        tick_f = float(tick)
+        base = math.log(float(self.start_price))
+        x = base  # log fair price
+        anchor = base
+        px_cache: dict[int, Decimal] = {}
+        qty_cache: dict[int, Decimal] = {}
+        # a typical trade is ~$40; book levels hold a few times that
+        typical_qty = max(40.0 / float(self.start_price), float(step))
+        steps_per_typical = typical_qty / float(step)
+        names = list(REGIMES)
+        weights = [REGIMES[n][0] for n in names]
+        regime_end = 0
+        sigma = pull = rate = drift = 0.0
+        regime = names[0]
+        jump_p = 0.0
+        trade_id = 0
+        prev_mid_ticks = None
+        momentum = 0.0  # recent direction, for the side of trades
+        start_ms = self.start_ms
+        mk = make_tick
+        exp = math.exp
+
+        def price(ticks: int) -> Decimal:
+            d = px_cache.get(ticks)
+            if d is None:
+                d = px_cache[ticks] = tick * ticks
+            return d
+
+        def qty(steps: int) -> Decimal:
+            d = qty_cache.get(steps)
+            if d is None:
+                d = qty_cache[steps] = step * steps
+            return d
+
+        for sec in range(self.duration_s):
+            if sec >= regime_end:
+                regime = rng.choices(names, weights)[0]
+                _, mean_len, sigma, pull, rate = REGIMES[regime]
+                regime_end = sec + max(60, int(expo(1.0 / mean_len)))
+                drift = 0.0
+                jump_p = 0.0
+                if regime == TRENDING:
+                    # 0.1 % to 0.4 % per ten minutes, either way
+                    drift = (0.001 + 0.003 * rand()) / 600.0 * (1 if rand() < 0.5 else -1)
+                elif regime == JUMPY:
+                    jump_p = 1.0 / 300.0
+                self.regime_log.append((sec, regime))
+            # the anchor wanders (about 0.36 % per sqrt(hour)) and is pulled home over hours
+            anchor += 6.0e-5 * gauss(0.0, 1.0) + (base - anchor) / 14400.0
+            move = drift + sigma * gauss(0.0, 1.0) + pull * (anchor - x)
+            if jump_p and rand() < jump_p:
+                move += (0.002 + 0.003 * rand()) * (1 if rand() < 0.5 else -1)
+            x += move
+            momentum = 0.9 * momentum + move
+            fair = exp(x) / tick_f  # in ticks
+            spread = 1 if rand() < 0.55 else (2 if rand() < 0.7 else 3)
+            if regime == JUMPY and rand() < 0.3:
+                spread += 1
+            bid_t = int(fair - spread / 2.0 + 0.5)
+            if bid_t < 1:
+                bid_t = 1
+            ask_t = bid_t + spread
+            mid_t = bid_t + ask_t
+            ts0 = start_ms + sec * 1000
+            bid_q = qty(1 + int(steps_per_typical * (1.0 + 4.0 * rand())))
+            ask_q = qty(1 + int(steps_per_typical * (1.0 + 4.0 * rand())))
+            deep_b = float(bid_q) + typical_qty * 20.0 * rand()
+            deep_a = float(ask_q) + typical_qty * 20.0 * rand()
+            imbalance = Decimal(f"{(deep_b - deep_a) / (deep_b + deep_a):.4f}") + 0
+            book: Book = (ts0, price(bid_t), bid_q, price(ask_t), ask_q, imbalance)
+            # trades: Poisson, busier when the mid moved
+            lam = rate * (1.0 + (1.0 if prev_mid_ticks is not None and mid_t != prev_mid_ticks else 0.0))
+            prev_mid_ticks = mid_t
+            n = 0
+            limit = exp(-lam)
+            prod = rand()
+            while prod > limit:
+                n += 1
+                prod *= rand()
+            trades: list[TradeTick] = []
+            if n:
+                p_buy = 0.5 + max(-0.35, min(0.35, momentum * 400.0))
+                offsets = sorted(int(rand() * 1000) for _ in range(n))
+                bid_px = book[1]
+                ask_px = book[3]
+                for off in offsets:
+                    trade_id += 1
+                    steps_n = 1 + int(steps_per_typical * expo(1.0))
+                    if rand() < p_buy:
+                        trades.append(mk(trade_id, ask_px, qty(steps_n), ts0 + off, False))
+                    else:
+                        trades.append(mk(trade_id, bid_px, qty(steps_n), ts0 + off, True))
+                self.events += n
+            self.events += 1  # the book update
+            yield book, trades
