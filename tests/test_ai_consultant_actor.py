@@ -233,6 +233,15 @@ def test_spend_cap_switches_to_the_fallback(fake: FakeOpenRouter, probe: ProbeHa
     assert len(fake.chat_requests()) == 1 and stats(ref)["spend_last_hour"] == D("0.00021")
 
 
+def test_a_stale_snapshot_is_never_sent_to_the_model(fake: FakeOpenRouter, probe: ProbeHandle) -> None:
+    ref = start(fake)
+    req = sample_request("stale", reply_to=probe.ref)
+    ref.tell(dataclasses.replace(req, snapshot=dataclasses.replace(req.snapshot, stale=True)))
+    a = advice_for(probe, "stale")
+    assert a.action is AdviceAction.HOLD and a.source is AdviceSource.FALLBACK
+    assert fake.chat_requests() == []
+
+
 def test_spend_cap_zero_means_no_model_calls(fake: FakeOpenRouter, probe: ProbeHandle) -> None:
     ref = start(fake, spend_cap_per_hour=D(0))
     ref.tell(sample_request("a", reply_to=probe.ref))

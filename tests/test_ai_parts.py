@@ -79,6 +79,13 @@ def test_fallback_holds_without_a_break_even_or_a_book() -> None:
     assert fallback_advice(crossed, AI, "x").action is AdviceAction.HOLD
 
 
+def test_fallback_holds_on_a_stale_snapshot() -> None:
+    req = sample_request()
+    stale = dataclasses.replace(req, snapshot=dataclasses.replace(req.snapshot, stale=True))
+    advice = fallback_advice(stale, AI, "x")
+    assert advice.action is AdviceAction.HOLD and "stale" in advice.reasoning
+
+
 def test_fallback_is_deterministic() -> None:
     req = sample_request(state=TradingState.READY_TO_SELL)
     assert fallback_advice(req, AI, "x") == fallback_advice(req, AI, "x")

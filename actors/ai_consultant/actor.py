@@ -230,13 +230,21 @@ class AIConsultantActor(pykka.ThreadingActor):
         except Exception as e:  # noqa: BLE001
             reason = redact(f"{type(e).__name__}: {e}")
             logger.error("AI consultant: cannot handle request {}: {}", getattr(req, "request_id", "?"), reason)
-            if req.reply_to is not None:
-                self._answer(req, hold_advice(req, self._ai, f"request not usable: {reason}",
-                                              source=AdviceSource.FALLBACK, rejected_reason=reason))
+            if getattr(req, "reply_to", None) is None:
+                return
+            try:
+                advice = hold_advice(req, self._ai, f"request not usable: {reason}",
+                                     source=AdviceSource.FALLBACK, rejected_reason=reason)
+            except Exception:  # noqa: BLE001 - too broken to answer at all; logged above
+                return
+            self._answer(req, advice)
 
     def _on_request(self, req: AdviceRequest) -> None:
         if req.reply_to is None:
             logger.warning("AI consultant: AdviceRequest {} has no reply_to; ignored", req.request_id)
+            return
+        if req.snapshot.stale:  # no price is safe on old data, and a model call on it is money wasted
+            self._answer(req, fallback_advice(req, self._ai, "stale snapshot"))
             return
         key = cache_key(req)
         cached = self._cache.get(key, req.ts_ms)
@@ -280,8 +288,8 @@ class AIConsultantActor(pykka.ThreadingActor):
 
     def _start_flight(self, key: CacheKey, req: AdviceRequest, ticket: int) -> Flight:
         assert self._io is not None and self._client is not None
+        body = build_body(self._ai, build_messages(req, self._ai), self._fallback_models)  # may raise: before registering
         flight = self._flights.start(key, req, ticket)
-        body = build_body(self._ai, build_messages(req, self._ai), self._fallback_models)
         # The call may outlive the requester's deadline a little, so a late answer can still be cached.
         timeout_s = float(self._ai.timeout_s)
         deadline_s = timeout_s + min(timeout_s, 2.0)

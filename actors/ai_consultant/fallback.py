@@ -35,6 +35,8 @@ def fallback_advice(
 
     if request.state not in (TradingState.READY_TO_BUY, TradingState.READY_TO_SELL):
         return hold(f"an order is working ({request.state.value})")
+    if snap.stale:
+        return hold("the market data is stale")
     if not (snap.bid > 0 and snap.ask > snap.bid and snap.mid > 0):
         return hold("the book is empty or crossed")
     half_spread = (snap.ask - snap.bid) / 2
