@@ -1,0 +1,317 @@
+"""The paper exchange: a pure, deterministic matching engine for resting LIMIT orders.
+
+No threads, no clocks, no I/O: the actor feeds it commands and market
+snapshots and tells subscribers whatever events it returns. Every time in an
+event is market time (the placing command's `ts_ms`, or the time of the trade
+or snapshot that caused it), and trade and order ids are counters, so the
+same inputs always give the same outputs.
+
+Matching rules (kept simple on purpose, and the same for both sides; a SELL
+mirrors a BUY with "at or below" read as "at or above" and bid for ask):
+
+1. **On arrival** an order that crosses the latest snapshot's book (a BUY
+   priced at or above the ask) takes the displayed ask: it fills at the ask
+   price, up to the ask quantity, as a taker. The rest of it rests.
+2. **Trades.** A resting BUY at price P fills against every trade in
+   `snapshot.trades` whose `ts_ms` is not before the order's placement time
+   (`PlaceOrder.ts_ms`) and whose price is at or below P: it fills at P (as a
+   maker) for min(remaining, trade qty), so small trades give partial fills.
+   Several resting orders share one trade's quantity in placement order.
+3. **Book.** After the trades, a resting BUY whose price is at or above the
+   snapshot's ask fills for up to the ask quantity, at its own limit price P
+   (a maker: on a real exchange the seller who moved the ask through P would
+   have hit this bid at P, so filling at the better ask would flatter the
+   result). Stale snapshots (`stale=True`) match trades but not the book.
+
+Fees follow Binance with `[trading] fee_rate` on every fill, maker or taker:
+a BUY pays its commission in the base asset (fill qty x fee_rate, so the
+wallet receives less TRUMP than it bought), a SELL in the quote asset
+(fill qty x fill price x fee_rate).
+
+Wallet: a BUY locks price x qty of the quote asset, a SELL locks qty of the
+base asset; not enough free balance is a rejection like Binance's -2010. A
+BUY filled below its limit gets the difference back from the lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from actors.messages import (
+    ZERO,
+    BalanceUpdated,
+    CancelOrder,
+    MarketSnapshot,
+    OrderStatus,
+    OrderUpdate,
+    PlaceOrder,
+    Side,
+    SymbolFilters,
+)
+from actors.order_executor.filters import FilterError, check_order
+
+UNKNOWN_ORDER = "unknown order: never reached the exchange"
+INSUFFICIENT_BALANCE = "insufficient balance: Account has insufficient balance for requested action."
+
+Event = OrderUpdate | BalanceUpdated
+
+_BUY = Side.BUY
+_OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass(slots=True)
+class PaperOrder:
+    client_order_id: str
+    exchange_order_id: str
+    side: Side
+    price: Decimal
+    qty: Decimal
+    placed_ms: int
+    cum_qty: Decimal = ZERO
+    cum_quote: Decimal = ZERO
+    status: OrderStatus = OrderStatus.NEW
+    ts_ms: int = 0
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.qty - self.cum_qty
+
+
+@dataclass(slots=True)
+class _Wallet:
+    free: Decimal
+    locked: Decimal = ZERO
+
+
+class PaperExchange:
+    """One symbol, one wallet; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        filters: SymbolFilters,
+        fee_rate: Decimal,
+        quote_balance: Decimal,
+        base_balance: Decimal = ZERO,
+    ) -> None:
+        self.filters = filters
+        self.fee_rate = fee_rate
+        self.base = filters.base_asset
+        self.quote = filters.quote_asset
+        self._wallet = {self.base: _Wallet(base_balance), self.quote: _Wallet(quote_balance)}
+        self._orders: dict[str, PaperOrder] = {}
+        self._open: list[PaperOrder] = []
+        self._last: MarketSnapshot | None = None
+        self._next_order_id = 1
+        self._next_trade_id = 1
+        self.stats = {"snapshots": 0, "trades_seen": 0, "placed": 0, "fills": 0, "rejects": 0, "cancels": 0}
+
+    # -- queries ---------------------------------------------------------------
+
+    @property
+    def open_orders(self) -> tuple[PaperOrder, ...]:
+        return tuple(self._open)
+
+    def order(self, client_order_id: str) -> PaperOrder | None:
+        return self._orders.get(client_order_id)
+
+    def balance(self, asset: str) -> tuple[Decimal, Decimal]:
+        w = self._wallet[asset]
+        return w.free, w.locked
+
+    def balances(self, ts_ms: int) -> list[BalanceUpdated]:
+        return [BalanceUpdated(asset=a, free=w.free, locked=w.locked, ts_ms=ts_ms) for a, w in self._wallet.items()]
+
+    def query(self, client_order_id: str, ts_ms: int = 0) -> OrderUpdate:
+        o = self._orders.get(client_order_id)
+        if o is None:
+            return self._rejected(client_order_id, UNKNOWN_ORDER, ts_ms)
+        return self._state(o, o.ts_ms)
+
+    # -- commands ------------------------------------------------------------------
+
+    def place(self, cmd: PlaceOrder) -> list[Event]:
+        """NEW (or REJECTED), then any fill from crossing the latest book, then balances."""
+        existing = self._orders.get(cmd.client_order_id)
+        if existing is not None:  # a client id is used once: report the order it names
+            return [self._state(existing, existing.ts_ms)]
+        f = self.filters
+        reason = ""
+        if cmd.symbol != f.symbol:
+            reason = f"unknown symbol {cmd.symbol} (this exchange trades {f.symbol})"
+        elif cmd.time_in_force != "GTC":
+            reason = f"time in force {cmd.time_in_force} is not supported (GTC only)"
+        else:
+            try:
+                check_order(cmd.side, cmd.price, cmd.quantity, f)
+            except FilterError as exc:
+                reason = str(exc)
+        if not reason:
+            asset, need = (self.quote, cmd.price * cmd.quantity) if cmd.side is _BUY else (self.base, cmd.quantity)
+            w = self._wallet[asset]
+            if need > w.free:
+                reason = f"{INSUFFICIENT_BALANCE} (needs {need} {asset}, {w.free} free)"
+        if reason:
+            self.stats["rejects"] += 1
+            return [self._rejected(cmd.client_order_id, reason, cmd.ts_ms, cmd)]
+        w.free -= need
+        w.locked += need
+        o = PaperOrder(
+            client_order_id=cmd.client_order_id,
+            exchange_order_id=str(self._next_order_id),
+            side=cmd.side,
+            price=cmd.price,
+            qty=cmd.quantity,
+            placed_ms=cmd.ts_ms,
+            ts_ms=cmd.ts_ms,
+        )
+        self._next_order_id += 1
+        self._orders[o.client_order_id] = o
+        self._open.append(o)
+        self.stats["placed"] += 1
+        events: list[Event] = [self._state(o, cmd.ts_ms)]
+        snap = self._last
+        if snap is not None:
+            # crossing on arrival: take the displayed opposite side at its price (taker)
+            if o.side is _BUY:
+                if snap.ask > 0 and snap.ask_qty > 0 and snap.ask <= o.price:
+                    events.append(self._fill(o, min(o.qty, snap.ask_qty), snap.ask, cmd.ts_ms))
+            elif snap.bid > 0 and snap.bid_qty > 0 and snap.bid >= o.price:
+                events.append(self._fill(o, min(o.qty, snap.bid_qty), snap.bid, cmd.ts_ms))
+        events.extend(self.balances(cmd.ts_ms))
+        return events
+
+    def cancel(self, cmd: CancelOrder) -> list[Event]:
+        """CANCELED with what filled so far; an order already done reports its true state."""
+        o = self._orders.get(cmd.client_order_id)
+        if o is None:
+            return [self._rejected(cmd.client_order_id, UNKNOWN_ORDER, cmd.ts_ms)]
+        if o.status not in _OPEN:
+            return [self._state(o, o.ts_ms)]
+        self._open.remove(o)
+        rest = o.remaining
+        if o.side is _BUY:
+            w, amount = self._wallet[self.quote], rest * o.price
+        else:
+            w, amount = self._wallet[self.base], rest
+        w.locked -= amount
+        w.free += amount
+        o.status = OrderStatus.CANCELED
+        o.ts_ms = cmd.ts_ms
+        self.stats["cancels"] += 1
+        return [self._state(o, cmd.ts_ms), *self.balances(cmd.ts_ms)]
+
+    def on_snapshot(self, snap: MarketSnapshot) -> list[Event]:
+        """Match the resting orders against this snapshot's trades, then its book."""
+        self._last = snap
+        self.stats["snapshots"] += 1
+        if not self._open:
+            return []
+        trades = snap.trades
+        self.stats["trades_seen"] += len(trades)
+        events: list[Event] = []
+        if len(self._open) == 1:
+            o = self._open[0]
+            placed, price = o.placed_ms, o.price
+            buy = o.side is _BUY
+            for t in trades:
+                if t.ts_ms >= placed and (t.price <= price if buy else t.price >= price):
+                    events.append(self._fill(o, min(o.remaining, t.qty), price, t.ts_ms))
+                    if o.status is OrderStatus.FILLED:
+                        break
+        else:
+            for t in trades:
+                left = t.qty
+                for o in list(self._open):
+                    if t.ts_ms >= o.placed_ms and (t.price <= o.price if o.side is _BUY else t.price >= o.price):
+                        q = min(o.remaining, left)
+                        events.append(self._fill(o, q, o.price, t.ts_ms))
+                        left -= q
+                        if left <= 0:
+                            break
+                if not self._open:
+                    break
+        if self._open and not snap.stale:
+            ask_left, bid_left = snap.ask_qty, snap.bid_qty
+            for o in list(self._open):
+                if o.side is _BUY:
+                    if snap.ask > 0 and ask_left > 0 and snap.ask <= o.price:
+                        q = min(o.remaining, ask_left)
+                        ask_left -= q
+                        events.append(self._fill(o, q, o.price, snap.ts_data_ms))
+                elif snap.bid > 0 and bid_left > 0 and snap.bid >= o.price:
+                    q = min(o.remaining, bid_left)
+                    bid_left -= q
+                    events.append(self._fill(o, q, o.price, snap.ts_data_ms))
+        if events:
+            events.extend(self.balances(snap.ts_data_ms))
+        return events
+
+    # -- internals -----------------------------------------------------------------
+
+    def _fill(self, o: PaperOrder, qty: Decimal, price: Decimal, ts_ms: int) -> OrderUpdate:
+        quote_qty = qty * price
+        o.cum_qty += qty
+        o.cum_quote += quote_qty
+        if o.side is _BUY:
+            commission, asset = qty * self.fee_rate, self.base
+            q = self._wallet[self.quote]
+            q.locked -= qty * o.price
+            q.free += qty * o.price - quote_qty  # filled below the limit: the difference comes back
+            self._wallet[self.base].free += qty - commission
+        else:
+            commission, asset = quote_qty * self.fee_rate, self.quote
+            self._wallet[self.base].locked -= qty
+            self._wallet[self.quote].free += quote_qty - commission
+        if o.cum_qty >= o.qty:
+            o.status = OrderStatus.FILLED
+            self._open.remove(o)
+        else:
+            o.status = OrderStatus.PARTIALLY_FILLED
+        o.ts_ms = ts_ms
+        trade_id = self._next_trade_id
+        self._next_trade_id += 1
+        self.stats["fills"] += 1
+        return OrderUpdate(
+            symbol=self.filters.symbol,
+            client_order_id=o.client_order_id,
+            status=o.status,
+            side=o.side,
+            exchange_order_id=o.exchange_order_id,
+            price=o.price,
+            orig_qty=o.qty,
+            cum_qty=o.cum_qty,
+            cum_quote=o.cum_quote,
+            last_qty=qty,
+            last_price=price,
+            commission=commission,
+            commission_asset=asset,
+            trade_id=trade_id,
+            ts_ms=ts_ms,
+        )
+
+    def _state(self, o: PaperOrder, ts_ms: int) -> OrderUpdate:
+        return OrderUpdate(
+            symbol=self.filters.symbol,
+            client_order_id=o.client_order_id,
+            status=o.status,
+            side=o.side,
+            exchange_order_id=o.exchange_order_id,
+            price=o.price,
+            orig_qty=o.qty,
+            cum_qty=o.cum_qty,
+            cum_quote=o.cum_quote,
+            ts_ms=ts_ms,
+        )
+
+    def _rejected(self, cid: str, reason: str, ts_ms: int, cmd: PlaceOrder | None = None) -> OrderUpdate:
+        return OrderUpdate(
+            symbol=cmd.symbol if cmd else self.filters.symbol,
+            client_order_id=cid,
+            status=OrderStatus.REJECTED,
+            side=cmd.side if cmd else None,
+            price=cmd.price if cmd else None,
+            orig_qty=cmd.quantity if cmd else None,
+            ts_ms=ts_ms,
+            reject_reason=reason,
+        )
