@@ -99,7 +99,7 @@ class StatusServer:
         # no access log: a ?token= query string would be written out with it
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.SockSite(self._runner, self._sock, shutdown_timeout=1.0).start()
+        await web.SockSite(self._runner, self._sock).start()
         self._refresher = asyncio.create_task(self._refresh_forever(), name="status-refresher")
 
     async def close(self) -> None:
