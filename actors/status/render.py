@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from actors.messages import MarketSnapshot, Order, Stats, StatusSnapshot, Trade, TradingState
+from actors.messages import MarketSnapshot, Order, Stats, StatusSnapshot, Trade, TradingState, utc_from_ms
 
 REFRESH_S = 2  # the HTML page reloads itself this often
 
@@ -39,6 +39,7 @@ class View:
     errors: Mapping[str, str] = field(default_factory=dict)  # source -> why its last ask failed
     refreshes: int = 0
     peers: tuple[str, ...] = ()
+    snapshot_seen_ms: int | None = None  # wall time the page first saw the keeper's current snapshot
 
 
 # -- JSON ----------------------------------------------------------------------------
@@ -82,7 +83,8 @@ def page_json(view: View, now_mono: float, now_ms: int) -> dict[str, Any]:
         "data_age_s": _age_s(view, now_mono),
         "refreshed_at": _iso(view.status_ms),
         "refreshes": view.refreshes,
-        "feed_age_s": feed_age_s(st, now_ms),
+        "feed_age_s": feed_age_s(view, now_ms),
+        "market_time": _iso(st.last_snapshot.ts_data_ms) if st is not None and st.last_snapshot else None,
         "halted": bool(st is not None and st.halted_reason),
         "status": status_json(st) if st is not None else None,
         "stats": {name: jsonable(s) for name, s in sorted(view.stats.items())},
@@ -97,11 +99,25 @@ def _age_s(view: View, now_mono: float) -> float | None:
     return round(max(0.0, now_mono - view.status_mono), 3)
 
 
-def feed_age_s(st: StatusSnapshot | None, now_ms: int) -> float | None:
-    """Seconds from the newest market data the keeper saw to `now_ms` (the market clock in a replay)."""
+LIVE_SKEW_MS = 60_000
+
+
+def feed_age_s(view: View, now_ms: int) -> float | None:
+    """Wall-clock seconds since the newest market data the keeper has.
+
+    Live, the data's own timestamp is a wall-clock time and is used as is. A
+    replay or a synthetic market runs on the market clock, so a timestamp
+    that was already older than `LIVE_SKEW_MS` when the page first saw it is
+    not a wall time: the age is then counted from when the page saw it.
+    """
+    st = view.status
     if st is None or st.last_snapshot is None:
         return None
-    return round(max(0, now_ms - st.last_snapshot.ts_data_ms) / 1000, 3)
+    data_ms = st.last_snapshot.ts_data_ms
+    seen = view.snapshot_seen_ms
+    if seen is not None and not -LIVE_SKEW_MS <= seen - data_ms <= LIVE_SKEW_MS:
+        data_ms = seen
+    return round(max(0, now_ms - data_ms) / 1000, 3)
 
 
 def _iso(ms: int | None) -> str | None:
@@ -202,7 +218,7 @@ def render_metrics(view: View, now_mono: float, now_ms: int) -> str:
             m.add("trader_keeper_events_total", "counter", "The keeper's counters by name", value, {"name": name})
         m.add("trader_feed_stale", "gauge", "1 if the market feed is stale or down", st.feed_stale)
         m.add("trader_feed_age_seconds", "gauge", "Seconds since the newest market data the keeper saw",
-              feed_age_s(st, now_ms))
+              feed_age_s(view, now_ms))
         snap = st.last_snapshot
         if snap is not None:
             m.add("trader_mid_price", "gauge", "Mid price of the last market snapshot", snap.mid)
@@ -263,7 +279,7 @@ h1{font-size:18px;margin:0;font-weight:600}h2{font-size:13px;text-transform:uppe
 .state-ready_to_sell{background:#3b331b;color:var(--warn)}.state-selling{background:#3d2530;color:#ff9fb5}
 .muted{color:var(--mut)}main{padding:18px 22px;display:grid;gap:16px;grid-template-columns:repeat(auto-fit,minmax(260px,1fr))}
 .card{background:var(--card);border:1px solid #24303c;border-radius:10px;padding:14px 16px}
-.wide{grid-column:1/-1}dl{display:grid;grid-template-columns:auto 1fr;gap:4px 14px;margin:0}dt{color:var(--mut)}dd{margin:0;font-variant-numeric:tabular-nums;text-align:right}
+.wide{grid-column:1/-1}.two{grid-column:span 2}@media(max-width:620px){.two{grid-column:auto}}dl{display:grid;grid-template-columns:auto 1fr;gap:4px 14px;margin:0}dt{color:var(--mut);white-space:nowrap}dd{margin:0;font-variant-numeric:tabular-nums;text-align:right}
 .big{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums}.pos{color:var(--pos)}.neg{color:var(--neg)}
 .alert{background:#4a1f24;color:#ffd0d0;border:1px solid #7a2e36;padding:10px 16px;margin:14px 22px 0;border-radius:8px}
 .warnbox{background:#4a3a1a;color:#ffe2a8;border:1px solid #7a6128;padding:10px 16px;margin:14px 22px 0;border-radius:8px}
@@ -377,7 +393,8 @@ def render_html(view: View, now_mono: float, now_ms: int, refresh_s: int = REFRE
     )
     feed_rows: list[tuple[str, str, Any]] = [
         ("stale", "feed-stale", "yes" if st.feed_stale else "no"),
-        ("age (s)", "feed-age", feed_age_s(st, now_ms)),
+        ("age (s)", "feed-age", feed_age_s(view, now_ms)),
+        ("market time", "market-time", utc_from_ms(snap.ts_data_ms) if snap is not None else None),
     ]
     if snap is not None:
         feed_rows += [("bid", "bid", snap.bid), ("ask", "ask", snap.ask), ("mid", "mid", snap.mid),
@@ -389,7 +406,7 @@ def render_html(view: View, now_mono: float, now_ms: int, refresh_s: int = REFRE
     else:
         rng = f"{adv.price_range[0]} – {adv.price_range[1]}" if adv.price_range else None
         advice = (
-            '<section class="card"><h2>Last advice</h2>'
+            '<section class="card two"><h2>Last advice</h2>'
             + _dl([("action", "advice-action", adv.action), ("price", "advice-price", adv.base_price),
                    ("range", "advice-range", rng), ("confidence", "advice-confidence", adv.confidence),
                    ("source", "advice-source", adv.source), ("model", "advice-model", adv.model),

@@ -142,6 +142,7 @@ class StatusServer:
         answers = dict(zip(waits, await asyncio.gather(*waits.values()), strict=True))
         old = self._view
         status, status_mono, status_ms = old.status, old.status_mono, old.status_ms
+        seen_ms = old.snapshot_seen_ms
         stats = dict(old.stats)
         for name, (value, error) in answers.items():
             if error is None and name == "keeper" and not isinstance(value, StatusSnapshot):
@@ -152,13 +153,15 @@ class StatusServer:
                 errors[name] = error
             elif name == "keeper":
                 status, status_mono, status_ms = value, time.monotonic(), self._clock()
+                if _snapshot_key(value) != _snapshot_key(old.status):
+                    seen_ms = status_ms
             else:
                 stats[name] = value
         for name, error in errors.items():
             if name not in old.errors:
                 logger.warning("status page: {} did not answer: {}", name, error)
         self._view = View(status=status, status_mono=status_mono, status_ms=status_ms, stats=stats,
-                          errors=errors, refreshes=old.refreshes + 1, peers=old.peers)
+                          errors=errors, refreshes=old.refreshes + 1, peers=old.peers, snapshot_seen_ms=seen_ms)
 
     async def _current(self) -> View:
         """The latest view; before the first refresh round ends, wait for it (on the loop, bounded)."""
@@ -212,6 +215,11 @@ class StatusServer:
 
     async def _no_icon(self, _request: web.Request) -> web.Response:
         return web.Response(status=204, headers=SECURITY_HEADERS)
+
+
+def _snapshot_key(st: StatusSnapshot | None) -> tuple[int, int] | None:
+    snap = st.last_snapshot if st is not None else None
+    return (snap.seq, snap.ts_data_ms) if snap is not None else None
 
 
 def _respond(status: int, text: str, content_type: str) -> web.Response:
