@@ -95,27 +95,29 @@ class OrderBook:
         """
         side = self.bids
         best = self._best_bid
+        lost = False  # the best level went: find the new one after the batch
         for p, q in bids:
             if q:
                 side[p] = q
                 if best is None or p > best:
                     best = p
             elif side.pop(p, None) is not None and p == best:
-                best = None
-        if best is None and side:
-            best = max(side)
+                lost = True
+        if lost:
+            best = max(side) if side else None
         self._best_bid = best
         side = self.asks
         best = self._best_ask
+        lost = False
         for p, q in asks:
             if q:
                 side[p] = q
                 if best is None or p < best:
                     best = p
             elif side.pop(p, None) is not None and p == best:
-                best = None
-        if best is None and side:
-            best = min(side)
+                lost = True
+        if lost:
+            best = min(side) if side else None
         self._best_ask = best
         self.check()
 
