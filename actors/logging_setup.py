@@ -228,7 +228,10 @@ def configure_logging(
 
 
 def remove_logging() -> None:
-    """Remove the sinks `configure_logging` added (tests; the end of a run)."""
+    """Undo `configure_logging`: its sinks (closing the file), the patcher and the stdlib bridge.
+
+    Sinks others added stay; loguru's default stderr sink is not brought back.
+    """
     with _LOCK:
         for sink_id in _sink_ids:
             try:
@@ -236,6 +239,14 @@ def remove_logging() -> None:
             except ValueError:
                 pass
         _sink_ids.clear()
+        logger.configure(patcher=_no_patch)
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if isinstance(h, InterceptHandler)]:
+            root.removeHandler(handler)
+
+
+def _no_patch(_record: dict[str, Any]) -> None:
+    return None
 
 
 __all__: list[str] = ["InterceptHandler", "configure_logging", "redact_exception", "redact_record", "remove_logging"]
