@@ -25,12 +25,13 @@ from actors.messages import (
     SnapshotProcessed,
     Stats,
     StatusSnapshot,
+    StopTrading,
     TradingState,
 )
 from actors.settings import SettingsError, StatusSettings
 from actors.state_keeper.actor import StateKeeperActor
 from actors.status import GetBoundPort, StatusServerActor
-from actors.status.render import View, feed_age_s, render_metrics, status_json
+from actors.status.render import View, feed_age_s, render_html, render_metrics, status_json
 from tests.helpers import FILTERS, advice, settings, snap, update
 from tests.probes import ProbeHandle, eventually
 
@@ -317,6 +318,20 @@ def test_keeper_gone_keeps_the_last_data_and_says_so() -> None:
     assert doc["ok"] is False and doc["status"] == before
     assert "not running" in doc["errors"]["keeper"]
     assert 'id="keeper-error"' in fetch(port, "/")[2]
+
+
+def test_halt_and_stop_are_shown() -> None:
+    rig, port = served_rig()
+    rig.keeper.tell(StopTrading(reason="operator <b>said</b> so"))
+    doc = eventually(lambda: (d := fetch_json(port))["status"]["stopped_reason"] and d)
+    assert doc["stopped"] is True and doc["halted"] is False
+    t = IdText(fetch(port, "/")[2]).text
+    assert t["stopped"] == "No new orders: operator <b>said</b> so"
+    assert parse_metrics(fetch(port, "/metrics")[2])["trader_stopped"] == 1
+    halted = dataclasses.replace(rig.status(), halted_reason="balance below the position")
+    page = render_html(View(status=halted, status_mono=0.0), 1.0, 0)
+    assert IdText(page).text["halted"] == "Trading halted: balance below the position"
+    assert parse_metrics(render_metrics(View(status=halted), 0.0, 0))["trader_halted"] == 1
 
 
 def test_stop_closes_the_port_and_the_loop() -> None:

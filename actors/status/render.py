@@ -86,6 +86,7 @@ def page_json(view: View, now_mono: float, now_ms: int) -> dict[str, Any]:
         "feed_age_s": feed_age_s(view, now_ms),
         "market_time": _iso(st.last_snapshot.ts_data_ms) if st is not None and st.last_snapshot else None,
         "halted": bool(st is not None and st.halted_reason),
+        "stopped": bool(st is not None and st.stopped_reason),
         "status": status_json(st) if st is not None else None,
         "stats": {name: jsonable(s) for name, s in sorted(view.stats.items())},
         "errors": dict(sorted(view.errors.items())),
@@ -202,6 +203,8 @@ def render_metrics(view: View, now_mono: float, now_ms: int) -> str:
         for state in TradingState:
             m.add("trader_state", "gauge", "The trading state, one-hot", int(st.state is state), {"state": state.value})
         m.add("trader_halted", "gauge", "1 if trading is halted (see halted_reason on /status)", bool(st.halted_reason))
+        m.add("trader_stopped", "gauge", "1 if the keeper places no new orders (a signal, the end of data)",
+              bool(st.stopped_reason))
         m.add("trader_realized_pnl", "gauge", "Realised profit and loss in the quote asset", st.realized_pnl)
         m.add("trader_fees_paid", "gauge", "Every fee paid, valued in the quote asset", st.fees_paid)
         pos = st.position
@@ -366,6 +369,8 @@ def render_html(view: View, now_mono: float, now_ms: int, refresh_s: int = REFRE
     banners = ""
     if st.halted_reason:
         banners += f'<div class="alert" id="halted">Trading halted: {e(st.halted_reason)}</div>'
+    if st.stopped_reason and not st.halted_reason:
+        banners += f'<div class="warnbox" id="stopped">No new orders: {e(st.stopped_reason)}</div>'
     if st.feed_stale:
         banners += '<div class="warnbox" id="feed-stale-banner">Market feed is stale: no new orders</div>'
     if view.errors.get("keeper"):
