@@ -47,6 +47,7 @@ TUNING = BinanceTuning(
     account_refresh_delay_s=0.05,
     retry_s=0.2,
     default_retry_after_s=1,
+    poll_while_down_s=0.2,
 )
 
 
@@ -207,6 +208,21 @@ def test_fill_during_a_stream_gap_is_found_by_reconciliation(rig: Rig) -> None:
     assert len(set(stamps)) == len(stamps)  # a fresh timestamp every time
     stats = rig.stats()
     assert stats["reconciliations"] >= 1 and stats["stream_drops"] >= 1 and stats["fills"] == 1
+
+
+def test_fills_are_polled_by_rest_while_the_stream_stays_down(rig: Rig) -> None:
+    rig.fake.drop_user_stream(block=True)
+    eventually(lambda: rig.stats()["stream_up"] == 0)
+    rig.place("b1")  # placed and filled while no event can arrive
+    rig.wait_status("b1", OrderStatus.NEW)
+    rig.fake.fill("b1", "0.5")
+    part = rig.wait_status("b1", OrderStatus.PARTIALLY_FILLED)
+    assert part.cum_qty == D("0.5") and part.trade_id >= 0
+    rig.fake.allow_user_stream()
+    eventually(lambda: rig.stats()["stream_up"] == 1)
+    rig.fake.fill("b1")
+    rig.wait_status("b1", OrderStatus.FILLED)
+    assert [u.cum_qty for u in rig.updates("b1")] == [0, D("0.5"), D("1")]
 
 
 def test_events_of_a_cancel_are_matched_by_the_original_client_id(rig: Rig) -> None:

@@ -78,6 +78,8 @@ class BinanceRest:
         timeout_s: float = 10.0,
         max_rate_limit_retries: int = 5,
         default_retry_after_s: float = 5.0,
+        weight_limit_1m: int = 6000,
+        weight_headroom: float = 0.9,
         now_ms: Callable[[], int] = wall_ms,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -88,6 +90,8 @@ class BinanceRest:
         self.max_rate_limit_retries = max_rate_limit_retries
         self.default_retry_after_s = default_retry_after_s
         self._now_ms = now_ms
+        self.weight_limit_1m = weight_limit_1m
+        self.weight_headroom = weight_headroom
         self._session: aiohttp.ClientSession | None = None
         self._time_lock: asyncio.Lock | None = None
         self._synced = False
@@ -231,6 +235,11 @@ class BinanceRest:
             upper = name.upper()
             if upper == "X-MBX-USED-WEIGHT-1M":
                 self.used_weight_1m = _int(value)
+                if self.used_weight_1m >= self.weight_limit_1m * self.weight_headroom:
+                    # slow down before Binance has to say 429: wait for the next minute's budget
+                    now = self._now_ms()
+                    self.pause_until(now - now % 60_000 + 60_000 + 500,
+                                     f"request weight {self.used_weight_1m}/{self.weight_limit_1m} this minute")
             elif upper.startswith("X-MBX-ORDER-COUNT-"):
                 self.order_counts[upper.removeprefix("X-MBX-ORDER-COUNT-")] = _int(value)
 

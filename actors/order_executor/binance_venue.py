@@ -87,6 +87,8 @@ class BinanceTuning:
     heartbeat_s: float = 20.0
     account_refresh_delay_s: float = 0.2  # coalesces the account reads after a burst of fills
     retry_s: float = 5.0  # exchangeInfo / account / openOrders after a failure
+    poll_while_down_s: float = 10.0  # reconcile by REST this often while the user-data stream is down
+    max_tracked_orders: int = 5000  # finished orders kept for duplicate-id checks and late events
     max_rate_limit_retries: int = 5
     default_retry_after_s: float = 5.0
     user_stream: bool = True
@@ -157,7 +159,11 @@ class BinanceVenue:
         self._account_scheduled = False
         self._reconcile_inflight = False
         self._reconcile_again = False
+        self._info_loads = 0
         self.stream_up = False
+        self._stream_epoch = 0  # +1 per subscription: tells whether an answer may predate a gap
+        self._sent_epoch: dict[str, int] = {}
+        self._polling = False
         self._stopping = False
         self.counters = {
             "orders_sent": 0,
@@ -200,6 +206,9 @@ class BinanceVenue:
                 request_timeout_s=self.tuning.request_timeout_s,
             )
             self._io.submit(self._stream.run())
+        else:  # no stream at all: REST polling is the only source of fills
+            self._polling = True
+            self._spawn(_noop, self._poll_while_down, None, self.tuning.poll_while_down_s)
 
     def stop(self) -> None:
         self._stopping = True
@@ -254,6 +263,14 @@ class BinanceVenue:
 
         io.submit(job())
 
+    def _prune(self) -> None:
+        """Forget the oldest finished orders beyond `max_tracked_orders` (the dict keeps insertion order)."""
+        excess = len(self._orders) - self.tuning.max_tracked_orders
+        if excess <= 0:
+            return
+        for cid in [c for c, t in self._orders.items() if t.terminal and c not in self._lookups][:excess]:
+            del self._orders[cid]
+
     # -- exchange rules and balances -------------------------------------------------------
 
     def _load_info(self, *, periodic: bool, delay: float = 0.0) -> None:
@@ -286,6 +303,9 @@ class BinanceVenue:
             logger.warning("{} status is {}: new orders are refused locally", self.symbol, filters.status)
         if periodic:
             self._load_info(periodic=True, delay=float(self.settings.exchange.exchange_info_refresh_s))
+            if self._info_loads > 0:
+                self._spawn(self._rest.sync_time, _ignore)  # re-sync the clock now and then too
+            self._info_loads += 1
 
     def _load_account(self, delay: float = 0.0) -> None:
         if self._account_inflight:
@@ -366,6 +386,8 @@ class BinanceVenue:
             inflight=True,
         )
         self._orders[t.client_order_id] = t
+        self._sent_epoch[t.client_order_id] = self._stream_epoch if self.stream_up else -1
+        self._prune()
         self.counters["orders_sent"] += 1
         params = [
             ("symbol", cmd.symbol),
@@ -405,8 +427,12 @@ class BinanceVenue:
     def _on_placed(self, result: Any, error: BaseException | None, cid: str) -> None:
         t = self._orders[cid]
         t.inflight = False
+        sent_epoch = self._sent_epoch.pop(cid, -1)
         if error is None:
             self._apply_post_answer(t, result)
+            if not t.terminal and (not self.stream_up or sent_epoch != self._stream_epoch):
+                # the stream was down or reconnected while this POST was out: its events may be lost
+                self._lookup(t)
         elif isinstance(error, BinanceAPIError):
             if error.code == -2010 and "duplicate" in error.msg.lower():
                 # an open order already has this id: the first POST did land; find out its state
@@ -628,6 +654,7 @@ class BinanceVenue:
 
     def on_stream_up(self, msg: StreamUp) -> None:
         self.stream_up = True
+        self._stream_epoch += 1
         if msg.connects > 1:
             logger.info("user-data stream back (connection {}): reconciling", msg.connects)
             self._load_account()
@@ -636,7 +663,19 @@ class BinanceVenue:
     def on_stream_down(self, msg: StreamDown) -> None:
         if self.stream_up:
             self.counters["stream_drops"] += 1
+            logger.warning("user-data stream lost ({}): order events will be reconciled by REST", msg.reason)
         self.stream_up = False
+        if not self._polling:
+            self._polling = True
+            self._spawn(_noop, self._poll_while_down, None, self.tuning.poll_while_down_s)
+
+    def _poll_while_down(self, _r: Any, _e: BaseException | None, _c: Any) -> None:
+        """While the stream stays down, REST is the only way to see fills: reconcile now and then."""
+        if self.stream_up:
+            self._polling = False
+            return
+        self._reconcile()
+        self._spawn(_noop, self._poll_while_down, None, self.tuning.poll_while_down_s)
 
     def on_user_event(self, msg: UserEvent) -> None:
         ev = msg.event
@@ -708,6 +747,11 @@ class BinanceVenue:
 
 async def _noop() -> None:
     return None
+
+
+def _ignore(_result: Any, error: BaseException | None, _ctx: Any) -> None:
+    if error is not None:
+        logger.warning("order executor: background request failed: {}", _why(error))
 
 
 def _why(error: BaseException | None) -> str:
