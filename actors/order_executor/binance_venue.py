@@ -268,7 +268,10 @@ class BinanceVenue:
         excess = len(self._orders) - self.tuning.max_tracked_orders
         if excess <= 0:
             return
-        for cid in [c for c, t in self._orders.items() if t.terminal and c not in self._lookups][:excess]:
+        busy = set(self._lookups) | set(self._sent_epoch)
+        for cid in [c for c, t in self._orders.items() if t.terminal and c not in busy and not t.fetching_trades][
+            :excess
+        ]:
             del self._orders[cid]
 
     # -- exchange rules and balances -------------------------------------------------------
@@ -425,7 +428,9 @@ class BinanceVenue:
         return ""
 
     def _on_placed(self, result: Any, error: BaseException | None, cid: str) -> None:
-        t = self._orders[cid]
+        t = self._orders.get(cid)
+        if t is None:  # forgotten long ago (see _prune): nothing left to settle
+            return
         t.inflight = False
         sent_epoch = self._sent_epoch.pop(cid, -1)
         if error is None:
@@ -488,9 +493,12 @@ class BinanceVenue:
         self._spawn(lambda: self._rest.signed("DELETE", "/api/v3/order", params), self._on_canceled, t.client_order_id)
 
     def _on_canceled(self, result: Any, error: BaseException | None, cid: str) -> None:
-        t = self._orders[cid]
+        t = self._orders.get(cid)
+        if t is None:  # forgotten long ago (see _prune): nothing left to settle
+            return
         if error is None:
-            self._apply_rest_order(t, order_to_update(result, self.symbol), answer=True)
+            # CANCELED (with whatever filled first); if the stream already said so, nothing new is told
+            self._apply_rest_order(t, order_to_update(result, self.symbol), answer=False)
             return
         if isinstance(error, BinanceAPIError) and error.code == -2011:
             logger.info("cancel {}: {}; asking for the order's true state", cid, error.msg)
@@ -545,7 +553,9 @@ class BinanceVenue:
         return False
 
     def _on_lookup(self, result: Any, error: BaseException | None, cid: str) -> None:
-        t = self._orders[cid]
+        t = self._orders.get(cid)
+        if t is None:  # forgotten long ago (see _prune): nothing left to settle
+            return
         lk = self._lookups.setdefault(cid, _Lookup())
         if error is None:
             answer = self._end_lookup(cid)
@@ -622,7 +632,9 @@ class BinanceVenue:
 
     def _on_trades(self, result: Any, error: BaseException | None, ctx: tuple[str, OrderUpdate, bool]) -> None:
         cid, snap, answer = ctx
-        t = self._orders[cid]
+        t = self._orders.get(cid)
+        if t is None:
+            return
         t.fetching_trades = False
         emitted = 0
         if error is None and isinstance(result, list):
@@ -719,8 +731,8 @@ class BinanceVenue:
             return
         open_by_cid = {o.get("clientOrderId"): o for o in result}
         for cid in cids:
-            t = self._orders[cid]
-            if t.terminal:
+            t = self._orders.get(cid)
+            if t is None or t.terminal:
                 continue
             o = open_by_cid.get(cid)
             if o is not None:
