@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -72,7 +73,8 @@ def banner(settings: Settings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    load_dotenv(override=False)  # the environment wins over .env
+    if not os.environ.get("TRADER_NO_DOTENV"):  # tests keep a developer's .env out of their runs
+        load_dotenv(Path(__file__).with_name(".env"), override=False)  # the environment wins over .env
     try:
         settings = settings_from(args)
     except SettingsError as exc:
