@@ -21,6 +21,7 @@ Protocol (actors/messages.py):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections import deque
@@ -428,8 +429,6 @@ class MarketDataActor(pykka.ThreadingActor):
             self._tell_self(StreamDown(-1, f"stream loop failed: {fut.exception()!r}"))
 
     async def _ticker(self, every_s: float) -> None:  # loop thread
-        import asyncio
-
         while True:
             await asyncio.sleep(every_s)
             try:
@@ -538,11 +537,7 @@ class MarketDataActor(pykka.ThreadingActor):
 
     def _on_depth(self, msg: DepthSnapshot) -> None:
         if msg.conn_id != self._conn:
-            self._sync.snapshot_wanted = False
-            if self._sync.state.value == "buffering":
-                self._sync.snapshot_wanted = True
-                self._request_depth(self._conn)
-            return
+            return  # for an older connection; the current one asked for its own
         action = self._sync.on_snapshot(msg.last_update_id, msg.bids, msg.asks)
         if action is Action.FETCH_SNAPSHOT:
             self._depth_failures += 1

@@ -54,6 +54,7 @@ MICROS = 10**14  # a timestamp above this is in µs
 
 CHUNK = 4096
 _TRUE = ("true", "1")
+_TICK_SETTERS = tuple(TradeTick.__dict__[n].__set__ for n in ("trade_id", "price", "qty", "ts_ms", "buyer_is_maker"))
 
 Chunk = tuple[None, list[TradeTick]]  # (book, trades): replays have no book
 
@@ -204,10 +205,12 @@ class ReplaySource:
         D = Decimal
         big = BIG
         zero = ZERO
-        mk = make_tick
+        new = object.__new__
+        tick_cls = TradeTick
+        s_id, s_px, s_qty, s_ts, s_m = _TICK_SETTERS
         out: list[TradeTick] = []
         append = out.append
-        rows = 0
+        left = size
         first = spec.header
         for line in fh:
             c = line.split(",")
@@ -239,9 +242,17 @@ class ReplaySource:
                 continue
             last_ts = ts
             mark = c[m_col]
-            append(mk(tid, p, q, ts, mark == "True" or (mark != "False" and mark.strip().lower() in _TRUE)))
-            rows += 1
-            if rows % size == 0:
+            # make_tick, inlined: one TradeTick per row is most of the per-row cost
+            t = new(tick_cls)
+            s_id(t, tid)
+            s_px(t, p)
+            s_qty(t, q)
+            s_ts(t, ts)
+            s_m(t, mark == "True" or (mark != "False" and mark.strip().lower() in _TRUE))
+            append(t)
+            left -= 1
+            if not left:
+                left = size
                 self._last_ts = last_ts
                 self.rows += size
                 self.events += size
