@@ -190,6 +190,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self._last_snap_ms: int | None = None
         self._last_mid: Decimal | None = None
         self._last_snapshot: MarketSnapshot | None = None
+        self._last_key: tuple[Any, ...] | None = None
         self._flush_at: int | None = None
         self._depth_failures = 0
         self._bad_reasons: dict[str, int] = {}
@@ -606,6 +607,12 @@ class MarketDataActor(pykka.ThreadingActor):
         self._io.loop.call_later(max(0.0, delay), self._tell_self, _Tick())
 
     def _emit_live(self, now: int, top: tuple[Decimal, Decimal, Decimal, Decimal, Decimal | None]) -> None:
+        key = (top, self._ts_data, self._stale)
+        if not self._new_trades and key == self._last_key:
+            self._dirty = False  # nothing new for subscribers (e.g. a resync that changed nothing)
+            self._flush_at = None
+            return
+        self._last_key = key
         self._seq += 1
         bid, bq, ask, aq, imbalance = top
         snap = self._builder.build(

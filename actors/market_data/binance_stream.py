@@ -279,7 +279,7 @@ class BinanceStream:
             watchdog.cancel()
             self._flush()
             with contextlib.suppress(Exception):
-                if state["at_once"] or "silent" in str(state["reason"]):
+                if self._closing or state["at_once"] or "silent" in str(state["reason"]):
                     ws.transport.abort()  # do not wait for a close handshake
                 else:
                     await ws.close()

@@ -2,20 +2,25 @@
 
 One step per market second. The log of a "fair" price moves by regime:
 
-- trending: a drift of a few tenths of a percent per ten minutes, either way;
-- mean-reverting: pulled back to a slowly wandering anchor (half-life minutes);
-- jumpy: quiet, with sudden jumps of tens of basis points that partly revert.
+- trending: a drift of 0.1 % to 0.4 % per ten minutes, either way, with a weak
+  pull back to the anchor;
+- mean-reverting: noisy (about 0.2 % per minute) but pulled back to the
+  anchor with a half-life of about two minutes, so it swings and returns;
+- jumpy: quiet, with sudden jumps of 0.2 % to 0.5 % (one every five minutes
+  on average) that the pull then takes back.
 
-Regimes last tens of minutes (exponential durations). The anchor itself
-wanders around `start_price` and is pulled back to it over hours, so a day
-swings by one to a few percent and keeps coming back: a bot that buys a bit
-under mid and sells 0.4 % higher completes round trips all day.
+Regimes last 20 to 40 minutes on average (exponential durations, at least a
+minute). The anchor wanders around `start_price` (about 0.36 % per square
+root of an hour) and is pulled home over hours, so a day ranges over about
+3 to 4 % and keeps coming back. A crude bot that buys 0.1 % under mid and
+sells 0.4 % above its buy completes about ten round trips a day on the
+default seed (tests/test_market_synthetic.py).
 
 The book is on the `tick_size` grid with a spread of one to a few ticks and
-random sizes; trades (a few per second, more when the market moves) hit the
-bid or lift the ask, more often in the direction of the move. Sizes are on
-the `step_size` grid. The same seed gives the same market, and a day of
-market time takes a few seconds to make.
+random sizes; trades (about three per second, more when the mid moves) hit
+the bid or lift the ask, more often in the direction of the recent move.
+Sizes are on the `step_size` grid. The same seed gives the same market, and
+a day of market time takes well under a second to make.
 """
 
 from __future__ import annotations
