@@ -36,7 +36,6 @@ from websockets.asyncio.client import connect
 
 from actors.market_data.book import BookError, DepthDiff, Level, parse_levels
 from actors.market_data.features import make_tick
-from actors.messages import TradeTick
 
 ZERO = Decimal(0)
 
