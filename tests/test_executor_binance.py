@@ -413,6 +413,26 @@ def test_ed25519_key(tmp_path: Any) -> None:
         ex.stop(timeout=10)
 
 
+def test_a_cancel_told_just_before_stop_still_reaches_the_exchange(fake: FakeBinance) -> None:
+    ex, sub = start_executor(fake)
+    ex.tell(PlaceOrder(client_order_id="b1", symbol=SYMBOL, side=Side.BUY, price=D("10"), quantity=D("1"), ts_ms=1))
+    sub.wait_for(OrderUpdate, lambda u: u.status is OrderStatus.NEW)
+    fake.fail_next("429", method="DELETE", retry_after=1)  # so the cancel is still pending at stop
+    ex.tell(CancelOrder(client_order_id="b1", symbol=SYMBOL, ts_ms=2, reason="cancel_on_exit"))
+    ex.stop(timeout=10)  # queued right behind the cancel, as the app does on exit
+    assert [o["status"] for o in fake.orders_for("b1")] == ["CANCELED"]
+    assert [r.status for r in fake.requests_to("DELETE", "/api/v3/order")] == [429, 200]
+
+
+def test_a_cancel_waiting_for_its_post_at_stop_still_goes_out(fake: FakeBinance) -> None:
+    ex, _sub = start_executor(fake)
+    fake.fail_next("429", retry_after=1)  # the POST is still pending when the cancel and the stop arrive
+    ex.tell(PlaceOrder(client_order_id="b1", symbol=SYMBOL, side=Side.BUY, price=D("10"), quantity=D("1"), ts_ms=1))
+    ex.tell(CancelOrder(client_order_id="b1", symbol=SYMBOL, ts_ms=2, reason="cancel_on_exit"))
+    ex.stop(timeout=15)
+    assert [o["status"] for o in fake.orders_for("b1")] == ["CANCELED"]
+
+
 def test_binance_mode_needs_keys() -> None:
     s = Settings(exchange=ExchangeSettings(kind="binance"))
     with pytest.raises(ValueError, match="BINANCE_API_KEY"):

@@ -25,6 +25,7 @@ their trade ids and commissions.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 import time
 from collections.abc import Callable, Coroutine
@@ -89,6 +90,7 @@ class BinanceTuning:
     retry_s: float = 5.0  # exchangeInfo / account / openOrders after a failure
     poll_while_down_s: float = 10.0  # reconcile by REST this often while the user-data stream is down
     max_tracked_orders: int = 5000  # finished orders kept for duplicate-id checks and late events
+    shutdown_grace_s: float = 5.0  # on stop, how long a place or cancel already sent may take to finish
     max_rate_limit_retries: int = 5
     default_retry_after_s: float = 5.0
     user_stream: bool = True
@@ -164,6 +166,7 @@ class BinanceVenue:
         self._stream_epoch = 0  # +1 per subscription: tells whether an answer may predate a gap
         self._sent_epoch: dict[str, int] = {}
         self._polling = False
+        self._critical: set[concurrent.futures.Future[Any]] = set()
         self._stopping = False
         self.counters = {
             "orders_sent": 0,
@@ -215,11 +218,46 @@ class BinanceVenue:
         io, self._io = self._io, None
         if io is None or not io.alive:
             return
+        self._finish_order_requests(io)
         try:
             io.submit(self._aclose()).result(timeout=5)
         except Exception as exc:  # noqa: BLE001 - shutting down: log and go on
             logger.warning("order executor: closing the connections failed: {}", redact(repr(exc)))
         io.stop()
+
+    def _finish_order_requests(self, io: LoopThread) -> None:
+        """Let places and cancels already told reach the exchange before the loop closes.
+
+        On exit with `cancel_on_exit` the StateKeeper's CancelOrders arrive just
+        before the stop. A cancel may also be waiting for its order's POST to be
+        answered (`cancel_wanted`); that answer can no longer be processed, so
+        the DELETE goes out here directly: by client order id it is right either
+        way (cancelled if the order landed, -2011 if it did not).
+        """
+        deadline = time.monotonic() + self.tuning.shutdown_grace_s
+        pending = [f for f in list(self._critical) if not f.done()]
+        if pending:
+            logger.info("order executor: waiting up to {}s for {} order request(s) in flight",
+                        self.tuning.shutdown_grace_s, len(pending))
+            concurrent.futures.wait(pending, timeout=self.tuning.shutdown_grace_s)
+        late = [t for t in self._orders.values() if t.cancel_wanted and not t.terminal]
+        futures = {}
+        for t in late:
+            params = [("symbol", self.symbol), ("origClientOrderId", t.client_order_id)]
+            futures[t.client_order_id] = io.submit(self._rest.signed("DELETE", "/api/v3/order", params))
+        if futures:
+            concurrent.futures.wait(list(futures.values()), timeout=max(0.1, deadline - time.monotonic()))
+        for cid, fut in futures.items():
+            if not fut.done():
+                logger.error("order executor: the cancel of {} is unanswered at shutdown", cid)
+            elif fut.exception() is not None:
+                logger.warning("order executor: cancel of {} at shutdown: {}", cid, _why(fut.exception()))
+            else:
+                logger.info("order executor: {} cancelled at shutdown", cid)
+        left = [f for f in list(self._critical) if not f.done()]
+        if left:
+            logger.error("order executor: {} order request(s) still unanswered at shutdown; "
+                         "their outcome is unknown until the next start", len(left))
 
     async def _aclose(self) -> None:
         me = asyncio.current_task()
@@ -244,8 +282,13 @@ class BinanceVenue:
         handler: Callable[[Any, BaseException | None, Any], None],
         ctx: Any = None,
         delay: float = 0.0,
+        *,
+        critical: bool = False,
     ) -> None:
-        """Run `factory()` on the loop (after `delay` s); its outcome comes back as `Done`."""
+        """Run `factory()` on the loop (after `delay` s); its outcome comes back as `Done`.
+
+        `critical` marks a request that changes orders (place, cancel): stopping waits for it.
+        """
         io = self._io
         if io is None or self._stopping:
             return
@@ -261,7 +304,10 @@ class BinanceVenue:
                 result, error = None, exc
             self._tell(Done(handler, result, error, ctx))
 
-        io.submit(job())
+        fut = io.submit(job())
+        if critical:
+            self._critical.add(fut)
+            fut.add_done_callback(self._critical.discard)
 
     def _prune(self) -> None:
         """Forget the oldest finished orders beyond `max_tracked_orders` (the dict keeps insertion order)."""
@@ -405,7 +451,8 @@ class BinanceVenue:
         logger.info(
             "placing {} {} {} @ {} ({})", cmd.side.value, fmt(cmd.quantity), cmd.symbol, fmt(cmd.price), cmd.client_order_id
         )
-        self._spawn(lambda: self._rest.signed("POST", "/api/v3/order", params), self._on_placed, t.client_order_id)
+        self._spawn(lambda: self._rest.signed("POST", "/api/v3/order", params), self._on_placed, t.client_order_id,
+                    critical=True)
 
     def _refusal(self, cmd: PlaceOrder) -> str:
         if cmd.symbol != self.symbol:
@@ -490,7 +537,8 @@ class BinanceVenue:
 
     def _send_cancel(self, t: TrackedOrder) -> None:
         params = [("symbol", self.symbol), ("origClientOrderId", t.client_order_id)]
-        self._spawn(lambda: self._rest.signed("DELETE", "/api/v3/order", params), self._on_canceled, t.client_order_id)
+        self._spawn(lambda: self._rest.signed("DELETE", "/api/v3/order", params), self._on_canceled, t.client_order_id,
+                    critical=True)
 
     def _on_canceled(self, result: Any, error: BaseException | None, cid: str) -> None:
         t = self._orders.get(cid)
