@@ -82,7 +82,7 @@ class BinanceTuning:
     query_backoff_max_s: float = 5.0
     landing_grace_ms: int = 1000  # beyond recvWindow before -2013 may mean "never landed"
     min_not_found: int = 3  # -2013 answers needed (at least) before declaring that
-    foreign_query_grace_s: float = 3.0  # the same wait for an order this run did not send
+    foreign_query_grace_s: float = 3.0  # the same wait (at least recvWindow + grace) for an order not sent by this run
     reconnect_initial_s: float = 0.5
     reconnect_max_s: float = 30.0
     heartbeat_s: float = 20.0
@@ -659,7 +659,9 @@ class BinanceVenue:
         if t.sent and t.sent_ts_ms:
             limit = t.sent_ts_ms + self.settings.exchange.recv_window_ms + self.tuning.landing_grace_ms
             return self._rest.server_ms() > limit
-        return time.monotonic() - lk.started >= self.tuning.foreign_query_grace_s
+        # not sent by this run (a restart): a POST of the previous run is dead after recvWindow too
+        window_s = (self.settings.exchange.recv_window_ms + self.tuning.landing_grace_ms) / 1000
+        return time.monotonic() - lk.started >= max(self.tuning.foreign_query_grace_s, window_s)
 
     # -- applying what the exchange says ------------------------------------------------------
 
