@@ -193,10 +193,19 @@ class OrderExecutorActor(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         kind = type(message)
         if kind is MarketSnapshot:  # the hot path in backtests
-            if self._kind == "paper":
-                self._venue.on_snapshot(message)
-            if self._market is not None:
-                self._market.tell(SnapshotProcessed(seq=message.seq, subscriber_urn=self.actor_ref.actor_urn))
+            try:
+                if self._kind == "paper":
+                    self._venue.on_snapshot(message)
+            except Exception as exc:  # noqa: BLE001 - logged and counted; the ack must still go out
+                self._errors += 1
+                logger.error("order executor: matching snapshot {} failed: {}", message.seq, redact(repr(exc)))
+            finally:
+                # after the fills were told: the lockstep market moves on only when every subscriber acks
+                if self._market is not None:
+                    try:
+                        self._market.tell(SnapshotProcessed(seq=message.seq, subscriber_urn=self.actor_ref.actor_urn))
+                    except pykka.ActorDeadError:
+                        pass  # the market has stopped: nobody is waiting for the ack
             return None
         if kind is GetStats:
             return self._stats()
