@@ -19,7 +19,16 @@ order this executor knows is open or unknown is checked with
 `GET /api/v3/openOrders`, then `GET /api/v3/order` for the ones no longer
 open, and `GET /api/v3/myTrades?orderId=` whenever the exchange reports more
 filled than was emitted, so the fills missed during the gap come out with
-their trade ids and commissions.
+their trade ids and commissions. While the stream stays down, the same
+reconciliation runs every `poll_while_down_s`; a POST answered while the
+stream was down (or across a reconnect) is looked up once more.
+
+Shutdown: places and cancels already told are given `shutdown_grace_s` to
+reach the exchange (the StateKeeper's cancel-on-exit arrives just before the
+stop), then every task is cancelled and the sessions are closed on the loop.
+
+Rate limits: a 429/418 pauses every request until `Retry-After` has passed
+(see `binance_rest`); commands told meanwhile wait, none is dropped.
 """
 
 from __future__ import annotations
