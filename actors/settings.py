@@ -54,6 +54,7 @@ class MarketSettings:
     candles: int = 5
     stale_after_s: int = 10
     depth_limit: int = 1000
+    skip_idle_snapshots: bool = True  # backtests: subscribers skip snapshots they cannot act on
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -95,3 +95,20 @@ def test_real_money_needs_keys_and_confirmation(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--yes-real-money" in proc.stderr
     assert "k" * 64 not in proc.stderr + proc.stdout and "s" * 64 not in proc.stderr + proc.stdout
+
+
+def test_skipping_idle_snapshots_changes_no_trade(tmp_path: Path) -> None:
+    """The wake protocol only saves messages: with and without it, the same trades to the last digit."""
+    runs = []
+    for skip in ("true", "false"):
+        cfg = tmp_path / f"{skip}.toml"
+        cfg.write_text(f"[market]\nduration_s = 21600\nseed = 11\nskip_idle_snapshots = {skip}\n")
+        proc = run_bot(tmp_path, "--config", str(cfg), "--report-dir", skip)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        s = json.loads((tmp_path / skip / "summary.json").read_text())
+        runs.append((s["realized_pnl"], s["max_drawdown"], [
+            (t["entry_price"], t["exit_price"], t["quantity"], t["fees"], t["pnl"], t["opened_at_ms"], t["closed_at_ms"])
+            for t in s["trades"]], s["market"]["skipped"]))
+    (pnl_a, dd_a, trades_a, skipped), (pnl_b, dd_b, trades_b, none_skipped) = runs
+    assert trades_a and trades_a == trades_b and pnl_a == pnl_b and dd_a == dd_b
+    assert skipped > 0 and none_skipped == 0

@@ -62,6 +62,7 @@ from actors.messages import (
     Subscribe,
     TradeTick,
     Unsubscribe,
+    WakeWhen,
 )
 from actors.settings import Settings
 
@@ -105,7 +106,7 @@ class _FetchDepth:
 
 
 class _Sub:
-    __slots__ = ("held", "outstanding", "ref", "trades", "urn")
+    __slots__ = ("held", "outstanding", "ref", "trades", "urn", "wake")
 
     def __init__(self, ref: pykka.ActorRef[Any]) -> None:
         self.ref = ref
@@ -113,6 +114,7 @@ class _Sub:
         self.outstanding: int | None = None  # seq of the unacknowledged snapshot
         self.held = False  # live: a newer snapshot waits for the acknowledgement
         self.trades: deque[TradeTick] = deque(maxlen=MAX_HELD_TRADES)
+        self.wake: WakeWhen | None = None  # lockstep: the snapshots it asked for (None = all)
 
 
 class MarketDataActor(pykka.ThreadingActor):
@@ -157,6 +159,11 @@ class MarketDataActor(pykka.ThreadingActor):
         self._replay: ReplaySource | None = None
         self._synthetic: SyntheticMarket | None = None
         self._current: MarketSnapshot | None = None
+        self._last_built: MarketSnapshot | None = None
+        self._force = False  # lockstep: deliver the current snapshot to all, whatever they asked
+        self._force_next = False
+        self._wanted_upto = -1
+        self._skipped = 0
         self._idx = 0  # the subscriber (in order) that has the current snapshot
         self._released = True
         self._pace_wall: float | None = None
@@ -226,7 +233,7 @@ class MarketDataActor(pykka.ThreadingActor):
                 if self.live:
                     self._live_ack(seq, urn)
                 else:
-                    self._lockstep_ack(seq, urn)
+                    self._lockstep_ack(seq, urn, message.wake, message.sent_events)
             case StreamBatch():
                 self._on_batch(message)
             case _Tick():
@@ -336,6 +343,9 @@ class MarketDataActor(pykka.ThreadingActor):
         self._ts_data = snap.ts_data_ms
         self._last_data_ms = snap.ts_data_ms
         self._current = snap
+        self._last_built = snap
+        self._force, self._force_next = self._force_next, False
+        self._wanted_upto = self._last_wanting(snap)
         self._idx = 0
         speed = self.market.speed
         if speed > 0 and self._io is not None:
@@ -359,6 +369,10 @@ class MarketDataActor(pykka.ThreadingActor):
         assert snap is not None
         while self._idx < len(self._order):
             sub = self._order[self._idx]
+            if not self._force and self._idx > self._wanted_upto and sub.wake is not None and not sub.wake.met_by(snap):
+                self._skipped += 1
+                self._idx += 1  # it said it would do nothing with this one
+                continue
             try:
                 sub.ref.tell(snap)
             except pykka.ActorDeadError:
@@ -370,7 +384,16 @@ class MarketDataActor(pykka.ThreadingActor):
         self._current = None
         self._advance()
 
-    def _lockstep_ack(self, seq: int, urn: str) -> None:
+    def _last_wanting(self, snap: MarketSnapshot) -> int:
+        """The last subscriber that wants `snap`: everyone before it gets it too, so that an
+        order placed on a snapshot reaches an exchange that has seen the same snapshot."""
+        for j in range(len(self._order) - 1, -1, -1):
+            wake = self._order[j].wake
+            if wake is None or wake.met_by(snap):
+                return j
+        return -1
+
+    def _lockstep_ack(self, seq: int, urn: str, wake: WakeWhen | None = None, sent_events: bool = False) -> None:
         snap = self._current
         if snap is None or snap.seq != seq or self._idx >= len(self._order):
             return
@@ -378,6 +401,10 @@ class MarketDataActor(pykka.ThreadingActor):
         if sub.urn != urn:
             return  # not the one we wait for (a stray or repeated acknowledgement)
         sub.outstanding = None
+        sub.wake = wake
+        if sent_events:  # its messages may change what the others need: they all see this and the next
+            self._force = True
+            self._force_next = True
         self._idx += 1
         self._deliver_next()
 
@@ -389,7 +416,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self._events = feed.events
         if self._replay is not None:
             self._bad = sum(self._replay.bad_rows.values())
-        done = FeedFinished(symbol=self.symbol, ts_ms=self._ts_data, events=feed.events)
+        done = FeedFinished(symbol=self.symbol, ts_ms=self._ts_data, events=feed.events, last=self._last_built)
         logger.info(
             "market data: {} finished: {} events, {} snapshots, {} bad rows",
             self.source,
@@ -691,6 +718,7 @@ class MarketDataActor(pykka.ThreadingActor):
                 ("book_rejected", self._sync.rejected),
                 ("duplicates", self._duplicates),
                 ("conflated", self._conflated),
+                ("skipped", self._skipped),
                 ("held", held),
                 ("trades_dropped", self._trades_dropped),
                 ("subscribers", len(self._order)),

@@ -36,11 +36,13 @@ from actors.messages import (
     OrderUpdate,
     PlaceOrder,
     QueryOrder,
+    Side,
     SnapshotProcessed,
     Stats,
     Subscribe,
     SymbolFilters,
     Unsubscribe,
+    WakeWhen,
 )
 from actors.order_executor.binance_venue import (
     BinanceTuning,
@@ -107,6 +109,12 @@ class PaperVenue:
         if events:
             self._out(events)
 
+    def wake(self) -> WakeWhen:
+        """Only a trade or a book reaching a resting order can change anything here."""
+        buys = [o.price for o in self.engine.open_orders if o.side is Side.BUY]
+        sells = [o.price for o in self.engine.open_orders if o.side is Side.SELL]
+        return WakeWhen(buy_fills_at=max(buys) if buys else None, sell_fills_at=min(sells) if sells else None)
+
     def current_balances(self) -> list[BalanceUpdated]:
         return list(self.balances.values())
 
@@ -157,6 +165,8 @@ class OrderExecutorActor(pykka.ThreadingActor):
         elif self._kind != "paper":
             raise ValueError(f"exchange.kind = {self._kind!r} is not allowed; choose one of: paper, binance")
         self._venue: Any = None
+        self._sent_since_ack = False  # lockstep: told subscribers something since the last acknowledgement
+        self._skip_idle = settings.market.skip_idle_snapshots
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -202,8 +212,11 @@ class OrderExecutorActor(pykka.ThreadingActor):
             finally:
                 # after the fills were told: the lockstep market moves on only when every subscriber acks
                 if self._market is not None:
+                    wake = self._venue.wake() if self._kind == "paper" and self._skip_idle else None
+                    sent, self._sent_since_ack = self._sent_since_ack, False
                     try:
-                        self._market.tell(SnapshotProcessed(seq=message.seq, subscriber_urn=self.actor_ref.actor_urn))
+                        self._market.tell(SnapshotProcessed(seq=message.seq, subscriber_urn=self.actor_ref.actor_urn,
+                                                            wake=wake, sent_events=sent))
                     except pykka.ActorDeadError:
                         pass  # the market has stopped: nobody is waiting for the ack
             return None
@@ -257,6 +270,7 @@ class OrderExecutorActor(pykka.ThreadingActor):
                 return
 
     def _publish(self, msg: Any, count: bool) -> None:
+        self._sent_since_ack = True
         if count:
             kind = type(msg)
             if kind is OrderUpdate:

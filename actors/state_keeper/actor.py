@@ -118,7 +118,7 @@ class StateKeeperActor(pykka.ThreadingActor):
                 effects = []
             case FeedFinished():
                 self.finished = message
-                effects = core.on_stop_trading(f"market data finished after {message.events} events")
+                effects = core.on_feed_finished(message.last, f"market data finished after {message.events} events")
             case StopTrading():
                 effects = core.on_stop_trading(message.reason, message.cancel_open_orders)
             case GetStatus():
@@ -151,7 +151,8 @@ class StateKeeperActor(pykka.ThreadingActor):
             elif target == CONSULTANT:
                 self._ask_consultant(msg)
             elif target == ACK and self.market is not None:
-                self.market.tell(SnapshotProcessed(seq=msg, subscriber_urn=self.actor_urn))
+                seq, wake, sent = msg
+                self.market.tell(SnapshotProcessed(seq=seq, subscriber_urn=self.actor_urn, wake=wake, sent_events=sent))
 
     def _ask_consultant(self, req: AdviceRequest) -> None:
         req = dataclasses.replace(req, reply_to=self.actor_ref)

@@ -34,6 +34,7 @@ from actors.messages import (
     StatusSnapshot,
     SymbolFilters,
     TradingState,
+    WakeWhen,
 )
 from actors.order_executor.filters import FilterError, check_order, round_price, sellable_qty
 from actors.settings import Settings
@@ -85,6 +86,8 @@ class KeeperCore:
         self.last_fill_fact = 0
         self.last_base_balance_fact = 0
         self.last_skip = ""
+        self.sent_since_ack = False  # lockstep: told the executor something since the last acknowledgement
+        self.use_wake = settings.market.skip_idle_snapshots
         self.equity: list[EquityPoint] = []
         self.equity_every_ms = 60_000  # one point a market minute, thinned to stay bounded
 
@@ -193,7 +196,7 @@ class KeeperCore:
     def on_snapshot(self, s: MarketSnapshot) -> list[Effect]:
         if s.symbol != self.symbol:
             logger.error("snapshot for {} ignored", s.symbol)
-            return [(ACK, s.seq)]
+            return [(ACK, (s.seq, None, False))]
         self.last_snapshot = s
         self._sample_equity(s)
         out = self._check_timeout(s)
@@ -204,8 +207,52 @@ class KeeperCore:
         if self.pending is not None:
             self.deferred_ack = s.seq
         else:
-            out.append((ACK, s.seq))
+            out.append(self._ack(s.seq, out))
         return out
+
+    def on_feed_finished(self, last: MarketSnapshot | None, reason: str) -> list[Effect]:
+        """The market's final snapshot may have been skipped (nothing to do): book it for the record."""
+        if last is not None and (self.last_snapshot is None or last.seq > self.last_snapshot.seq):
+            self.last_snapshot = last
+            self._sample_equity(last)
+        return self.on_stop_trading(reason)
+
+    def _ack(self, seq: int, effects: list[Effect]) -> Effect:
+        sent = self.sent_since_ack or any(t == EXECUTOR for t, _m in effects)
+        self.sent_since_ack = False
+        return (ACK, (seq, self.wake(), sent))
+
+    def wake(self) -> WakeWhen | None:
+        """The next snapshot this keeper could act on (None: the very next one). Errs towards waking."""
+        if not self.use_wake or self.feed_stale or self.pending is not None or not self.equity:
+            return None
+        at = [self.equity[-1].ts_ms + self.equity_every_ms]
+        state = self.machine.state
+        if self.halted or self.stopped or self.filters is None:
+            return WakeWhen(at_ms=min(at))
+        floor = self._stop_loss_floor()
+        rec = self.ledger.orders.get(self.active_id or "")
+        if state is S.BUYING:
+            if rec is not None and not rec.status.is_terminal and not rec.cancel_requested:
+                at.append(rec.created_ms + self.settings.trading.order_timeout_s * 1000)
+            return WakeWhen(at_ms=min(at))
+        if state is S.SELLING:
+            return WakeWhen(at_ms=min(at), bid_below=floor)
+        max_trades = self.settings.trading.max_trades
+        if state is S.READY_TO_BUY and max_trades and self._closed_trades() >= max_trades:
+            return WakeWhen(at_ms=min(at))
+        a, about = self.last_advice, self.advice_for
+        if a is None or about is None or self.advice_used or about[0] is not state:
+            return None  # it will ask, or act, on the next snapshot
+        waiting = (a.action is AdviceAction.HOLD or a.confidence < self.settings.ai.min_confidence
+                   or a.base_price is None)
+        if not waiting:
+            return None
+        mid = about[1]
+        half = mid * self.settings.ai.price_band_pct / 4 * Decimal("0.99")  # a little inside: wake early, not late
+        at.append(a.valid_until_ms + 1)
+        return WakeWhen(at_ms=min(at), mid_outside=(mid - half, mid + half),
+                        bid_below=floor if state is S.READY_TO_SELL else None)
 
     def on_advice(self, a: Advice) -> list[Effect]:
         if self.pending is None or a.request_id != self.pending.request_id:
@@ -220,7 +267,7 @@ class KeeperCore:
         s = self.last_snapshot or pending.snapshot
         out += self._decide(s)
         if self.pending is None and self.deferred_ack is not None:
-            out.append((ACK, self.deferred_ack))
+            out.append(self._ack(self.deferred_ack, out))
             self.deferred_ack = None
         return out
 
@@ -383,6 +430,7 @@ class KeeperCore:
         timed_out = rec.side is Side.BUY and s.ts_snapshot_ms - rec.created_ms >= self.settings.trading.order_timeout_s * 1000
         if not (timed_out or stop_loss):
             return []
+        self.sent_since_ack = True
         reason = "stop-loss" if stop_loss else f"not filled within {self.settings.trading.order_timeout_s} s"
         cmd = CancelOrder(client_order_id=rec.client_order_id, symbol=self.symbol, ts_ms=s.ts_snapshot_ms, reason=reason)
         self._record("cancel", cmd)
@@ -402,9 +450,13 @@ class KeeperCore:
             self.equity_every_ms *= 2
 
     def _stop_loss_hit(self, s: MarketSnapshot) -> bool:
+        floor = self._stop_loss_floor()
+        return floor is not None and s.bid < floor
+
+    def _stop_loss_floor(self) -> Decimal | None:
         sl = self.settings.trading.stop_loss
         c = policy.unit_cost(self.ledger.cost, self.ledger.qty)
-        return bool(sl and c is not None and s.bid < c * (1 - sl))
+        return c * (1 - sl) if sl and c is not None else None
 
     def _min_sell_price(self) -> Decimal | None:
         if self.filters is None:
