@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
 import pykka
@@ -84,7 +85,8 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
         run.actors["market"] = _ready(MarketDataActor.start(settings))
         run.actors["ai"] = _ready(AIConsultantActor.start(settings, keys.openrouter))
         run.actors["executor"] = _ready(OrderExecutorActor.start(
-            settings, market=run.actors["market"], api_key=keys.binance_key, api_secret=keys.binance_secret))
+            settings, market=run.actors["market"], api_key=keys.binance_key, api_secret=keys.binance_secret,
+            paper_base_balance=_held(settings, journal)))
         run.actors["keeper"] = _ready(StateKeeperActor.start(
             settings, market=run.actors["market"], executor=run.actors["executor"],
             consultant=run.actors["ai"], journal=journal))
@@ -100,6 +102,17 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
         raise
     logger.info("all actors started: {}", ", ".join(run.actors))
     return run
+
+
+def _held(settings: Settings, journal: Journal) -> Decimal:
+    """A paper wallet lives in memory: a restarted paper run starts it with what the journal says is held."""
+    if settings.exchange.kind != "paper":
+        return Decimal(0)
+    from actors.state_keeper.core import KeeperCore, replay  # noqa: PLC0415
+
+    core = KeeperCore(settings)
+    replay(core, journal.facts())
+    return core.ledger.qty
 
 
 def _ready(ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:

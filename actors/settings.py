@@ -42,6 +42,7 @@ class ExchangeSettings:
 class MarketSettings:
     source: str = "synthetic"
     stream_url: str = "wss://stream.binance.com:9443"
+    rest_url: str = ""  # depth snapshots; "" = [exchange] rest_url (or https://data-api.binance.vision)
     replay_path: str = ""
     speed: Decimal = Decimal(0)
     seed: int = 42
@@ -235,6 +236,8 @@ def validate(s: Settings) -> None:
             raise SettingsError(f"exchange.{key} must start with http:// or https://")
     if not e.ws_api_url.startswith(("ws://", "wss://")):
         raise SettingsError("exchange.ws_api_url must start with ws:// or wss://")
+    if m.rest_url and not m.rest_url.startswith(("http://", "https://")):
+        raise SettingsError("market.rest_url must be empty or start with http:// or https://")
     if not m.stream_url.startswith(("ws://", "wss://")):
         raise SettingsError("market.stream_url must start with ws:// or wss://")
     if not a.base_url.startswith(("http://", "https://")):

@@ -440,7 +440,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self._stream = BinanceStream(
             symbol=self.symbol,
             stream_url=self.market.stream_url,
-            rest_url=self.settings.exchange.rest_url,
+            rest_url=self.market.rest_url or self.settings.exchange.rest_url,
             depth_limit=self.market.depth_limit,
             sink=self._tell_self,
             clock=self._clock,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from decimal import Decimal
 from typing import Any
 
 import pykka
@@ -66,9 +67,10 @@ def wall_clock_ms() -> int:
 class PaperVenue:
     """The actor-side wiring of `PaperExchange` (everything runs on the actor thread)."""
 
-    def __init__(self, settings: Settings, publish: Any) -> None:
+    def __init__(self, settings: Settings, publish: Any, base_balance: Decimal = Decimal(0)) -> None:
         self.filters: SymbolFilters = paper_filters(settings.symbol, settings.exchange)
-        self.engine = PaperExchange(self.filters, settings.trading.fee_rate, settings.exchange.paper_quote_balance)
+        self.engine = PaperExchange(self.filters, settings.trading.fee_rate, settings.exchange.paper_quote_balance,
+                                    base_balance)
         self._publish = publish
         self.balances: dict[str, BalanceUpdated] = {b.asset: b for b in self.engine.balances(0)}
         self.orders_sent = 0
@@ -143,6 +145,7 @@ class OrderExecutorActor(pykka.ThreadingActor):
         clock: Clock | None = None,
         *,
         tuning: BinanceTuning | None = None,
+        paper_base_balance: Decimal = Decimal(0),
     ) -> None:
         super().__init__()
         self._settings = settings
@@ -165,6 +168,7 @@ class OrderExecutorActor(pykka.ThreadingActor):
         elif self._kind != "paper":
             raise ValueError(f"exchange.kind = {self._kind!r} is not allowed; choose one of: paper, binance")
         self._venue: Any = None
+        self._paper_base = paper_base_balance  # what a restarted paper run held, from the journal
         self._sent_since_ack = False  # lockstep: told subscribers something since the last acknowledgement
         self._skip_idle = settings.market.skip_idle_snapshots
 
@@ -172,7 +176,7 @@ class OrderExecutorActor(pykka.ThreadingActor):
 
     def on_start(self) -> None:
         if self._kind == "paper":
-            self._venue = PaperVenue(self._settings, self._publish)
+            self._venue = PaperVenue(self._settings, self._publish, self._paper_base)
             if self._market is not None:
                 self._market.tell(Subscribe(subscriber=self.actor_ref))
         else:

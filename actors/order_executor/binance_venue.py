@@ -45,6 +45,7 @@ import pykka
 from loguru import logger
 
 from actors.aio import LoopThread
+from actors.faults import crash_point
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
@@ -490,6 +491,7 @@ class BinanceVenue:
         t.inflight = False
         sent_epoch = self._sent_epoch.pop(cid, -1)
         if error is None:
+            crash_point("after_accept")  # the exchange has the order; the keeper has not heard yet
             self._apply_post_answer(t, result)
             if not t.terminal and (not self.stream_up or sent_epoch != self._stream_epoch):
                 # the stream was down or reconnected while this POST was out: its events may be lost

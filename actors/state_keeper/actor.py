@@ -14,6 +14,7 @@ from typing import Any
 import pykka
 from loguru import logger
 
+from actors.faults import crash_point
 from actors.messages import (
     Advice,
     AdviceRequest,
@@ -103,6 +104,8 @@ class StateKeeperActor(pykka.ThreadingActor):
             case MarketSnapshot():
                 effects = core.on_snapshot(message)
             case OrderUpdate():
+                if message.cum_qty > 0:
+                    crash_point("before_fill_journal")
                 effects = core.on_order_update(message)
             case Advice():
                 effects = core.on_advice(message)
@@ -144,6 +147,8 @@ class StateKeeperActor(pykka.ThreadingActor):
         self._flush(commit=order_leaving or self.actor_inbox.empty())
         for target, msg in effects:
             if target == EXECUTOR:
+                if isinstance(msg, PlaceOrder):
+                    crash_point("after_intent")
                 if self.executor is None:
                     logger.error("no executor: {} not sent", msg)
                     continue
