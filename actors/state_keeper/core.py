@@ -119,7 +119,7 @@ class KeeperCore:
                 ok = self.machine.can(to)
                 self.machine.state = to if ok else self.machine.state
             else:
-                ok = self.machine.transition(to, reason, correlation_id=active or "")
+                ok = self.machine.transition(to, reason, correlation_id=active or payload.get("order", ""))
             if ok:
                 self.active_id = active
             return ok
@@ -261,6 +261,9 @@ class KeeperCore:
             return []
         pending, self.pending = self.pending, None
         self._record("advice", a)
+        logger.bind(correlation_id=a.request_id).info(
+            "advice {} {} @ {} (confidence {}, {}{}): {}", a.request_id, a.action.value, a.base_price, a.confidence,
+            a.source.value, f", rejected: {a.rejected_reason}" if a.rejected_reason else "", a.reasoning[:200])
         self.advice_for = (pending.state, pending.snapshot.mid)
         self.advice_used = False
         out: list[Effect] = []
@@ -280,6 +283,9 @@ class KeeperCore:
             return []
         rec = applied.record
         log = logger.bind(correlation_id=rec.client_order_id)
+        if applied.status_changed and not applied.fill_qty:
+            log.info("order {} is {}{}", rec.client_order_id, rec.status.value,
+                     f" ({rec.reject_reason})" if rec.reject_reason else "")
         if applied.fill_qty:
             self._count("fills")
             log.info("{} {} filled {} for {} (cum {} of {})", rec.side.value, rec.client_order_id,
@@ -290,23 +296,24 @@ class KeeperCore:
             return []
         if not applied.became_terminal:
             return []
-        if rec.status is OrderStatus.REJECTED:
-            log.warning("{} {} rejected: {}", rec.side.value, rec.client_order_id, rec.reject_reason or "no reason given")
         if rec.side is Side.BUY:
             if rec.cum_qty > 0 and self._sellable(use_free=False) > 0:
-                self._transition(S.READY_TO_SELL, f"buy {rec.status.value.lower()}")
+                self._transition(S.READY_TO_SELL, f"buy {rec.status.value.lower()}", rec.client_order_id)
             else:
                 if rec.cum_qty > 0:
                     self._record("dust", {})
                     log.warning("buy {} ended with {} bought, too little to sell: kept as dust", rec.client_order_id, rec.cum_qty)
-                self._transition(S.READY_TO_BUY, f"buy {rec.status.value.lower()} with nothing sellable")
+                self._transition(S.READY_TO_BUY, f"buy {rec.status.value.lower()} with nothing sellable", rec.client_order_id)
         elif self._sellable(use_free=False) == 0:
             if self.ledger.open_trade() is not None:
-                self._record("close", {"ts_ms": u.ts_ms or rec.updated_ms})
+                trade = self._record("close", {"ts_ms": u.ts_ms or rec.updated_ms})
                 self._count("trades_closed")
-            self._transition(S.READY_TO_BUY, f"sell {rec.status.value.lower()}, position flat")
+                if trade is not None:
+                    log.info("trade closed: bought {} sold {} for net P&L {} after {} fees (realised total {})",
+                             trade.qty_held, trade.sold_qty, trade.pnl, trade.fees, self.ledger.realized_pnl)
+            self._transition(S.READY_TO_BUY, f"sell {rec.status.value.lower()}, position flat", rec.client_order_id)
         else:
-            self._transition(S.READY_TO_SELL, f"sell {rec.status.value.lower()}, {self.ledger.qty} still held")
+            self._transition(S.READY_TO_SELL, f"sell {rec.status.value.lower()}, {self.ledger.qty} still held", rec.client_order_id)
         return []
 
     def request_transition(self, to: TradingState, order: Order | None) -> bool:
@@ -416,6 +423,8 @@ class KeeperCore:
         cmd = PlaceOrder(client_order_id=cid, symbol=self.symbol, side=side, price=price, quantity=qty,
                          ts_ms=s.ts_snapshot_ms, correlation_id=why)
         self._record("intent", cmd)
+        logger.bind(correlation_id=cid).info("order placed: {} {} {} @ {} as {} (on {})", side.value, qty,
+                                             self.symbol, price, cid, why)
         to = S.BUYING if side is Side.BUY else S.SELLING
         self._record("transition", {"to": to.value, "reason": f"{side.value.lower()} {qty} @ {price} ({why})", "active": cid})
         self._count("orders")
@@ -481,8 +490,8 @@ class KeeperCore:
             return held
         return sellable_qty(held, ref, self.filters)
 
-    def _transition(self, to: TradingState, reason: str) -> None:
-        self._record("transition", {"to": to.value, "reason": reason, "active": None})
+    def _transition(self, to: TradingState, reason: str, order: str = "") -> None:
+        self._record("transition", {"to": to.value, "reason": reason, "active": None, "order": order})
 
     def _halt(self, reason: str) -> None:
         if self.halted is None:
