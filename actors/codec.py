@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -26,24 +28,40 @@ _TYPES: dict[str, type] = {
 
 
 def to_jsonable(obj: Any) -> Any:
+    """Tagged with `_t`, so that `from_jsonable` can rebuild the message (the journal's form)."""
+    return _convert(obj, True, {})
+
+
+def plain(obj: Any, omit: Mapping[type, tuple[str, ...]] | None = None) -> Any:
+    """Untagged, for people and scripts (status page, report); `omit` drops fields per type."""
+    return _convert(obj, False, omit or {})
+
+
+def _convert(obj: Any, tag: bool, omit: Mapping[type, tuple[str, ...]]) -> Any:
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
     if isinstance(obj, Decimal):
-        return str(obj)
+        return format(obj, "f") if obj.is_finite() else str(obj)  # exact, never in exponent form
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, Enum):
         return obj.value
     if isinstance(obj, datetime):
         return obj.isoformat()
-    if dataclasses.is_dataclass(obj):
-        out: dict[str, Any] = {"_t": type(obj).__name__}
+    if isinstance(obj, messages.Stats):
+        return {k: _convert(v, tag, omit) for k, v in obj.values}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out: dict[str, Any] = {"_t": type(obj).__name__} if tag else {}
+        skip = ("reply_to", *omit.get(type(obj), ()))  # an actor reference is not a fact
         for f in dataclasses.fields(obj):
-            if f.name == "reply_to":  # an actor reference is not a fact
-                continue
-            out[f.name] = to_jsonable(getattr(obj, f.name))
+            if f.name not in skip:
+                out[f.name] = _convert(getattr(obj, f.name), tag, omit)
         return out
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    return obj
+    if isinstance(obj, Mapping):
+        return {str(k): _convert(v, tag, omit) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_convert(v, tag, omit) for v in obj]
+    return str(obj)
 
 
 def dumps(obj: Any) -> str:

@@ -26,15 +26,14 @@ Choices a reader of the numbers should know:
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from actors.codec import plain
 from actors.messages import ZERO, EquityPoint, Order, StatusSnapshot, Trade
 from actors.settings import Settings
 
@@ -92,24 +91,10 @@ def dt_to_ms(dt: datetime | None) -> int | None:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Stats values and friends to JSON-ready values: Decimals as exact strings."""
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if isinstance(obj, Decimal):
-        return dec_str(obj) if obj.is_finite() else str(obj)
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Enum):
-        return to_jsonable(obj.value)
-    if isinstance(obj, datetime):
-        return dt_to_iso(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
-    if hasattr(obj, "as_dict"):  # a `Stats` passed where its dict was expected
-        return to_jsonable(obj.as_dict())
-    return str(obj)
+    """Stats values and friends to JSON-ready values: Decimals as exact fixed-point strings."""
+    if hasattr(obj, "as_dict") and not isinstance(obj, Mapping):  # a `Stats` passed where its dict was expected
+        obj = obj.as_dict()
+    return plain(obj)
 
 
 def _dec(value: Any) -> Decimal | None:

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 from typing import Any
 
 from hypothesis import HealthCheck, event, settings as hsettings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from actors import codec
 from actors.messages import (
@@ -15,12 +15,11 @@ from actors.messages import (
     Order,
     OrderStatus,
     OrderUpdate,
-    PlaceOrder,
     Side,
     TradingState,
     utc_from_ms,
 )
-from actors.state_keeper.core import CONSULTANT, EXECUTOR, KeeperCore
+from actors.state_keeper.core import CONSULTANT, KeeperCore
 from actors.state_keeper.machine import TRANSITIONS
 from tests.helpers import FILTERS, advice, settings, snap
 

@@ -27,7 +27,6 @@ from actors.messages import (
     FeedStatusChanged,
     MarketSnapshot,
     Order,
-    OrderStatus,
     OrderUpdate,
     PlaceOrder,
     Side,

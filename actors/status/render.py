@@ -13,7 +13,6 @@ reason, an error) is HTML-escaped, and every body is passed through
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import math
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from actors.codec import plain
 from actors.messages import MarketSnapshot, Order, Stats, StatusSnapshot, Trade, TradingState, utc_from_ms
 
 REFRESH_S = 2  # the HTML page reloads itself this often
@@ -46,26 +46,8 @@ class View:
 
 
 def jsonable(obj: Any) -> Any:
-    """Decimals as exact strings, enums as values, datetimes as ISO 8601, dataclasses as dicts."""
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    if isinstance(obj, Stats):
-        return {k: jsonable(v) for k, v in obj.values}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        # an actor reference is not data; a snapshot's raw ticks are noise on a status page
-        skip = ("reply_to", "trades") if isinstance(obj, MarketSnapshot) else ("reply_to",)
-        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in skip}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    """Decimals as exact strings, enums as values; a snapshot's raw ticks are noise on a status page."""
+    return plain(obj, {MarketSnapshot: ("trades",)})
 
 
 def status_json(st: StatusSnapshot) -> dict[str, Any]:
