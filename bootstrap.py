@@ -119,8 +119,11 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
           flush=True)
     try:
         running = app.start(settings, keys, report_dir)
-    except (JournalError, ValueError) as exc:
+    except (JournalError, ValueError, OSError) as exc:  # SettingsError is a ValueError
         print(f"cannot start: {exc}", file=sys.stderr)
+        if isinstance(exc, OSError):
+            print("(another bot running? choose another [status] port, or --status-port 0 to turn the page off)",
+                  file=sys.stderr)
         return 2
     keeper = running["keeper"]
     try:
