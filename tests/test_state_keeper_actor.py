@@ -190,6 +190,15 @@ def test_bad_and_unknown_updates_change_nothing(logs) -> None:
     assert len(logs.messages("ERROR")) >= 4
 
 
+def test_a_fill_on_an_order_never_placed_halts_trading() -> None:
+    rig = Rig()
+    rig.keeper.tell(update("someone-else-1", "FILLED", "3", "120", side=Side.BUY))
+    st = rig.status()
+    assert st.halted_reason and "never placed" in st.halted_reason and st.position.quantity == 0
+    rig.tick(1)
+    assert not rig.executor.all(PlaceOrder)
+
+
 def test_balance_below_the_position_halts_trading() -> None:
     rig = Rig()
     rig.tick(1)

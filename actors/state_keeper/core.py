@@ -279,6 +279,9 @@ class KeeperCore:
         except UpdateError as exc:
             self._count("bad_updates")
             logger.bind(correlation_id=u.client_order_id).error("order update refused, nothing changed: {}", exc)
+            if u.symbol == self.symbol and u.client_order_id not in self.ledger.orders and u.cum_qty > 0:
+                self._halt(f"order {u.client_order_id!r} filled {u.cum_qty} {self.symbol} but this bot never placed "
+                           "it: the account is being traded by something else, or the journal is not this account's")
             return []
         rec = applied.record
         log = logger.bind(correlation_id=rec.client_order_id)
