@@ -11,7 +11,7 @@ import json
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -51,11 +51,14 @@ def _convert(obj: Any, tag: bool, omit: Mapping[type, tuple[str, ...]]) -> Any:
     if isinstance(obj, messages.Stats):
         return {k: _convert(v, tag, omit) for k, v in obj.values}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out: dict[str, Any] = {"_t": type(obj).__name__} if tag else {}
-        skip = ("reply_to", *omit.get(type(obj), ()))  # an actor reference is not a fact
-        for f in dataclasses.fields(obj):
-            if f.name not in skip:
-                out[f.name] = _convert(getattr(obj, f.name), tag, omit)
+        cls = type(obj)
+        out: dict[str, Any] = {"_t": cls.__name__} if tag else {}
+        skip = omit.get(cls, ())
+        for name in _field_names(cls):
+            if name not in skip:
+                value = getattr(obj, name)
+                kind = type(value)
+                out[name] = value if kind is str or kind is int or value is None else _convert(value, tag, omit)
         return out
     if isinstance(obj, Mapping):
         return {str(k): _convert(v, tag, omit) for k, v in obj.items()}
@@ -79,48 +82,72 @@ def from_jsonable(data: Any) -> Any:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(messages))
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A message's fields, but not an actor reference: that is not a fact."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "reply_to")
+
+
+@cache
+def _decoders(cls: type) -> dict[str, Callable[[Any], Any]]:
+    """One converter per field, worked out once per class from its type hints."""
+    hints = typing.get_type_hints(cls, vars(messages))
+    return {name: _converter(hints[name]) for name in _field_names(cls)}
 
 
 def _decode_dataclass(data: dict[str, Any]) -> Any:
     cls = _TYPES.get(data["_t"])
     if cls is None:
         raise ValueError(f"unknown message type {data['_t']!r} in journal")
-    hints = _hints(cls)
-    kwargs = {k: _coerce(hints[k], v) for k, v in data.items() if k != "_t" and k in hints}
-    return cls(**kwargs)
+    decoders = _decoders(cls)
+    return cls(**{k: decoders[k](v) for k, v in data.items() if k in decoders})
 
 
-def _coerce(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _converter(tp: Any) -> Callable[[Any], Any]:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        for arg in args:
-            try:
-                return _coerce(arg, value)
-            except (TypeError, ValueError, ArithmeticError):
-                continue
-        return value
+        options = [_converter(a) for a in typing.get_args(tp) if a is not type(None)]
+
+        def union(value: Any) -> Any:
+            if value is None:
+                return None
+            for convert in options:
+                try:
+                    return convert(value)
+                except (TypeError, ValueError, ArithmeticError):
+                    continue
+            return value
+
+        return union
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v) for v in value)
-        return tuple(_coerce(a, v) for a, v in zip(args, value, strict=False))
+            item = _converter(args[0])
+            return lambda value: tuple(item(v) for v in value)
+        items = [_converter(a) for a in args]
+        return lambda value: tuple(c(v) for c, v in zip(items, value, strict=False))
     if tp is Decimal:
-        return Decimal(value)
+        return _decimal
     if tp is datetime:
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return tp(value)
+        return tp
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _decode_dataclass(value)
-    if tp is bool and not isinstance(value, bool):
-        raise TypeError(f"expected a bool, got {value!r}")
-    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise TypeError(f"expected an int, got {value!r}")
-    if tp is str and not isinstance(value, str):
-        raise TypeError(f"expected a str, got {value!r}")
-    return value
+        return _decode_dataclass
+    if tp in (bool, int, str):
+        return _exact(tp)
+    return lambda value: value
+
+
+def _decimal(value: Any) -> Decimal:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a decimal string, got {value!r}")
+    return Decimal(value)
+
+
+def _exact(tp: type) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if type(value) is not tp:
+            raise TypeError(f"expected {tp.__name__}, got {value!r}")
+        return value
+
+    return check

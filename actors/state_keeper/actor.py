@@ -143,8 +143,11 @@ class StateKeeperActor(pykka.ThreadingActor):
         return result
 
     def _send(self, effects: list[tuple[str, Any]]) -> None:
-        order_leaving = any(isinstance(m, (PlaceOrder, CancelOrder)) for _t, m in effects)
-        self._flush(commit=order_leaving or self.actor_inbox.empty())
+        if self.journal is not None and (self.core.journal or self.journal.pending):
+            order_leaving = any(isinstance(m, (PlaceOrder, CancelOrder)) for _t, m in effects)
+            self._flush(commit=order_leaving or self.actor_inbox.empty())
+        else:
+            self.core.journal.clear()
         for target, msg in effects:
             if target == EXECUTOR:
                 if isinstance(msg, PlaceOrder):
@@ -171,9 +174,9 @@ class StateKeeperActor(pykka.ThreadingActor):
         if journal is None:
             core.journal.clear()
             return
-        for kind, payload in core.journal:
-            journal.append(kind, payload, _ts(payload), _cid(payload))
-        core.journal.clear()
+        if core.journal:
+            journal.append_many([(kind, payload, _ts(payload), _cid(payload)) for kind, payload in core.journal])
+            core.journal.clear()
         if commit or journal.pending >= _BATCH:
             journal.commit()
 

@@ -284,6 +284,8 @@ class KeeperCore:
                            "it: the account is being traded by something else, or the journal is not this account's")
             return []
         rec = applied.record
+        if not (applied.status_changed or applied.fill_qty):
+            return []  # a repeat: already applied, nothing to say or do
         log = logger.bind(correlation_id=rec.client_order_id)
         if applied.status_changed and not applied.fill_qty:
             log.info("order {} is {}{}", rec.client_order_id, rec.status.value,
@@ -505,7 +507,7 @@ class KeeperCore:
         return self.counters[name]
 
     def _closed_trades(self) -> int:
-        return sum(1 for t in self.ledger.trades if t.status == "CLOSED")
+        return self.ledger.closed
 
     # -- views -----------------------------------------------------------------------
 

@@ -76,11 +76,14 @@ class Journal:
         return int(row[0]) if row else 0
 
     def append(self, kind: str, payload: Any, ts_ms: int = 0, correlation_id: str = "") -> None:
-        self.db.execute(
+        self.append_many([(kind, payload, ts_ms, correlation_id)])
+
+    def append_many(self, rows: list[tuple[str, Any, int, str]]) -> None:
+        self.db.executemany(
             "INSERT INTO events (kind, payload, ts_ms, correlation_id) VALUES (?, ?, ?, ?)",
-            (kind, codec.dumps(payload), ts_ms, correlation_id),
+            [(kind, codec.dumps(payload), ts, cid) for kind, payload, ts, cid in rows],
         )
-        self.pending += 1
+        self.pending += len(rows)
 
     def commit(self) -> None:
         if self.pending:

@@ -118,6 +118,8 @@ class Ledger:
         self.position_ms = 0
         self.realized_pnl = ZERO
         self.fees_paid = ZERO
+        self.closed = 0
+        self._open: TradeRecord | None = None  # the trade still OPEN, if any (kept, not searched for)
 
     # -- orders ------------------------------------------------------------------
 
@@ -237,10 +239,7 @@ class Ledger:
     # -- position and trades -------------------------------------------------------
 
     def open_trade(self) -> TradeRecord | None:
-        for t in reversed(self.trades):
-            if t.status == "OPEN":
-                return t
-        return None
+        return self._open
 
     def _book_fill(
         self,
@@ -259,6 +258,7 @@ class Ledger:
             if trade is None or trade.buy_id != rec.client_order_id:
                 trade = TradeRecord(buy_id=rec.client_order_id, opened_ms=ts_ms)
                 self.trades.append(trade)
+                self._open = trade
             held = qty - fee_b
             self.qty += held
             self.cost += quote + fee_q
@@ -280,6 +280,7 @@ class Ledger:
         if trade is None:  # a sell with no open trade: book it against a fresh record, visibly
             trade = TradeRecord(buy_id="", opened_ms=ts_ms)
             self.trades.append(trade)
+            self._open = trade
         if rec.client_order_id not in trade.sell_ids:
             trade.sell_ids.append(rec.client_order_id)
         trade.sold_qty += qty
@@ -297,6 +298,8 @@ class Ledger:
         trade.status = "CLOSED"
         trade.closed_ms = ts_ms
         self.realized_pnl += trade.pnl
+        self.closed += 1
+        self._open = None
         return trade
 
     def mark_dust(self) -> TradeRecord | None:
@@ -304,6 +307,7 @@ class Ledger:
         trade = self.open_trade()
         if trade is not None and not trade.sell_ids:
             trade.status = "DUST"
+            self._open = None
         return trade
 
     # -- views -----------------------------------------------------------------------
