@@ -47,7 +47,7 @@ from actors.market_data.binance_stream import (
 )
 from actors.market_data.book import Action, BookSync, DepthDiff, Level
 from actors.market_data.features import RATIO_Q, Features, SnapshotBuilder
-from actors.market_data.lockstep import TRADE_CAP, LockstepFeed
+from actors.market_data.lockstep import TRADE_CAP, Cut, LockstepFeed
 from actors.market_data.replay import ReplaySource
 from actors.market_data.synthetic import SyntheticMarket
 from actors.messages import (
@@ -158,8 +158,8 @@ class MarketDataActor(pykka.ThreadingActor):
         self._feed: LockstepFeed | None = None
         self._replay: ReplaySource | None = None
         self._synthetic: SyntheticMarket | None = None
-        self._current: MarketSnapshot | None = None
-        self._last_built: MarketSnapshot | None = None
+        self._current: Cut | None = None  # lockstep: the snapshot being delivered
+        self._last_built: Cut | None = None
         self._force = False  # lockstep: deliver the current snapshot to all, whatever they asked
         self._force_next = False
         self._wanted_upto = -1
@@ -333,7 +333,7 @@ class MarketDataActor(pykka.ThreadingActor):
         if not self._order:
             self._current = None  # wait for a subscriber
             return
-        snap = self._feed.next_snapshot(self._seq + 1)
+        snap = self._feed.next_cut(self._seq + 1)
         self._events = self._feed.events
         if snap is None:
             self._finish()
@@ -374,7 +374,7 @@ class MarketDataActor(pykka.ThreadingActor):
                 self._idx += 1  # it said it would do nothing with this one
                 continue
             try:
-                sub.ref.tell(snap)
+                sub.ref.tell(snap.snapshot())
             except pykka.ActorDeadError:
                 self._drop_dead(sub)
                 continue
@@ -384,7 +384,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self._current = None
         self._advance()
 
-    def _last_wanting(self, snap: MarketSnapshot) -> int:
+    def _last_wanting(self, snap: Cut) -> int:
         """The last subscriber that wants `snap`: everyone before it gets it too, so that an
         order placed on a snapshot reaches an exchange that has seen the same snapshot."""
         for j in range(len(self._order) - 1, -1, -1):
@@ -416,7 +416,8 @@ class MarketDataActor(pykka.ThreadingActor):
         self._events = feed.events
         if self._replay is not None:
             self._bad = sum(self._replay.bad_rows.values())
-        done = FeedFinished(symbol=self.symbol, ts_ms=self._ts_data, events=feed.events, last=self._last_built)
+        last = self._last_built.snapshot() if self._last_built is not None else None
+        done = FeedFinished(symbol=self.symbol, ts_ms=self._ts_data, events=feed.events, last=last)
         logger.info(
             "market data: {} finished: {} events, {} snapshots, {} bad rows",
             self.source,

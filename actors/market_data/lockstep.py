@@ -31,8 +31,29 @@ _NO_LOW = Decimal(0)
 _NO_HIGH = Decimal("1e30")
 
 
+class Cut:
+    """A snapshot's cheap fields, enough to check a subscriber's `WakeWhen`; `snapshot()` builds
+    the rest (rolling features, candles) once, and only if someone is to receive it. It must be
+    called before the feed moves on, while the features still describe this moment."""
+
+    __slots__ = ("_args", "_builder", "_snap", "ask", "bid", "mid", "seq", "stale", "trades", "ts_data_ms",
+                 "ts_snapshot_ms")
+
+    def __init__(self, builder: SnapshotBuilder, args: dict) -> None:
+        self._builder, self._args, self._snap = builder, args, None
+        self.seq, self.ts_data_ms, self.ts_snapshot_ms = args["seq"], args["ts_data_ms"], args["ts_snapshot_ms"]
+        self.bid, self.ask, self.trades = args["bid"], args["ask"], args["trades"]
+        self.mid = (self.bid + self.ask) / 2
+        self.stale = False
+
+    def snapshot(self) -> MarketSnapshot:
+        if self._snap is None:
+            self._snap = self._builder.build(**self._args)
+        return self._snap
+
+
 class LockstepFeed:
-    """`next_snapshot(seq)` pulls the source until the next cut; None once it is exhausted."""
+    """`next_cut(seq)` pulls the source until the next cut; None once it is exhausted."""
 
     def __init__(
         self,
@@ -71,6 +92,10 @@ class LockstepFeed:
     # -- the cut ------------------------------------------------------------------------
 
     def next_snapshot(self, seq: int) -> MarketSnapshot | None:
+        cut = self.next_cut(seq)
+        return None if cut is None else cut.snapshot()
+
+    def next_cut(self, seq: int) -> Cut | None:
         buf = self._buf
         features = self.features
         while True:
@@ -196,21 +221,15 @@ class LockstepFeed:
         mid = self._mid()
         return mid is not None and abs(mid - ref) * BPS >= self.move_bps * ref
 
-    def _emit(self, seq: int, ts_snapshot: int) -> MarketSnapshot:
+    def _emit(self, seq: int, ts_snapshot: int) -> Cut:
         top = self._top()
         assert top is not None, "a cut with no data"
         bid, bid_qty, ask, ask_qty, imbalance = top
-        snap = self.builder.build(
-            seq=seq,
-            ts_data_ms=self._ts_data,
-            ts_snapshot_ms=ts_snapshot,
-            bid=bid,
-            bid_qty=bid_qty,
-            ask=ask,
-            ask_qty=ask_qty,
-            imbalance=imbalance,
-            trades=tuple(self._buf),
-        )
+        # the window moves now, as it would if the snapshot were built now: what is read later is the same
+        self.features._expire(self._ts_data)  # noqa: SLF001
+        snap = Cut(self.builder, {"seq": seq, "ts_data_ms": self._ts_data, "ts_snapshot_ms": ts_snapshot, "bid": bid,
+                                  "bid_qty": bid_qty, "ask": ask, "ask_qty": ask_qty, "imbalance": imbalance,
+                                  "trades": tuple(self._buf)})
         self._buf.clear()
         self._pending = False
         self._due = ts_snapshot + self.interval_ms
