@@ -67,8 +67,27 @@ def _convert(obj: Any, tag: bool, omit: Mapping[type, tuple[str, ...]]) -> Any:
     return str(obj)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps would build one a call
+
+
 def dumps(obj: Any) -> str:
-    return json.dumps(to_jsonable(obj), separators=(",", ":"), sort_keys=False)
+    """The journal's form: tagged, every field written, Decimals exact."""
+    return _ENCODER.encode(_tagged(obj) if dataclasses.is_dataclass(obj) else to_jsonable(obj))
+
+
+def _tagged(obj: Any) -> dict[str, Any]:
+    """`to_jsonable` for a message, with the common field types handled inline (the hot path)."""
+    out: dict[str, Any] = {"_t": type(obj).__name__}
+    for name in _field_names(type(obj)):
+        value = getattr(obj, name)
+        kind = type(value)
+        if kind is Decimal:
+            out[name] = str(value)  # exact, and faster than a fixed-point format
+        elif value is None or kind is str or kind is int or kind is bool:
+            out[name] = value
+        else:
+            out[name] = _tagged(value) if dataclasses.is_dataclass(value) else _convert(value, True, {})
+    return out
 
 
 def loads(text: str) -> Any:
