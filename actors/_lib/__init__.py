@@ -1,0 +1,1 @@
+"""Helpers that are not actors and not trading logic: loops, backoff, encoding, secrets, faults."""
