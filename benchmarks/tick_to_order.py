@@ -137,7 +137,7 @@ def keeper_samples(n: int, tmp: Path | None) -> dict[str, list[int]]:
 
 def via_ai_cache_samples(n: int) -> list[int]:
     from actors.ai_consultant.actor import AIConsultantActor  # noqa: PLC0415
-    from actors.secrets import Secret  # noqa: PLC0415
+    from actors._lib.secrets import Secret  # noqa: PLC0415
     from tests.fakes.openrouter import FakeOpenRouter  # noqa: PLC0415
 
     fake = FakeOpenRouter()
