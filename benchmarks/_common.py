@@ -225,8 +225,11 @@ def advice_for(req_or_id: AdviceRequest | str, action: str, price: Decimal | str
     )
 
 
+FEE_RATE = D("0.001")
+
+
 def fill(cmd: PlaceOrder, status: str, cum: Decimal, *, last: Decimal, trade_id: int, ts_ms: int,
-         fee_rate: Decimal = D("0.001")) -> OrderUpdate:
+         fee_rate: Decimal = FEE_RATE) -> OrderUpdate:
     """An OrderUpdate shaped like the paper exchange's: commission in the base asset on a buy, quote on a sell."""
     price = cmd.price
     buy = cmd.side is Side.BUY
@@ -261,7 +264,7 @@ class CoreDriver:
     """
 
     def __init__(self, core: Any, sink: Callable[[str, Any], None] | None = None) -> None:
-        from actors.state_keeper.core import CONSULTANT, EXECUTOR  # noqa: PLC0415
+        from actors.state_keeper.core import CONSULTANT, EXECUTOR
 
         self.core = core
         self.sink = sink

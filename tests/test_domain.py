@@ -7,7 +7,8 @@ import time
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from actors.domain import clock, pricing, rules
 from actors.domain.rules import FilterError, check_order, fmt, round_price, round_qty, sellable_qty
@@ -109,3 +110,11 @@ def test_paper_filters_come_from_the_exchange_settings() -> None:
 
     f = paper_filters("TRUMPUSDC", ExchangeSettings(tick_size=D("0.001")))
     assert f.tick_size == D("0.001") and f.step_size == FILTERS.step_size and f.symbol == "TRUMPUSDC"
+
+
+def test_exchange_info_with_a_non_finite_filter_is_one_clear_error() -> None:
+    from actors.order_executor.filters import parse_symbol_filters
+
+    info = {"symbol": "TRUMPUSDC", "filters": [{"filterType": "PRICE_FILTER", "tickSize": "NaN"}]}
+    with pytest.raises(ValueError, match="not a finite number"):
+        parse_symbol_filters(info)

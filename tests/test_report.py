@@ -8,12 +8,15 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from actors.messages import (
     EquityPoint,
@@ -45,7 +48,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def order(oid: str, side: str, qty: str, price: str, ms: int, fees: str = "0", status: str = "FILLED") -> Order:
@@ -85,9 +88,11 @@ def make_status(trades: tuple[Trade, ...] | None = None, **kw) -> StatusSnapshot
     fees = sum((t.fees_quote for t in trades), D(0))
     pos = Position(symbol="TRUMPUSDC", quantity=D("1.0009"), entry_price=D("9.84999"), timestamp=at(T0 + 14 * MIN),
                    cost_quote=D("9.86867820"), dust=D("0.0009"))
-    fields = dict(symbol="TRUMPUSDC", state=TradingState.READY_TO_SELL, active_order=None, position=pos,
-                  trades=trades, realized_pnl=realized, fees_paid=fees, last_advice=None, last_snapshot=None,
-                  feed_stale=False, halted_reason=None, counters=(("advice_requests", 12), ("refused_transitions", 0)))
+    fields: dict[str, Any] = {
+        "symbol": "TRUMPUSDC", "state": TradingState.READY_TO_SELL, "active_order": None, "position": pos,
+        "trades": trades, "realized_pnl": realized, "fees_paid": fees, "last_advice": None, "last_snapshot": None,
+        "feed_stale": False, "halted_reason": None, "counters": (("advice_requests", 12), ("refused_transitions", 0)),
+    }
     fields.update(kw)
     return StatusSnapshot(**fields)
 
@@ -95,7 +100,7 @@ def make_status(trades: tuple[Trade, ...] | None = None, **kw) -> StatusSnapshot
 def curve(equities: list[str], mids: list[str] | None = None) -> tuple[EquityPoint, ...]:
     mids = mids or ["10"] * len(equities)
     return tuple(EquityPoint(ts_ms=T0 + i * MIN, mid=D(m), realized_pnl=D(e), unrealized_pnl=D(0))
-                 for i, (e, m) in enumerate(zip(equities, mids)))
+                 for i, (e, m) in enumerate(zip(equities, mids, strict=True)))
 
 
 AI = Stats(source="ai", values=(("calls", 7), ("model_calls", 0), ("cache_hits", 2), ("fallbacks", 5),
@@ -103,8 +108,9 @@ AI = Stats(source="ai", values=(("calls", 7), ("model_calls", 0), ("cache_hits",
 
 
 def summary_of(status: StatusSnapshot | None = None, equity=None, **kw) -> dict:
-    args = dict(ai=AI, market={"events": 900, "source": "synthetic"}, executor={"kind": "paper", "fills": 9},
-                settings=Settings(), wall_s=1.23456, mode="backtest")
+    args: dict[str, Any] = {"ai": AI, "market": {"events": 900, "source": "synthetic"},
+                            "executor": {"kind": "paper", "fills": 9}, "settings": Settings(), "wall_s": 1.23456,
+                            "mode": "backtest"}
     args.update(kw)
     return build_summary(status or make_status(), curve(["0", "5", "2", "7", "1"], ["10", "10.2", "9.9", "10.4", "11"])
                          if equity is None else equity, **args)

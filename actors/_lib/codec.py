@@ -79,8 +79,9 @@ def dumps(obj: Any) -> str:
 
 def _tagged(obj: Any) -> dict[str, Any]:
     """`to_jsonable` for a message, with the common field types handled inline (the hot path)."""
-    out: dict[str, Any] = {"_t": type(obj).__name__}
-    for name in _field_names(type(obj)):
+    cls: type = type(obj)
+    out: dict[str, Any] = {"_t": cls.__name__}
+    for name in _field_names(cls):
         value = getattr(obj, name)
         kind = type(value)
         if kind is Decimal:

@@ -7,6 +7,7 @@ The rules themselves (rounding, order checks, sellable quantity) moved to
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from actors.domain.rules import (
     FilterError,
@@ -62,10 +63,13 @@ def _wire_decimal(text: object) -> Decimal:
     """Binance's padded strings ("0.01000000") as a tidy Decimal (0.01), never in exponent form."""
     d = Decimal(str(text))
     n = d.normalize()
-    return n if n.as_tuple().exponent <= 0 else d.quantize(Decimal(1))
+    exponent = n.as_tuple().exponent
+    if not isinstance(exponent, int):  # NaN or infinity: no filter value can be that
+        raise ValueError(f"filter value {text!r} is not a finite number")
+    return n if exponent <= 0 else d.quantize(Decimal(1))
 
 
-def parse_symbol_filters(symbol_info: dict) -> SymbolFilters:
+def parse_symbol_filters(symbol_info: dict[str, Any]) -> SymbolFilters:
     """One entry of `exchangeInfo.symbols` as SymbolFilters.
 
     Reads PRICE_FILTER, LOT_SIZE and NOTIONAL (or the legacy MIN_NOTIONAL) and
@@ -94,7 +98,7 @@ def parse_symbol_filters(symbol_info: dict) -> SymbolFilters:
     )
 
 
-def parse_exchange_info(payload: dict, symbol: str) -> SymbolFilters:
+def parse_exchange_info(payload: dict[str, Any], symbol: str) -> SymbolFilters:
     """The `GET /api/v3/exchangeInfo?symbol=` answer for `symbol`; KeyError if it is not listed."""
     for info in payload.get("symbols", ()):
         if info.get("symbol") == symbol:

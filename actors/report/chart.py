@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def draw_chart(summary: Mapping[str, Any], equity: Sequence[EquityPoint], path: 
         return
 
     ax_eq, ax_px = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    ts = [datetime.fromtimestamp(p.ts_ms / 1000, tz=timezone.utc) for p in equity]
+    ts = [datetime.fromtimestamp(p.ts_ms / 1000, tz=UTC) for p in equity]
     eq = [float(p.equity) for p in equity]
     realized = [float(p.realized_pnl) for p in equity]
     mids = [float(p.mid) for p in equity]
@@ -81,8 +81,8 @@ def draw_chart(summary: Mapping[str, Any], equity: Sequence[EquityPoint], path: 
     ax_px.set_xlabel("market time (UTC)")
     ax_px.grid(True, alpha=0.3)
     ax_px.legend(loc="upper left", fontsize=8)
-    locator = mdates.AutoDateLocator(tz=timezone.utc)
+    locator = mdates.AutoDateLocator(tz=UTC)
     ax_px.xaxis.set_major_locator(locator)
-    ax_px.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=timezone.utc))
+    ax_px.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
     fig.tight_layout()
     fig.savefig(path, format="png")

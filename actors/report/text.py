@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -39,7 +40,7 @@ def fmt_num(value: Any, min_places: int = 0) -> str:
 def fmt_span(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    s = int(round(seconds))
+    s = round(seconds)
     d, s = divmod(s, 86400)
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
@@ -50,12 +51,12 @@ def _table(rows: list[list[str]], header: list[str], right: set[int]) -> list[st
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(r: list[str]) -> str:
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False)))
 
     return [line(r).rstrip() for r in [header, ["-" * w for w in widths], *rows]]
 
 
-def format_report(summary: dict, max_trades: int = 30, edge: int = 10) -> str:
+def format_report(summary: Mapping[str, Any], max_trades: int = 30, edge: int = 10) -> str:
     """The report as text for the console; beyond `max_trades` trades, the first and last `edge`."""
     quote = summary.get("quote_asset") or ""
     out: list[str] = []
@@ -70,7 +71,7 @@ def format_report(summary: dict, max_trades: int = 30, edge: int = 10) -> str:
     out.append(f"Trades ({len(trades)}: {summary.get('closed_trades', 0)} closed, {summary.get('open_trades', 0)} open, "
                f"{summary.get('dust_trades', 0)} dust)")
     if trades:
-        shown: list[dict | None]
+        shown: list[Mapping[str, Any] | None]
         if len(trades) > max_trades:
             shown = [*trades[:edge], None, *trades[-edge:]]
         else:
