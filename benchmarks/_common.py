@@ -35,16 +35,11 @@ from actors.messages import (  # noqa: E402
     OrderUpdate,
     PlaceOrder,
     Side,
-    SymbolFilters,
 )
 from actors.settings import Settings, StatusSettings, StorageSettings  # noqa: E402
+from tests.helpers import FILTERS as FILTERS  # noqa: E402  (one FILTERS for the tests and the benchmarks)
 
 D = Decimal
-
-FILTERS = SymbolFilters(
-    symbol="TRUMPUSDC", base_asset="TRUMP", quote_asset="USDC", tick_size=D("0.01"), step_size=D("0.001"),
-    min_qty=D("0.001"), max_qty=D("9000000"), min_notional=D("1"),
-)
 
 
 # -- running -----------------------------------------------------------------------------
@@ -135,7 +130,10 @@ class Recorder:
 
 
 class ProbeActor(pykka.ThreadingActor):
-    """Records every message with `time.perf_counter_ns()` first thing; `respond` may act on it."""
+    """Records every message with `time.perf_counter_ns()` first thing; `respond` may act on it.
+
+    A deliberate near-copy of `tests.probes.Probe`: the timestamp must come before any other work.
+    """
 
     def __init__(self, rec: Recorder, respond: Callable[[Any], Any] | None = None) -> None:
         super().__init__()
