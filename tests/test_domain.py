@@ -118,3 +118,19 @@ def test_exchange_info_with_a_non_finite_filter_is_one_clear_error() -> None:
     info = {"symbol": "TRUMPUSDC", "filters": [{"filterType": "PRICE_FILTER", "tickSize": "NaN"}]}
     with pytest.raises(ValueError, match="not a finite number"):
         parse_symbol_filters(info)
+
+
+def test_the_domain_imports_no_threads_io_or_settings() -> None:
+    """`actors/domain` stays pure: what it may import is the standard library's arithmetic and the messages."""
+    import ast
+    from pathlib import Path
+
+    banned = {"pykka", "asyncio", "threading", "socket", "aiohttp", "websockets", "loguru", "sqlite3",
+              "subprocess", "actors.settings", "actors._lib", "actors.app"}
+    root = Path(rules.__file__).parent
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not any(name == b or name.startswith(b + ".") for b in banned), f"{path.name} imports {name}"
