@@ -55,7 +55,7 @@ class Rig:
         if isinstance(msg, PlaceOrder) and self.journal is not None:
             # another connection sees only committed rows: was the intent on disk before the order left?
             db = sqlite3.connect(self.journal.path)
-            rows = db.execute("SELECT payload FROM events WHERE kind='intent'").fetchall()
+            rows = db.execute("SELECT payload FROM events WHERE kind='IntentRecorded'").fetchall()
             db.close()
             self.placed_with_intent_committed.append(any(msg.client_order_id in r[0] for r in rows))
 
