@@ -24,14 +24,11 @@ from actors.messages import (
     ZERO,
     Advice,
     BalanceUpdated,
-    CancelOrder,
     EquityPoint,
     FeedStatusChanged,
     HaltTrading,
     MarketSnapshot,
     Order,
-    OrderFilled,
-    OrderStatus,
     OrderUpdate,
     PauseBuying,
     PlaceOrder,
@@ -42,17 +39,16 @@ from actors.messages import (
     StateChanged,
     StatusSnapshot,
     SymbolFilters,
-    TradeClosed,
     TradingHalted,
     TradingState,
     TradingStopped,
     WakeWhen,
 )
 from actors.settings import Settings
-from actors.state_keeper import decide, facts, views, wake
+from actors.state_keeper import decide, facts, orders, views, wake
 from actors.state_keeper.blocking import Blockers
 from actors.state_keeper.facts import Fact, RiskStateSet
-from actors.state_keeper.ledger import Ledger, OrderRecord, UpdateError
+from actors.state_keeper.ledger import Ledger, OrderRecord
 from actors.state_keeper.machine import Machine
 from actors.state_keeper.protections import RiskBook
 
@@ -279,77 +275,7 @@ class KeeperCore:
         return out
 
     def on_order_update(self, u: OrderUpdate) -> list[Effect]:
-        try:
-            applied = self.record(facts.UpdateApplied(u))
-        except UpdateError as exc:
-            self._count("bad_updates")
-            logger.bind(correlation_id=u.client_order_id).error("order update refused, nothing changed: {}", exc)
-            if u.symbol == self.symbol and u.client_order_id not in self.ledger.orders and u.cum_qty > 0:
-                return self.halt_integrity(
-                    f"order {u.client_order_id!r} filled {u.cum_qty} {self.symbol} but this bot never placed it: the "
-                    "account is being traded by something else, or the journal is not this account's", u.ts_ms)
-            return []
-        rec = applied.record
-        if not (applied.status_changed or applied.fill_qty):
-            return []  # a repeat: already applied, nothing to say or do
-        log = logger.bind(correlation_id=rec.client_order_id)
-        ts = u.ts_ms or rec.updated_ms
-        out: list[Effect] = []
-        if applied.status_changed and not applied.fill_qty:
-            log.info("order {} is {}{}", rec.client_order_id, rec.status.value,
-                     f" ({rec.reject_reason})" if rec.reject_reason else "")
-        if applied.fill_qty:
-            self._count("fills")
-            self.retry.reset()
-            self.retry_at_ms = 0
-            log.info("{} {} filled {} for {} (cum {} of {})", rec.side.value, rec.client_order_id,
-                     applied.fill_qty, applied.fill_quote, rec.cum_qty, rec.quantity)
-            out.append((PUBLISH, OrderFilled(client_order_id=rec.client_order_id, side=rec.side,
-                                             fill_qty=applied.fill_qty, fill_quote=applied.fill_quote,
-                                             cum_qty=rec.cum_qty, ts_ms=ts)))
-        if rec.client_order_id != self.active_id:
-            if applied.fill_qty:
-                out += self.halt_integrity(
-                    f"fill of {applied.fill_qty} on order {rec.client_order_id}, which is not the active order", ts)
-            return out
-        if not applied.became_terminal:
-            return out
-        if rec.status is OrderStatus.REJECTED:
-            delay = self.retry.next()
-            self.retry_at_ms = ts + int(delay)
-            log.warning("{} {} rejected ({}): next order not before {:.0f} s of market time", rec.side.value,
-                        rec.client_order_id, rec.reject_reason or "no reason given", delay / 1000)
-        return out + (self._buy_ended(rec, ts) if rec.side is Side.BUY else self._sell_ended(rec, ts))
-
-    def _buy_ended(self, rec: OrderRecord, ts: int) -> list[Effect]:
-        log = logger.bind(correlation_id=rec.client_order_id)
-        if rec.cum_qty > 0 and self.sellable(use_free=False) > 0:
-            out = self.transition(S.READY_TO_SELL, f"buy {rec.status.value.lower()}", ts, rec.client_order_id)
-            decide.set_exit_plan(self, ts)
-            return out
-        if rec.cum_qty > 0:
-            self.record(facts.DustMarked())
-            log.warning("buy {} ended with {} bought, too little to sell: kept as dust", rec.client_order_id, rec.cum_qty)
-        return self.transition(S.READY_TO_BUY, f"buy {rec.status.value.lower()} with nothing sellable", ts,
-                               rec.client_order_id)
-
-    def _sell_ended(self, rec: OrderRecord, ts: int) -> list[Effect]:
-        if self.sellable(use_free=False) != 0:
-            return self.transition(S.READY_TO_SELL, f"sell {rec.status.value.lower()}, {self.ledger.qty} still held",
-                                   ts, rec.client_order_id)
-        out: list[Effect] = []
-        if self.ledger.open_trade() is not None:
-            trade = self.record(facts.PositionClosed(ts_ms=ts, exit_reason=rec.reason))
-            self._count("trades_closed")
-            if trade is not None:
-                logger.bind(correlation_id=rec.client_order_id).info(
-                    "trade closed ({}): bought {} sold {} for net P&L {} after {} fees (realised total {})",
-                    rec.reason, trade.qty_held, trade.sold_qty, trade.pnl, trade.fees, self.ledger.realized_pnl)
-                out.append((PUBLISH, TradeClosed(trade=self.ledger.trade_view(trade), ts_ms=ts)))
-                pnls = [t.pnl for t in self.ledger.trades if t.status == "CLOSED"]
-                out += self.set_risk_state(self.risk.on_trade_closed(pnls, rec.reason, ts))
-        return out + self.transition(S.READY_TO_BUY, f"sell {rec.status.value.lower()}, position flat", ts,
-                                     rec.client_order_id)
+        return orders.on_order_update(self, u)
 
     def request_transition(self, to: TradingState, order: Order | None) -> bool:
         """The seed's manual `transition()`: legal moves only, and consistent with the orders."""
@@ -451,7 +377,7 @@ class KeeperCore:
             self.equity = self.equity[::2]
             self.equity_every_ms *= 2
 
-    def _count(self, name: str) -> int:
+    def count(self, name: str) -> int:
         self.counters[name] = self.counters.get(name, 0) + 1
         return self.counters[name]
 

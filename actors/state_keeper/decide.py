@@ -200,14 +200,14 @@ def place(core: KeeperCore, side: Side, price: Decimal, qty: Decimal, reason: Or
                                          core.symbol, price, cid, reason.value, correlation_id)
     to = S.BUYING if side is Side.BUY else S.SELLING
     out = core.transition(to, f"{side.value.lower()} {qty} @ {price} ({reason.value})", s.ts_snapshot_ms, active=cid)
-    core._count("orders")  # noqa: SLF001
+    core.count("orders")
     return [(_EXECUTOR, cmd), *out, (_PUBLISH, OrderPlaced(client_order_id=cid, side=side, price=price, quantity=qty,
                                                            reason=reason.value, ts_ms=s.ts_snapshot_ms))]
 
 
 def deny(core: KeeperCore, p: risk.Proposal, d: risk.Denial, ts: int) -> list[Effect]:
-    core._count("orders_denied")  # noqa: SLF001
-    core._count(f"denied_{d.code}")  # noqa: SLF001
+    core.count("orders_denied")
+    core.count(f"denied_{d.code}")
     denial = OrderDenied(side=p.side, price=p.price, quantity=p.quantity or Decimal(0), code=d.code, detail=d.detail,
                          proposed_by=p.proposed_by, ts_ms=ts)
     core.denials = [*core.denials[-(_KEEP_DENIALS - 1):], denial]
@@ -231,7 +231,7 @@ def account(core: KeeperCore, s: MarketSnapshot) -> risk.Account:
 def on_advice(core: KeeperCore, a: Advice) -> list[Effect]:
     if core.pending is None or a.request_id != core.pending.request_id:
         logger.warning("advice {} was not asked for (or came twice); ignored", a.request_id)
-        core._count("stray_advice")  # noqa: SLF001
+        core.count("stray_advice")
         return []
     pending, core.pending = core.pending, None
     core.record(facts.AdviceReceived(a))
@@ -243,7 +243,7 @@ def on_advice(core: KeeperCore, a: Advice) -> list[Effect]:
     s = core.last_snapshot or pending.snapshot
     out = decide(core, s)
     if core.pending is None and core.deferred_ack is not None:
-        out.append(core._ack(core.deferred_ack, out))  # noqa: SLF001
+        out.append(core._ack(core.deferred_ack, out))
         core.deferred_ack = None
     return out
 
@@ -262,7 +262,7 @@ def usable_advice(core: KeeperCore, s: MarketSnapshot) -> Advice | None:
 
 def ask(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
     assert core.filters is not None
-    request_id = f"adv-{core.symbol}-{s.seq}-{core._count('advice_requests')}"  # noqa: SLF001
+    request_id = f"adv-{core.symbol}-{s.seq}-{core.count('advice_requests')}"
     qty, cost = core.ledger.qty, core.ledger.cost
     holding = core.machine.state is S.READY_TO_SELL
     req = AdviceRequest(

@@ -155,7 +155,7 @@ def from_row(kind: str, payload: Any) -> Fact:
     if attr is not None:
         return cls(payload)  # type: ignore[no-any-return]
     data = dict(payload or {})
-    if kind == "halt":  # schema 2: {"reason": ...}
+    if cls is RiskStateSet and "state" not in data:  # schema 2 "halt": {"reason": ...}
         return RiskStateSet(state=RiskState.HALTED, reason=str(data.get("reason", "")), by="integrity")
     if cls is TransitionRecorded:
         return TransitionRecorded(to=TradingState(data["to"]), reason=data.get("reason", ""),
