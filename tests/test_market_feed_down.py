@@ -137,8 +137,8 @@ def test_a_refused_feed_says_so_and_clears_everything_when_it_comes_back() -> No
 
 
 def test_an_invalid_status_reads_as_the_http_answer() -> None:
-    from websockets.http11 import Response
     from websockets.datastructures import Headers
+    from websockets.http11 import Response
 
     exc = websockets.exceptions.InvalidStatus(Response(451, "Unavailable For Legal Reasons", Headers(), b""))
     assert describe_connect_error(exc, "wss://stream.binance.com:9443/x") == "stream.binance.com:9443 answered HTTP 451"

@@ -7,8 +7,8 @@ from typing import Any
 
 from actors.binance.market_stream import BookTicker, DepthSnapshot, StreamBatch, StreamConnected, StreamDown
 from actors.market_data.book import DepthDiff
-from actors.market_data.feed_health import FeedHealth
 from actors.market_data.features import Features, SnapshotBuilder
+from actors.market_data.feed_health import FeedHealth
 from actors.market_data.live_delivery import LiveDelivery
 from actors.market_data.subscribers import Subscribers
 from actors.messages import FeedStatusChanged, MarketSnapshot
@@ -73,11 +73,13 @@ def test_the_book_equals_the_exchanges_after_a_gap_and_a_rebuild() -> None:
     rig.batch(diff(101, 102, bids=lv(("10.00", "5"))))
     assert rig.depth_requests == [(1, 0.0)]  # the first diff asks for a REST snapshot
     rig.live.on_depth(DepthSnapshot(1, 100, lv(("10.00", "4"), ("9.99", "7")), lv(("10.01", "4"))))
+    assert rig.live.sync.book is not None
     assert rig.live.sync.book.top(20) == ([(D("10.00"), D("5")), (D("9.99"), D("7"))], [(D("10.01"), D("4"))])
     rig.batch(diff(105, 106, asks=lv(("10.02", "1"))))  # 103-104 were lost
     assert rig.stats()["gaps"] == 1 and rig.stats()["book_synced"] == 0 and len(rig.depth_requests) == 2
     rig.batch(diff(107, 107, bids=lv(("9.99", "0"))))  # buffered until the snapshot comes
     rig.live.on_depth(DepthSnapshot(1, 106, lv(("10.00", "3"), ("9.99", "2")), lv(("10.01", "4"), ("10.02", "1"))))
+    assert rig.live.sync.book is not None
     assert rig.live.sync.book.top(20) == ([(D("10.00"), D("3"))], [(D("10.01"), D("4")), (D("10.02"), D("1"))])
     s = rig.stats()
     assert s["book_synced"] == 1 and s["book_id"] == 107 and s["resyncs"] == 2

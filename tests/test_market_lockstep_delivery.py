@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal as D
 from typing import Any
 
 import pykka
 
-from actors.market_data.cutter import SnapshotCutter
+from actors.market_data.cutter import Chunk, SnapshotCutter
 from actors.market_data.features import Features, SnapshotBuilder
 from actors.market_data.lockstep_delivery import LockstepDelivery
 from actors.market_data.subscribers import Subscribers
@@ -31,7 +32,7 @@ class Ref:
 
 def cutter(n: int) -> SnapshotCutter:
     """`n` book updates one second apart: one snapshot each."""
-    chunks = iter([((i * 1000, D("10.00"), D(1), D("10.02"), D(1), None), []) for i in range(n)])
+    chunks: Iterator[Chunk] = iter([((i * 1000, D("10.00"), D(1), D("10.02"), D(1), None), []) for i in range(n)])
     builder = SnapshotBuilder("TRUMPUSDC", D("0.01"), D("0.001"), Features(60, 0))
     return SnapshotCutter(chunks, builder, interval_ms=1000, significant_move_bps=D(50))
 

@@ -280,7 +280,7 @@ class BinanceStream:
         self.conn_id += 1
         conn = self.conn_id
         self._tell(StreamConnected(conn, self.url))
-        state = {"last_rx": self._loop.time(), "reason": "", "at_once": False, "frames": 0}
+        state: dict[str, Any] = {"last_rx": self._loop.time(), "reason": "", "at_once": False, "frames": 0}
         watchdog = asyncio.ensure_future(self._watch(ws, state))
         try:
             async for raw in ws:

@@ -40,7 +40,8 @@ class LazySnapshot:
                  "ts_snapshot_ms")
 
     def __init__(self, builder: SnapshotBuilder, args: dict) -> None:
-        self._builder, self._args, self._snap = builder, args, None
+        self._builder, self._args = builder, args
+        self._snap: MarketSnapshot | None = None
         self.seq, self.ts_data_ms, self.ts_snapshot_ms = args["seq"], args["ts_data_ms"], args["ts_snapshot_ms"]
         self.bid, self.ask, self.trades = args["bid"], args["ask"], args["trades"]
         self.mid = (self.bid + self.ask) / 2

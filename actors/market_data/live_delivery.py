@@ -26,8 +26,16 @@ from typing import Any
 
 from loguru import logger
 
-from actors.binance.market_stream import BadFrame, BookTicker, DepthFailed, DepthSnapshot, ServerShutdown, StreamBatch
-from actors.binance.market_stream import StreamConnected, StreamDown
+from actors.binance.market_stream import (
+    BadFrame,
+    BookTicker,
+    DepthFailed,
+    DepthSnapshot,
+    ServerShutdown,
+    StreamBatch,
+    StreamConnected,
+    StreamDown,
+)
 from actors.market_data.book import Action, BookSync, DepthDiff
 from actors.market_data.features import RATIO_Q, SnapshotBuilder
 from actors.market_data.subscribers import MAX_HELD_TRADES, Subscriber, Subscribers
