@@ -12,7 +12,7 @@ from actors.market_data.cutter import Chunk, SnapshotCutter
 from actors.market_data.features import Features, SnapshotBuilder
 from actors.market_data.lockstep_delivery import LockstepDelivery
 from actors.market_data.subscribers import Subscribers
-from actors.messages import FeedFinished, MarketSnapshot, WakeWhen
+from actors.messages import FeedFinished, MarketSnapshot, TradeTick, WakeWhen
 
 
 class Ref:
@@ -126,3 +126,18 @@ def test_the_end_tells_everyone_with_the_last_snapshot_and_late_subscribers_too(
     assert sub is not None
     d.on_subscribed(sub)
     assert isinstance(late.got[-1], FeedFinished) and late.seqs() == []
+
+
+def test_the_cutter_passes_the_sources_trade_ticks_through_as_they_are() -> None:
+    """A TradeTick may carry more than the cutter reads (e.g. a candle for fills): it must not be rebuilt."""
+    trades = [TradeTick(trade_id=i, price=D("10.01"), qty=D(1), ts_ms=i * 400, buyer_is_maker=i % 2 == 0)
+              for i in range(1, 11)]
+    chunks: Iterator[Chunk] = iter([(None, trades)])
+    builder = SnapshotBuilder("TRUMPUSDC", D("0.01"), D("0.001"), Features(60, 0))
+    a = Ref("a")
+    d = rig(a)
+    d.start(SnapshotCutter(chunks, builder, interval_ms=1000, significant_move_bps=D(50)))
+    while not d.finished:
+        d.on_ack(a.seqs()[-1], "a")
+    got = [t for m in a.got if isinstance(m, MarketSnapshot) for t in m.trades]
+    assert len(got) == len(trades) and all(g is t for g, t in zip(got, trades, strict=True))
