@@ -184,6 +184,10 @@ class FeedStatusChanged:
     stale: bool
     reason: str
     ts_ms: int
+    cause: str = ""  # what is wrong, readable (the stream's last error; "" when it came back)
+    since_ms: int = 0  # when the feed went stale (or came back)
+    attempts: int = 0  # connection attempts failed in a row so far
+    next_attempt_ms: int = 0  # when the next connection attempt starts (0 = connected or none planned)
 
 
 @dataclass(**_frozen)
