@@ -48,15 +48,17 @@ class RiskMachine(RuleBasedStateMachine):
             elif target == EXECUTOR and isinstance(msg, PlaceOrder):
                 assert not (msg.side is Side.BUY and self.core.risk.state is RiskState.HALTED), "bought while halted"
                 if msg.side is Side.SELL and msg.price <= self.bid or msg.side is Side.BUY and msg.price >= self.ask:
-                    self._fill(msg)  # marketable: it takes at its limit at once
+                    self._fill(msg)  # marketable: it takes the touch at once
 
     @property
     def ask(self) -> D:
         return self.bid + D("0.02")
 
     def _fill(self, cmd: PlaceOrder) -> None:
+        """At the limit, or at the touch when that is better (a marketable order takes the book)."""
         self.trade_id += 1
-        quote = cmd.quantity * cmd.price
+        price = min(cmd.price, self.ask) if cmd.side is Side.BUY else max(cmd.price, self.bid)
+        quote = cmd.quantity * price
         self._run(self.core.on_order_update(update(
             cmd.client_order_id, "FILLED", str(cmd.quantity), str(quote), side=cmd.side, commission=str(quote * FEE),
             asset="USDC", trade_id=self.trade_id, last=str(cmd.quantity), ts_ms=self.seq * 60_000)))
