@@ -11,7 +11,9 @@ import dataclasses
 from decimal import Decimal as D
 from typing import Any
 
-from hypothesis import HealthCheck, settings as hsettings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from actors import codec
@@ -47,7 +49,7 @@ class RiskMachine(RuleBasedStateMachine):
                 self.pending = msg
             elif target == EXECUTOR and isinstance(msg, PlaceOrder):
                 assert not (msg.side is Side.BUY and self.core.risk.state is RiskState.HALTED), "bought while halted"
-                if msg.side is Side.SELL and msg.price <= self.bid or msg.side is Side.BUY and msg.price >= self.ask:
+                if (msg.side is Side.SELL and msg.price <= self.bid) or (msg.side is Side.BUY and msg.price >= self.ask):
                     self._fill(msg)  # marketable: it takes the touch at once
 
     @property
@@ -87,7 +89,7 @@ class RiskMachine(RuleBasedStateMachine):
         rec = self.core.ledger.orders.get(self.core.active_id or "")
         if rec is None or rec.status.is_terminal:
             return
-        if rec.side is Side.SELL and rec.price <= self.bid or rec.side is Side.BUY and rec.price >= self.ask:
+        if (rec.side is Side.SELL and rec.price <= self.bid) or (rec.side is Side.BUY and rec.price >= self.ask):
             cmd = PlaceOrder(client_order_id=rec.client_order_id, symbol="TRUMPUSDC", side=rec.side, price=rec.price,
                              quantity=rec.quantity, ts_ms=0)
             self._fill(cmd)

@@ -64,7 +64,7 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         if reason is not None:
             assert core.filters is not None
             return propose(core, Side.SELL, round_price(s.bid, Side.SELL, core.filters), reason, "risk", s)
-    if state is S.READY_TO_BUY and blocked & BLOCKS_BUYS or state is S.READY_TO_SELL and blocked & BLOCKS_SELLS:
+    if (state is S.READY_TO_BUY and blocked & BLOCKS_BUYS) or (state is S.READY_TO_SELL and blocked & BLOCKS_SELLS):
         return []
     if state not in (S.READY_TO_BUY, S.READY_TO_SELL):
         return []
