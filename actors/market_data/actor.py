@@ -171,7 +171,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self._trade_cap = trade_cap
         if m.source == "replay":
             # Read here, in the caller's thread, so a bad path fails `start()` itself.
-            self._replay = ReplaySource(m.replay_path)
+            self._replay = ReplaySource(m.replay_path, candle_fills=m.candle_fills)
         elif m.source == "synthetic":
             self._synthetic = SyntheticMarket(
                 seed=m.seed,
@@ -727,5 +727,6 @@ class MarketDataActor(pykka.ThreadingActor):
                 ("finished", 1 if self._finished else 0),
                 ("source", self.source),
                 ("mode", "live" if self.live else "lockstep"),
+                *(self._replay.stats_items() if self._replay is not None else ()),
             ),
         )

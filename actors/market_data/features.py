@@ -45,13 +45,17 @@ def fast_constructor(cls: type) -> Any:
     which matters on the per-event path of a replay. The object is the same: the
     classes used here have no `__post_init__`, and equality is checked at import.
     """
-    names = [f.name for f in dataclasses.fields(cls)]
+    fs = dataclasses.fields(cls)
+    names = [f.name for f in fs]
     assert not hasattr(cls, "__post_init__") and set(names) == set(cls.__slots__)
     ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    for n in names:
-        ns[f"_s_{n}"] = cls.__dict__[n].__set__
+    for f in fs:
+        ns[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
+        if f.default is not dataclasses.MISSING:
+            ns[f"_d_{f.name}"] = f.default
+    params = [n if f.default is dataclasses.MISSING else f"{n}=_d_{n}" for n, f in zip(names, fs)]
     body = "".join(f"    _s_{n}(o, {n})\n" for n in names)
-    src = f"def make({', '.join(names)}):\n    o = _new(_cls)\n{body}    return o\n"
+    src = f"def make({', '.join(params)}):\n    o = _new(_cls)\n{body}    return o\n"
     exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names
     return ns["make"]
 
