@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.codec import plain
+from actors.market_data.replay_report import data_section, format_data
 from actors.messages import ZERO, EquityPoint, Order, StatusSnapshot, Trade
 from actors.settings import Settings
 
@@ -318,6 +319,7 @@ def build_summary(
             "trough_ms": equity[trough_i].ts_ms if trough_i is not None else None,
         },
         "equity_points": len(equity),
+        "data": data_section(settings, market),  # fill model, grid, data read and dropped (replay_report)
         "ai": _ai_dict(ai),
         "market": to_jsonable(dict(market)) if market is not None else None,
         "executor": to_jsonable(dict(executor)) if executor is not None else None,
@@ -535,6 +537,7 @@ def format_report(summary: dict, max_trades: int = 30, edge: int = 10) -> str:
                    f"({_fmt_money(summary.get('closed_trades_pnl'))}); the trade list may be partial")
     out.append("")
 
+    out += format_data(summary)
     ai = summary.get("ai") or {}
     out.append("AI consultant")
     out.append(f"  calls {ai.get('calls', 0)}, cache hits {ai.get('cache_hits', 0)}, fallbacks {ai.get('fallbacks', 0)}, "

@@ -229,52 +229,17 @@ class ReplaySource:
         if len(self.gaps) < MAX_GAPS:
             self.gaps.append((before, after))
 
-    def stats_items(self) -> tuple[tuple[str, int | str | None], ...]:
-        """`summary()` as flat `Stats` values (the market actor's), for the status page and the report."""
-        s = self.summary()
-        files = "; ".join(
-            f"{f['file']}: {f['kind']}, {f['rows']} rows used"
-            + (f", {sum(f['dropped'].values())} dropped ({_reasons(f['dropped'])})" if f["dropped"] else "")
-            for f in s["files"]  # type: ignore[union-attr]
-        )
-        longest = s["longest_gap"] or (None, None)
-        kinds = s["kinds"]
-        fill_model = self.candle_fills if KLINES in kinds else "trades"  # type: ignore[operator]
-        return (
-            ("fill_model", fill_model),
-            ("data_kinds", ", ".join(kinds)),  # type: ignore[arg-type]
-            ("files_read", len(s["files"])),  # type: ignore[arg-type]
-            ("files", files),
-            ("rows_used", self.rows),
-            ("rows_dropped", s["rows_dropped"]),  # type: ignore[misc]
-            ("dropped_why", _reasons(s["dropped"])),  # type: ignore[arg-type]
-            ("market_gaps", self.gap_count),
-            ("market_gap_ms", self.gap_ms),
-            ("longest_gap_from_ms", longest[0]),
-            ("longest_gap_to_ms", longest[1]),
-        )
-
     def summary(self) -> dict[str, object]:
-        """What was read, used and dropped (and why), and the gaps in market time: for the report."""
-        longest = max(self.gaps, key=lambda g: g[1] - g[0]) if self.gaps else None
-        kinds = sorted({str(i["kind"]) for i in self.per_file.values()} or {s.kind for s in self._specs})
-        return {
-            "path": str(self.path),
-            "kinds": kinds,
-            "candle_fills": self.candle_fills if KLINES in kinds else None,
-            "files": [{"file": label, **info} for label, info in self.per_file.items()],
-            "files_found": [s.label for s in self._specs],
-            "rows_used": self.rows,
-            "rows_dropped": sum(self.bad_rows.values()),
-            "dropped": dict(sorted(self.bad_rows.items())),
-            "events": self.events,
-            "first_ms": self.first_ms,
-            "last_ms": self._last_ts or None,
-            "gaps": self.gap_count,
-            "gap_ms": self.gap_ms,
-            "longest_gap": list(longest) if longest else None,
-            "first_gaps": [list(g) for g in self.gaps[:5]],
-        }
+        """What was read, used and dropped (and why), and the gaps in market time (`replay_info`)."""
+        from actors.market_data.replay_info import summary
+
+        return summary(self)
+
+    def stats_items(self) -> tuple[tuple[str, int | str | None], ...]:
+        """`summary()` as flat `Stats` values, for the market actor's stats (status page, report)."""
+        from actors.market_data.replay_info import stats_items
+
+        return stats_items(self)
 
     def __iter__(self) -> Iterator[TradeTick]:
         for _, chunk in self.chunks():
@@ -448,10 +413,6 @@ class ReplaySource:
                 out = []
         if out:
             yield out
-
-
-def _reasons(dropped: dict[str, int]) -> str:
-    return ", ".join(f"{reason}: {n}" for reason, n in sorted(dropped.items()))
 
 
 class _PlainFile:

@@ -51,9 +51,10 @@ class CandleFillModel:
         return Decimal(int.from_bytes(digest, "big")) / _SCALE < self.touch_prob
 
     def describe(self) -> str:
-        touch = "never" if self.touch_prob <= 0 else f"with probability {self.touch_prob} (seed {self.seed})"
-        return ("next_bar: an order fills only on later bars; limits on trade-through (a touch fills "
-                f"{touch}), marketable sells at the next open; a bar's volume caps the fills")
+        touch = "never fills" if self.touch_prob <= 0 else f"fills with probability {self.touch_prob} (seed {self.seed})"
+        return ("next_bar: an order fills only on bars after the one it was decided in; limits when a bar trades "
+                f"through them (one exactly at the bar's low/high {touch}), marketable sells at the next open; "
+                "a bar's volume caps the fills")
 
 
 def candle_model_from(settings: Settings) -> CandleFillModel:
