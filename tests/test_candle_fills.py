@@ -159,3 +159,19 @@ def test_the_path_model_books_a_same_bar_round_trip_that_next_bar_refuses(tmp_pa
     assert _same_bar_round_trips(out["next_bar"]) == []
     assert out["next_bar"]["closed_trades"] == 0  # the buy filled on the dip; nothing later reached the offer
     assert out["next_bar"]["data"]["fill_model"] == "next_bar" and out["path"]["data"]["fill_model"] == "path"
+
+
+def test_candles_shown_to_the_ai_are_the_bars_themselves() -> None:
+    from actors.market_data.features import Features  # noqa: PLC0415
+
+    f = Features(window_s=300, candles=3)
+    bars = [bar_snap(i, *p).trades[0] for i, p in enumerate([("10.00", "10.40", "9.80", "10.20"),
+                                                            ("10.20", "10.30", "9.90", "10.00"),
+                                                            ("10.00", "10.10", "9.50", "9.60")])]
+    f.add_trades(bars[:2])
+    f.add_trades(bars[2:])
+    assert [(c.open_ms, c.open, c.high, c.low, c.close, c.volume) for c in f.candles()] == [
+        (T0 + i * BAR, D(o), D(h), D(lo), D(c), D(100)) for i, (o, h, lo, c) in
+        enumerate([("10.00", "10.40", "9.80", "10.20"), ("10.20", "10.30", "9.90", "10.00"),
+                   ("10.00", "10.10", "9.50", "9.60")])]
+    assert f.last_price == D("9.60")
