@@ -44,7 +44,7 @@ def run(path: Path, model: str, stop_loss: str, work: Path) -> dict:
     env["TRADER_NO_DOTENV"] = "1"
     proc = subprocess.run([sys.executable, str(ROOT / "bootstrap.py"), "--status-port", "0", "--config", str(cfg),
                            "--report-dir", str(out), "--replay-path", str(path)],
-                          cwd=work, env=env, capture_output=True, text=True, timeout=900)
+                          cwd=work, env=env, capture_output=True, text=True, timeout=900, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{path.name} {model}: exit {proc.returncode}: {proc.stderr[-2000:]}")
     s = json.loads((out / "summary.json").read_text())

@@ -6,9 +6,13 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from actors.market_data.features import Features
 from actors.messages import Candle, MarketSnapshot, OrderUpdate, PlaceOrder, Side, SymbolFilters, TradeTick
 from actors.order_executor.candle_fills import CandleFillModel, bar_fill_price
 from actors.order_executor.paper import PaperExchange
+from actors.settings import SettingsError, load_settings
 from tests.test_e2e_default_run import run_bot
 
 D = Decimal
@@ -162,8 +166,6 @@ def test_the_path_model_books_a_same_bar_round_trip_that_next_bar_refuses(tmp_pa
 
 
 def test_candles_shown_to_the_ai_are_the_bars_themselves() -> None:
-    from actors.market_data.features import Features  # noqa: PLC0415
-
     f = Features(window_s=300, candles=3)
     bars = [bar_snap(i, *p).trades[0] for i, p in enumerate([("10.00", "10.40", "9.80", "10.20"),
                                                             ("10.20", "10.30", "9.90", "10.00"),
@@ -175,3 +177,12 @@ def test_candles_shown_to_the_ai_are_the_bars_themselves() -> None:
         enumerate([("10.00", "10.40", "9.80", "10.20"), ("10.20", "10.30", "9.90", "10.00"),
                    ("10.00", "10.10", "9.50", "9.60")])]
     assert f.last_price == D("9.60")
+
+
+def test_the_fill_model_settings_are_validated() -> None:
+    s = load_settings(None, {"market.touch_fill_prob": "0.25"})
+    assert (s.market.candle_fills, s.market.touch_fill_prob) == ("next_bar", D("0.25"))
+    with pytest.raises(SettingsError, match="market.candle_fills"):
+        load_settings(None, {"market.candle_fills": "inside"})
+    with pytest.raises(SettingsError, match="market.touch_fill_prob"):
+        load_settings(None, {"market.touch_fill_prob": "1.5"})
