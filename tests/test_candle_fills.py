@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from actors.market_data.features import Features
-from actors.messages import Candle, MarketSnapshot, OrderUpdate, PlaceOrder, Side, SymbolFilters, TradeTick
+from actors.messages import (
+    Candle,
+    MarketSnapshot,
+    OrderUpdate,
+    PlaceOrder,
+    Side,
+    SymbolFilters,
+    TradeTick,
+)
 from actors.order_executor.candle_fills import CandleFillModel, bar_fill_price
 from actors.order_executor.paper import PaperExchange
 from actors.settings import SettingsError, load_settings
