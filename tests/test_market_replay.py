@@ -275,3 +275,17 @@ def test_a_busy_interval_is_cut_at_the_trade_cap() -> None:
     snaps = cut_all(feed(trades, cap=10))
     assert [len(s.trades) for s in snaps] == [1, 10, 10, 4]
     assert [t.trade_id for s in snaps for t in s.trades] == list(range(1, 26))
+
+
+def test_the_summary_counts_rows_used_dropped_and_gaps_in_market_time(tmp_path: Path) -> None:
+    lines = [agg_line(1, "10.00", "1", T0_MS, True), agg_line(2, "10.00", "1", T0_MS + 1_000, True),
+             agg_line(3, "10.00", "1", T0_MS + 500, True),  # time going backwards
+             agg_line(4, "10.01", "1", T0_MS + 1_000 + 600_000, False)]  # ten quiet minutes: a gap
+    src = ReplaySource(write(tmp_path / "TRUMPUSDC-aggTrades-2025-01-01.csv", lines))
+    assert len(ticks(src)) == 3
+    s = src.summary()
+    assert (s["rows_used"], s["rows_dropped"], s["dropped"]) == (3, 1, {"time going backwards": 1})
+    assert s["files"] == [{"file": "TRUMPUSDC-aggTrades-2025-01-01.csv", "kind": "aggTrades", "rows": 3,
+                           "dropped": {"time going backwards": 1}}]
+    assert (s["gaps"], s["longest_gap"], s["first_ms"]) == (1, [T0_MS + 1_000, T0_MS + 601_000], T0_MS)
+    assert dict(src.stats_items())["dropped_why"] == "time going backwards: 1"
