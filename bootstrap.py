@@ -84,11 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         return inspect(settings, args)
 
     from actors import app  # noqa: PLC0415 - after the settings are known to be good
+    from actors.market_data import replay_check  # noqa: PLC0415
     from actors.logging_setup import configure_logging  # noqa: PLC0415
 
     configure_logging(settings.logging)
     keys = app.Keys.from_env()
     refusal = real_money_gate(settings, keys, args.yes_real_money)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    settings, refusal = replay_check.checked(settings)  # a replay's symbol and price grid (exit 2 if wrong)
     if refusal:
         print(refusal, file=sys.stderr)
         return 2

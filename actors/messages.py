@@ -134,6 +134,7 @@ class TradeTick:
     qty: Decimal
     ts_ms: int
     buyer_is_maker: bool  # True: the seller took liquidity (a sell-side aggressor)
+    bar: Candle | None = None  # a kline replay's whole bar, on the one tick made at its close (candle fills)
 
 
 @dataclass(**_frozen)

@@ -56,6 +56,8 @@ class MarketSettings:
     stale_after_s: int = 10
     depth_limit: int = 1000
     skip_idle_snapshots: bool = True  # backtests: subscribers skip snapshots they cannot act on
+    candle_fills: str = "next_bar"  # kline replays: next_bar (fills on later bars only) | path (the guessed path)
+    touch_fill_prob: Decimal = Decimal(0)  # next_bar: chance a limit exactly at a bar's low/high fills
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +142,8 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     status: StatusSettings = field(default_factory=StatusSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    # dotted keys set explicitly (file or overrides), e.g. "exchange.tick_size"; not part of equality
+    given: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 _SECTIONS: dict[str, type] = {
@@ -157,6 +161,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "exchange.kind": ("paper", "binance"),
     "market.source": ("synthetic", "replay", "binance"),
     "risk.sizing": ("fixed", "equity"),
+    "market.candle_fills": ("next_bar", "path"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
 }
 
@@ -178,7 +183,9 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
         section, _, key = dotted.rpartition(".")
         target = raw.setdefault(section, {}) if section else raw
         target[key] = value
-    return from_dict(raw)
+    given = frozenset(f"{k}.{sub}" if isinstance(v, dict) else k for k, v in raw.items()
+                      for sub in (v if isinstance(v, dict) else (None,)))
+    return replace(from_dict(raw), given=given)
 
 
 def from_dict(raw: dict[str, Any]) -> Settings:
@@ -284,6 +291,8 @@ def validate(s: Settings) -> None:
     _positive("market.start_price", m.start_price)
     _positive("market.snapshot_interval_ms", m.snapshot_interval_ms)
     _positive("market.significant_move_bps", m.significant_move_bps)
+    if not 0 <= m.touch_fill_prob <= 1:
+        raise SettingsError(f"market.touch_fill_prob must be in [0, 1] (0 = a touch never fills), not {m.touch_fill_prob}")
     for key in ("book_levels", "window_s", "candles", "stale_after_s"):
         _positive(f"market.{key}", getattr(m, key))
     if m.depth_limit not in (5, 10, 20, 50, 100, 500, 1000, 5000):

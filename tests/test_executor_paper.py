@@ -10,6 +10,7 @@ import pytest
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
+    Candle,
     FeedFinished,
     FiltersUpdated,
     GetStats,
@@ -172,3 +173,29 @@ def test_feed_finished_is_harmless(wired) -> None:
     _market, _sub, ex = wired
     ex.tell(FeedFinished(symbol=SYMBOL, ts_ms=1, events=0))
     assert ex.ask(GetStats(), timeout=5).as_dict()["feed_finished"] == 1
+
+
+def test_on_bars_a_resting_order_wakes_the_executor_on_every_snapshot_and_fills_next_bar() -> None:
+    """A bar's low can reach a buy whose price the bar's close (the snapshot's trade price) never did."""
+    def bar_snap(seq: int, o: str, h: str, lo: str, c: str) -> MarketSnapshot:
+        b = Candle(open_ms=seq * 60_000, open=D(o), high=D(h), low=D(lo), close=D(c), volume=D(10))
+        t = TradeTick(trade_id=seq, price=b.close, qty=b.volume, ts_ms=b.open_ms + 59_999, buyer_is_maker=False, bar=b)
+        return replace(snap(seq, bid=str(b.close - D("0.01")), ask=c, trades=(t,)), ts_snapshot_ms=t.ts_ms,
+                       ts_data_ms=t.ts_ms)
+
+    both = ProbeHandle()
+    ex = OrderExecutorActor.start(settings(), market=both.ref)
+    ex.tell(Subscribe(subscriber=both.ref))
+    first = bar_snap(1, "10.50", "10.60", "9.90", "10.50")
+    ex.tell(first)
+    both.wait_for(SnapshotProcessed, lambda m: m.seq == 1)
+    ex.tell(buy("b1", price="10.00", ts=first.ts_snapshot_ms))  # at or above bar 1's low: bar 1 does not count
+    both.wait_for(OrderUpdate, lambda u: u.status is OrderStatus.NEW)
+    ex.tell(bar_snap(2, "10.50", "10.60", "10.40", "10.50"))
+    [ack] = both.wait_for(SnapshotProcessed, lambda m: m.seq == 2)
+    assert ack.wake is None and not [u for u in both.all(OrderUpdate) if u.last_qty]
+    ex.tell(bar_snap(3, "10.50", "10.60", "9.95", "10.50"))  # the low trades through; the close does not
+    both.wait_for(SnapshotProcessed, lambda m: m.seq == 3)
+    [fill] = [u for u in both.all(OrderUpdate) if u.last_qty]
+    assert (fill.last_price, fill.last_qty, fill.status) == (D("10.00"), D("1.000"), OrderStatus.FILLED)
+    ex.stop()

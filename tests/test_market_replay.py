@@ -17,7 +17,7 @@ import pytest
 from actors.market_data.features import Features, SnapshotBuilder, derive_quotes
 from actors.market_data.lockstep import LockstepFeed
 from actors.market_data.replay import AGG_TRADES, KLINES, TRADES, ReplayError, ReplaySource
-from actors.messages import TradeTick
+from actors.messages import Candle, TradeTick
 
 D = Decimal
 T0_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
@@ -113,11 +113,26 @@ def test_a_folder_is_read_in_time_order_whatever_the_names(tmp_path: Path) -> No
     assert src.files == ["b-earliest.csv", "a-later.csv", "0-last.zip:last.csv"]
 
 
-def test_klines_become_four_trades_in_a_sensible_order(tmp_path: Path) -> None:
-    # openTime, open, high, low, close, volume, closeTime, quoteVolume, numTrades, takerBuyBase, takerBuyQuote, ignore
-    up = f"{T0_MS * 1000},10.00,10.10,9.95,10.05,8.000,{(T0_MS + 59_999) * 1000},80.4,12,4.0,40.2,0"
-    down = f"{(T0_MS + 60_000) * 1000},10.05,10.08,9.90,9.92,2.001,{(T0_MS + 119_999) * 1000},20.1,5,1.0,10.0,0"
-    src = ReplaySource(write(tmp_path / "TRUMPUSDC-1m-2025-01-01.csv", [up, down]))
+# openTime, open, high, low, close, volume, closeTime, quoteVolume, numTrades, takerBuyBase, takerBuyQuote, ignore
+UP = f"{T0_MS * 1000},10.00,10.10,9.95,10.05,8.000,{(T0_MS + 59_999) * 1000},80.4,12,4.0,40.2,0"
+DOWN = f"{(T0_MS + 60_000) * 1000},10.05,10.08,9.90,9.92,2.001,{(T0_MS + 119_999) * 1000},20.1,5,1.0,10.0,0"
+
+
+def test_klines_become_one_trade_per_bar_at_its_close_by_default(tmp_path: Path) -> None:
+    src = ReplaySource(write(tmp_path / "TRUMPUSDC-1m-2025-01-01.csv", [UP, DOWN]))
+    out = ticks(src)
+    assert [(t.price, t.qty, t.ts_ms, t.buyer_is_maker) for t in out] == [
+        (D("10.05"), D("8.000"), T0_MS + 59_999, False),  # an up bar ends on a taker buy
+        (D("9.92"), D("2.001"), T0_MS + 119_999, True),
+    ]
+    assert out[0].bar == Candle(open_ms=T0_MS, open=D("10.00"), high=D("10.10"), low=D("9.95"), close=D("10.05"),
+                                volume=D("8.000"))
+    assert out[1].bar is not None and out[1].bar.open_ms == T0_MS + 60_000 and out[1].bar.low == D("9.90")
+    assert src.rows == 2 and src.events == 2
+
+
+def test_klines_become_four_trades_in_a_sensible_order_on_the_path_model(tmp_path: Path) -> None:
+    src = ReplaySource(write(tmp_path / "TRUMPUSDC-1m-2025-01-01.csv", [UP, DOWN]), candle_fills="path")
     assert src._specs[0].kind == KLINES  # noqa: SLF001
     out = ticks(src)
     assert [t.price for t in out] == [D(x) for x in ("10.00", "9.95", "10.10", "10.05", "10.05", "10.08", "9.90", "9.92")]
@@ -260,3 +275,17 @@ def test_a_busy_interval_is_cut_at_the_trade_cap() -> None:
     snaps = cut_all(feed(trades, cap=10))
     assert [len(s.trades) for s in snaps] == [1, 10, 10, 4]
     assert [t.trade_id for s in snaps for t in s.trades] == list(range(1, 26))
+
+
+def test_the_summary_counts_rows_used_dropped_and_gaps_in_market_time(tmp_path: Path) -> None:
+    lines = [agg_line(1, "10.00", "1", T0_MS, True), agg_line(2, "10.00", "1", T0_MS + 1_000, True),
+             agg_line(3, "10.00", "1", T0_MS + 500, True),  # time going backwards
+             agg_line(4, "10.01", "1", T0_MS + 1_000 + 600_000, False)]  # ten quiet minutes: a gap
+    src = ReplaySource(write(tmp_path / "TRUMPUSDC-aggTrades-2025-01-01.csv", lines))
+    assert len(ticks(src)) == 3
+    s = src.summary()
+    assert (s["rows_used"], s["rows_dropped"], s["dropped"]) == (3, 1, {"time going backwards": 1})
+    assert s["files"] == [{"file": "TRUMPUSDC-aggTrades-2025-01-01.csv", "kind": "aggTrades", "rows": 3,
+                           "dropped": {"time going backwards": 1}}]
+    assert (s["gaps"], s["longest_gap"], s["first_ms"]) == (1, [T0_MS + 1_000, T0_MS + 601_000], T0_MS)
+    assert dict(src.stats_items())["dropped_why"] == "time going backwards: 1"

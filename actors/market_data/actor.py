@@ -96,7 +96,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self._synthetic: SyntheticMarket | None = None
         if m.source == "replay":
             # Read here, in the caller's thread, so a bad path fails `start()` itself.
-            self._replay = ReplaySource(m.replay_path)
+            self._replay = ReplaySource(m.replay_path, candle_fills=m.candle_fills)
         elif m.source == "synthetic":
             self._synthetic = SyntheticMarket(
                 seed=m.seed,
@@ -267,4 +267,6 @@ class MarketDataActor(pykka.ThreadingActor):
                         "finished": 1 if ls.finished else 0}
         counters.update(subscribers=len(self._subs), source=self.source, mode="live" if self.live else "lockstep")
         values = [(k, counters.get(k, 0)) for k in _KEYS] + [(k, v) for k, v in counters.items() if k not in _KEYS]
+        if self._replay is not None:
+            values += list(self._replay.stats_items())
         return Stats(source="market", values=tuple(values))

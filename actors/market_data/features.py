@@ -45,13 +45,17 @@ def fast_constructor(cls: type) -> Any:
     which matters on the per-event path of a replay. The object is the same: the
     classes used here have no `__post_init__`, and equality is checked at import.
     """
-    names = [f.name for f in dataclasses.fields(cls)]
+    fs = dataclasses.fields(cls)
+    names = [f.name for f in fs]
     assert not hasattr(cls, "__post_init__") and set(names) == set(cls.__slots__)
     ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    for n in names:
-        ns[f"_s_{n}"] = cls.__dict__[n].__set__
+    for f in fs:
+        ns[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
+        if f.default is not dataclasses.MISSING:
+            ns[f"_d_{f.name}"] = f.default
+    params = [n if f.default is dataclasses.MISSING else f"{n}=_d_{n}" for n, f in zip(names, fs)]
     body = "".join(f"    _s_{n}(o, {n})\n" for n in names)
-    src = f"def make({', '.join(names)}):\n    o = _new(_cls)\n{body}    return o\n"
+    src = f"def make({', '.join(params)}):\n    o = _new(_cls)\n{body}    return o\n"
     exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names
     return ns["make"]
 
@@ -117,11 +121,14 @@ class Features:
 
     # -- feeding ------------------------------------------------------------------------
 
-    def add_trades(self, trades: Sequence[TradeTick], start: int = 0, end: int | None = None) -> None:
+    def add_trades(self, trades: Sequence[TradeTick], start: int = 0, end: int | None = None, bars: bool = True) -> None:
         """Fold `trades[start:end]` (time-ordered) into the buckets and candles."""
         if end is None:
             end = len(trades)
         if start >= end:
+            return
+        if bars and trades[end - 1].bar is not None:
+            self._add_bars(trades, start, end)
             return
         sec = self._sec
         pq, vq, buy, sell, buy_n, sell_n = self._b_pq, self._b_q, self._b_buy, self._b_sell, self._b_buy_n, self._b_sell_n
@@ -175,6 +182,23 @@ class Features:
         self.last_qty = t.qty
         self.last_ts = t.ts_ms
         self.trades += end - start
+
+    def _add_bars(self, trades: Sequence[TradeTick], start: int, end: int) -> None:
+        """A kline replay's one trade per bar (at its close, carrying the bar): the buckets see the
+        close, the candles are the bars themselves (opened at the bar's open, or merged when
+        several bars fall in one minute), so the AI sees real highs and lows."""
+        for k in range(start, end):
+            b = trades[k].bar
+            before = (self._c_open_ms, self._c_h, self._c_l, self._c_v)
+            self.add_trades(trades, k, k + 1, bars=False)
+            if b is None:
+                continue
+            if self._c_open_ms == before[0]:  # the same minute as the bar before
+                self._c_h, self._c_l, self._c_v = max(before[1], b.high), min(before[2], b.low), before[3] + b.volume
+            else:
+                self._c_open_ms = b.open_ms - b.open_ms % MINUTE_MS
+                self._c_o, self._c_h, self._c_l, self._c_v = b.open, b.high, b.low, b.volume
+            self._c_c = b.close
 
     def _close_bucket(
         self, sec: int, pq: Decimal, q: Decimal, buy: Decimal, sell: Decimal, buy_n: int, sell_n: int, close: Decimal

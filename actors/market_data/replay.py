@@ -12,11 +12,21 @@ from 2025 on and ms before, found per file (a value above 1e14 is µs). A
 in the time order of their first rows.
 
 Rows are parsed on the caller's thread in a tight loop, straight into
-`TradeTick`s, handed out in chunks. A kline becomes four trades (open, then
-low and high in the order that fits the candle's colour, then close) that
-share its volume. Bad rows (wrong column count, not a number, a negative or
-zero value, time going backwards) are skipped and counted, and logged once
-per file and reason with their count.
+`TradeTick`s, handed out in chunks. How a kline becomes trades depends on the
+candle fill model (`[market] candle_fills`):
+
+- `next_bar` (the default): ONE trade at the bar's close time, at its close
+  price, for its volume, carrying the whole bar (`TradeTick.bar`). Nothing
+  inside a bar is shown, so the keeper decides at bar closes and the paper
+  exchange fills what was decided only on later bars (`order_executor/candle_fills`).
+- `path`: four trades (open, then low and high in the order that fits the
+  candle's colour, then close) that share its volume: a guessed path inside
+  the bar, on which the paper exchange fills as if it had been observed.
+
+Bad rows (wrong column count, not a number, a negative or zero value, time
+going backwards) are skipped and counted, and logged once per file and reason
+with their count; `summary()` says what was read, used, dropped and where
+market time has gaps.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from typing import IO
 
 from loguru import logger
 
-from actors.market_data.features import make_tick
+from actors.market_data.features import make_candle, make_tick
 from actors.messages import TradeTick
 
 AGG_TRADES = "aggTrades"
@@ -53,8 +63,15 @@ ZERO = Decimal(0)
 MICROS = 10**14  # a timestamp above this is in µs
 
 CHUNK = 4096
+NEXT_BAR = "next_bar"
+PATH = "path"
+CANDLE_FILLS = (NEXT_BAR, PATH)
+TRADE_GAP_MS = 300_000  # trades this far apart are a gap in market time
+MAX_GAPS = 1000  # gaps kept for the report (all are counted)
 _TRUE = ("true", "1")
-_TICK_SETTERS = tuple(TradeTick.__dict__[n].__set__ for n in ("trade_id", "price", "qty", "ts_ms", "buyer_is_maker"))
+_TICK_SETTERS = tuple(
+    TradeTick.__dict__[n].__set__ for n in ("trade_id", "price", "qty", "ts_ms", "buyer_is_maker", "bar")
+)
 
 Chunk = tuple[None, list[TradeTick]]  # (book, trades): replays have no book
 
@@ -88,17 +105,27 @@ class ReplaySource:
     """Iterates a file, zip or folder of Binance public-data CSVs as chunks of `TradeTick`s.
 
     `rows` counts good rows read, `events` the trades made from them,
-    `bad_rows` the skipped rows by reason.
+    `bad_rows` the skipped rows by reason; `candle_fills` is how klines
+    become trades (see the module docstring).
     """
 
-    def __init__(self, path: str | Path, chunk_size: int = CHUNK) -> None:
+    def __init__(self, path: str | Path, chunk_size: int = CHUNK, *, candle_fills: str = NEXT_BAR) -> None:
+        if candle_fills not in CANDLE_FILLS:
+            raise ValueError(f"candle_fills = {candle_fills!r}; choose one of: {', '.join(CANDLE_FILLS)}")
         self.path = Path(path)
         self.chunk_size = chunk_size
+        self.candle_fills = candle_fills
         self.rows = 0
         self.events = 0
         self.bad_rows: Counter[str] = Counter()
         self.files: list[str] = []
+        self.per_file: dict[str, dict[str, object]] = {}  # label -> kind, rows, dropped by reason
+        self.gaps: list[tuple[int, int]] = []  # (last data before, first data after), ms; the first MAX_GAPS
+        self.gap_count = 0
+        self.gap_ms = 0
+        self.first_ms: int | None = None
         self._last_ts = 0  # ms, across files
+        self._last_close_ms = 0  # klines: the last bar's close time
         self._synth_id = 0
         self._prev_price: Decimal | None = None
         self._specs = self._discover()
@@ -179,16 +206,40 @@ class ReplaySource:
         """Every trade of every file, in order, `chunk_size` at a time."""
         for spec in self._specs:
             bad: Counter[str] = Counter()
+            rows0 = self.rows
+            info: dict[str, object] = {"kind": spec.kind, "rows": 0, "dropped": {}}
+            self.per_file[spec.label] = info
             with spec.opener.open() as fh:
                 if spec.kind == KLINES:
                     gen = self._klines(fh, spec, bad)
                 else:
                     gen = self._trades(fh, spec, bad)
                 for chunk in gen:
+                    info["rows"] = self.rows - rows0
                     yield None, chunk
             for reason, n in sorted(bad.items()):
                 logger.warning("replay {}: skipped {} bad {} row(s): {}", spec.label, n, spec.kind, reason)
             self.bad_rows.update(bad)
+            info["rows"] = self.rows - rows0
+            info["dropped"] = dict(sorted(bad.items()))
+
+    def _gap(self, before: int, after: int) -> None:
+        self.gap_count += 1
+        self.gap_ms += after - before
+        if len(self.gaps) < MAX_GAPS:
+            self.gaps.append((before, after))
+
+    def summary(self) -> dict[str, object]:
+        """What was read, used and dropped (and why), and the gaps in market time (`replay_info`)."""
+        from actors.market_data.replay_info import summary
+
+        return summary(self)
+
+    def stats_items(self) -> tuple[tuple[str, int | str | None], ...]:
+        """`summary()` as flat `Stats` values, for the market actor's stats (status page, report)."""
+        from actors.market_data.replay_info import stats_items
+
+        return stats_items(self)
 
     def __iter__(self) -> Iterator[TradeTick]:
         for _, chunk in self.chunks():
@@ -207,7 +258,8 @@ class ReplaySource:
         zero = ZERO
         new = object.__new__
         tick_cls = TradeTick
-        s_id, s_px, s_qty, s_ts, s_m = _TICK_SETTERS
+        s_id, s_px, s_qty, s_ts, s_m, s_bar = _TICK_SETTERS
+        gap_ms = TRADE_GAP_MS
         out: list[TradeTick] = []
         append = out.append
         left = size
@@ -240,6 +292,11 @@ class ReplaySource:
             if ts < last_ts:
                 bad["time going backwards"] += 1
                 continue
+            if ts - last_ts > gap_ms:
+                if last_ts:
+                    self._gap(last_ts, ts)
+                else:
+                    self.first_ms = ts
             last_ts = ts
             mark = c[m_col]
             # make_tick, inlined: one TradeTick per row is most of the per-row cost
@@ -249,6 +306,7 @@ class ReplaySource:
             s_qty(t, q)
             s_ts(t, ts)
             s_m(t, mark == "True" or (mark != "False" and mark.strip().lower() in _TRUE))
+            s_bar(t, None)
             append(t)
             left -= 1
             if not left:
@@ -272,6 +330,7 @@ class ReplaySource:
         out: list[TradeTick] = []
         first = spec.header
         four = Decimal(4)
+        next_bar = self.candle_fills == NEXT_BAR
         for line in fh:
             c = line.split(",")
             if len(c) != 12:
@@ -305,10 +364,30 @@ class ReplaySource:
             if t_open < self._last_ts:
                 bad["time going backwards"] += 1
                 continue
+            if self._last_close_ms:
+                if t_open - self._last_close_ms > 1:
+                    self._gap(self._last_close_ms, t_open)
+            elif self.first_ms is None:
+                self.first_ms = t_open
+            self._last_close_ms = t_close
             self._last_ts = t_open
             self.rows += 1
             if v == 0:
                 self._prev_price = cl
+                continue
+            if next_bar:
+                # one trade at the close, for the whole bar: an up bar ends on a taker buy
+                prev = self._prev_price if self._prev_price is not None else o
+                taker_sell = cl < o or (cl == o and cl < prev)
+                self._synth_id += 1
+                out.append(make_tick(self._synth_id, cl, v, t_close, taker_sell,
+                                     make_candle(t_open, o, h, lo, cl, v)))
+                self._prev_price = cl
+                self.events += 1
+                self._last_ts = t_close
+                if len(out) >= size:
+                    yield out
+                    out = []
                 continue
             path = (o, lo, h, cl) if cl >= o else (o, h, lo, cl)
             step = (t_close - t_open + 1) // 4

@@ -37,7 +37,6 @@ from actors.messages import (
     OrderUpdate,
     PlaceOrder,
     QueryOrder,
-    Side,
     SnapshotProcessed,
     Stats,
     Subscribe,
@@ -53,6 +52,7 @@ from actors.order_executor.binance_venue import (
     StreamUp,
     UserEvent,
 )
+from actors.order_executor.candle_fills import candle_model_from
 from actors.order_executor.filters import paper_filters
 from actors.order_executor.paper import PaperExchange
 from actors.order_executor.signing import Signer
@@ -70,7 +70,7 @@ class PaperVenue:
     def __init__(self, settings: Settings, publish: Any, base_balance: Decimal = Decimal(0)) -> None:
         self.filters: SymbolFilters = paper_filters(settings.symbol, settings.exchange)
         self.engine = PaperExchange(self.filters, settings.trading.fee_rate, settings.exchange.paper_quote_balance,
-                                    base_balance)
+                                    base_balance, candle_model_from(settings))
         self._publish = publish
         self.balances: dict[str, BalanceUpdated] = {b.asset: b for b in self.engine.balances(0)}
         self.orders_sent = 0
@@ -111,11 +111,9 @@ class PaperVenue:
         if events:
             self._out(events)
 
-    def wake(self) -> WakeWhen:
-        """Only a trade or a book reaching a resting order can change anything here."""
-        buys = [o.price for o in self.engine.open_orders if o.side is Side.BUY]
-        sells = [o.price for o in self.engine.open_orders if o.side is Side.SELL]
-        return WakeWhen(buy_fills_at=max(buys) if buys else None, sell_fills_at=min(sells) if sells else None)
+    def wake(self) -> WakeWhen | None:
+        """Only a trade, a bar or a book reaching a resting order can change anything here."""
+        return self.engine.wake()
 
     def current_balances(self) -> list[BalanceUpdated]:
         return list(self.balances.values())

@@ -23,6 +23,14 @@ mirrors a BUY with "at or below" read as "at or above" and bid for ask):
    have hit this bid at P, so filling at the better ask would flatter the
    result). Stale snapshots (`stale=True`) match trades but not the book.
 
+4. **Bars.** A trade that carries a bar (a kline replay in `next_bar` mode)
+   is matched by the candle fill model instead (`candle_fills`): only on a
+   bar that opened at or after the order was placed, on trade-through, at
+   the open for marketable sells, capped by the bar's volume. A snapshot
+   made of bars shows no book to match (its quotes are derived from the
+   close), and an order placed on it does not cross on arrival: it waits
+   for the next bar, whose open is the first price it could have had.
+
 Fees follow Binance with `[trading] fee_rate` on every fill, maker or taker:
 a BUY pays its commission in the base asset (fill qty x fee_rate, so the
 wallet receives less TRUMP than it bought), a SELL in the quote asset
@@ -42,13 +50,17 @@ from actors.messages import (
     ZERO,
     BalanceUpdated,
     CancelOrder,
+    Candle,
     MarketSnapshot,
     OrderStatus,
     OrderUpdate,
     PlaceOrder,
     Side,
     SymbolFilters,
+    TradeTick,
+    WakeWhen,
 )
+from actors.order_executor.candle_fills import CandleFillModel, bar_fill_price
 from actors.order_executor.filters import FilterError, check_order
 
 UNKNOWN_ORDER = "unknown order: never reached the exchange"
@@ -72,6 +84,7 @@ class PaperOrder:
     cum_quote: Decimal = ZERO
     status: OrderStatus = OrderStatus.NEW
     ts_ms: int = 0
+    marketable: bool = False  # bars: it crossed the book when placed, so it takes the next open
 
     @property
     def remaining(self) -> Decimal:
@@ -93,8 +106,11 @@ class PaperExchange:
         fee_rate: Decimal,
         quote_balance: Decimal,
         base_balance: Decimal = ZERO,
+        candle_model: CandleFillModel | None = None,
     ) -> None:
         self.filters = filters
+        self.candle_model = candle_model or CandleFillModel()
+        self._last_bar_ms = -1  # open time of the last bar matched (a bar is matched once)
         self.fee_rate = fee_rate
         self.base = filters.base_asset
         self.quote = filters.quote_asset
@@ -104,7 +120,8 @@ class PaperExchange:
         self._last: MarketSnapshot | None = None
         self._next_order_id = 1
         self._next_trade_id = 1
-        self.stats = {"snapshots": 0, "trades_seen": 0, "placed": 0, "fills": 0, "rejects": 0, "cancels": 0}
+        self.stats = {"snapshots": 0, "trades_seen": 0, "placed": 0, "fills": 0, "rejects": 0, "cancels": 0,
+                      "bars_seen": 0}
 
     # -- queries ---------------------------------------------------------------
 
@@ -171,7 +188,10 @@ class PaperExchange:
         self.stats["placed"] += 1
         events: list[Event] = [self._state(o, cmd.ts_ms)]
         snap = self._last
-        if snap is not None:
+        if snap is not None and _has_bars(snap):
+            # made of bars: nothing trades until the next bar opens
+            o.marketable = snap.bid >= o.price if o.side is not _BUY else 0 < snap.ask <= o.price
+        elif snap is not None:
             # crossing on arrival: take the displayed opposite side at its price (taker)
             if o.side is _BUY:
                 if snap.ask > 0 and snap.ask_qty > 0 and snap.ask <= o.price:
@@ -210,7 +230,10 @@ class PaperExchange:
         trades = snap.trades
         self.stats["trades_seen"] += len(trades)
         events: list[Event] = []
-        if len(self._open) == 1:
+        bars = _has_bars(snap)
+        if bars:
+            self._match_bars(trades, events)
+        elif len(self._open) == 1:
             o = self._open[0]
             placed, price = o.placed_ms, o.price
             buy = o.side is _BUY
@@ -221,17 +244,10 @@ class PaperExchange:
                         break
         else:
             for t in trades:
-                left = t.qty
-                for o in list(self._open):
-                    if t.ts_ms >= o.placed_ms and (t.price <= o.price if o.side is _BUY else t.price >= o.price):
-                        q = min(o.remaining, left)
-                        events.append(self._fill(o, q, o.price, t.ts_ms))
-                        left -= q
-                        if left <= 0:
-                            break
+                self._match_trade(t, events)
                 if not self._open:
                     break
-        if self._open and not snap.stale:
+        if self._open and not snap.stale and not bars:
             ask_left, bid_left = snap.ask_qty, snap.bid_qty
             for o in list(self._open):
                 if o.side is _BUY:
@@ -247,7 +263,50 @@ class PaperExchange:
             events.extend(self.balances(snap.ts_data_ms))
         return events
 
+    def wake(self) -> WakeWhen | None:
+        """The snapshots that can fill a resting order (None: every one; a bar's low or high may reach it)."""
+        if self._open and self._last is not None and _has_bars(self._last):
+            return None
+        buys = [o.price for o in self._open if o.side is _BUY]
+        sells = [o.price for o in self._open if o.side is not _BUY]
+        return WakeWhen(buy_fills_at=max(buys) if buys else None, sell_fills_at=min(sells) if sells else None)
+
     # -- internals -----------------------------------------------------------------
+
+    def _match_bars(self, trades: tuple[TradeTick, ...], events: list[Event]) -> None:
+        """The candle fill model (see `candle_fills`); plain trades among bars are matched as trades."""
+        model = self.candle_model
+        for t in trades:
+            bar: Candle | None = t.bar
+            if bar is None:
+                self._match_trade(t, events)
+                continue
+            if bar.open_ms <= self._last_bar_ms:
+                continue
+            self._last_bar_ms = bar.open_ms
+            self.stats["bars_seen"] += 1
+            left = bar.volume
+            for o in list(self._open):
+                if left <= 0:
+                    break
+                if bar.open_ms < o.placed_ms:
+                    continue  # decided during this bar or later: it cannot have traded on it
+                price = bar_fill_price(model, o.side, o.price, o.marketable, bar, o.client_order_id)
+                if price is None:
+                    continue
+                q = min(o.remaining, left)
+                left -= q
+                events.append(self._fill(o, q, price, t.ts_ms))
+
+    def _match_trade(self, t: TradeTick, events: list[Event]) -> None:
+        left = t.qty
+        for o in list(self._open):
+            if t.ts_ms >= o.placed_ms and (t.price <= o.price if o.side is _BUY else t.price >= o.price):
+                q = min(o.remaining, left)
+                events.append(self._fill(o, q, o.price, t.ts_ms))
+                left -= q
+                if left <= 0:
+                    break
 
     def _fill(self, o: PaperOrder, qty: Decimal, price: Decimal, ts_ms: int) -> OrderUpdate:
         quote_qty = qty * price
@@ -315,3 +374,9 @@ class PaperExchange:
             ts_ms=ts_ms,
             reject_reason=reason,
         )
+
+
+def _has_bars(snap: MarketSnapshot) -> bool:
+    """A snapshot of a kline replay in `next_bar` mode: its trades carry bars (checked on the newest)."""
+    trades = snap.trades
+    return bool(trades) and trades[-1].bar is not None

@@ -34,6 +34,7 @@ from actors.messages import ZERO, EquityPoint, Order, Stats, StatusSnapshot, Tra
 from actors.report.chart import draw_chart
 from actors.report.convert import dec_str, dt_to_iso, dt_to_ms, ms_to_iso, ratio_str, to_jsonable
 from actors.report.measures import final_unrealized, hold_return, max_drawdown_span, win_rate
+from actors.market_data.replay_report import data_section
 from actors.report.risk import risk_summary
 from actors.settings import Settings
 
@@ -192,6 +193,7 @@ def build_summary(
         },
         "equity_points": len(equity),
         "risk": risk_summary(status, settings, total_pnl, dd),
+        "data": data_section(settings, market),  # fill model, grid, data read and dropped (replay_report)
         "ai": _ai_dict(ai),
         "market": to_jsonable(dict(market)) if market is not None else None,
         "executor": to_jsonable(dict(executor)) if executor is not None else None,

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from actors.report.convert import as_decimal
+from actors.market_data.replay_report import format_data
 from actors.report.risk import risk_lines
 
 
@@ -117,6 +118,7 @@ def format_report(summary: Mapping[str, Any], max_trades: int = 30, edge: int = 
                    f"({fmt_money(summary.get('closed_trades_pnl'))}); the trade list may be partial")
     out.append("")
 
+    out += format_data(summary)
     out += risk_lines(summary)
     ai = summary.get("ai") or {}
     out.append("AI consultant")
