@@ -11,6 +11,7 @@ unreachable, with the rule-based advisor (the default strategy) answering whenev
     rules.py       what an answer may become: validation against state, band, tick, break-even
     rule_based.py  the rule-based advisor
     cache.py       the advice cache and the single-flight table
+    tally.py       counters, spend and latencies for GetStats and the spend cap
 """
 
 from actors.ai_consultant.actor import AIConsultantActor

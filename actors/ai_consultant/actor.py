@@ -24,8 +24,6 @@ actor only knows the `ChatClient` protocol.
 from __future__ import annotations
 
 import time
-from collections import deque
-from decimal import Decimal
 from typing import Any
 
 import pykka
@@ -33,7 +31,7 @@ from loguru import logger
 
 from actors._lib.backoff import Backoff
 from actors.ai_consultant.breaker import OPEN, Breaker
-from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, cache_key
+from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, cache_key, readdressed
 from actors.ai_consultant.calls import (
     CallDone,
     CallFailed,
@@ -44,33 +42,15 @@ from actors.ai_consultant.calls import (
     check_models,
     run_call,
 )
-from actors.ai_consultant.client import (
-    ChatClient,
-    ClientFactory,
-    Usage,
-    Verdict,
-    unknown_models,
-)
+from actors.ai_consultant.client import ChatClient, ClientFactory, Usage, Verdict, unknown_models
 from actors.ai_consultant.openrouter import OpenRouterClient
 from actors.ai_consultant.prompt import build_messages
 from actors.ai_consultant.reply import ReplyError, parse_reply
 from actors.ai_consultant.rule_based import rule_based_advice
-from actors.ai_consultant.rules import (
-    ReplyMeta,
-    advice_from_fields,
-    hold_advice,
-    recheck,
-)
+from actors.ai_consultant.rules import ReplyMeta, advice_from_fields, hold_advice, recheck
+from actors.ai_consultant.tally import StatValue, Tally
 from actors.aio import LoopThread
-from actors.messages import (
-    ZERO,
-    Advice,
-    AdviceRequest,
-    AdviceSource,
-    Clock,
-    GetStats,
-    Stats,
-)
+from actors.messages import Advice, AdviceRequest, AdviceSource, Clock, GetStats, Stats
 from actors.secrets import Secret, redact
 from actors.settings import Settings
 
@@ -78,8 +58,6 @@ LOOP_NAME = "ai-consultant-io"
 MAX_IN_FLIGHT = 4  # distinct situations asked at once; more get the rule-based advice ("model busy")
 COOLDOWN_BASE_MS = 5_000  # market time without model calls after a failure, doubling...
 COOLDOWN_CAP_MS = 300_000  # ...up to five minutes
-LATENCY_WINDOW = 101
-HOUR_MS = 3_600_000
 CLOSE_TIMEOUT_S = 2.0
 
 
@@ -117,12 +95,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         self._cooldown_until_ms = 0
         cooldown = Backoff(initial=self._ai.breaker_cooldown_s, cap=self._ai.breaker_cooldown_cap_s, jitter=(1, 1))
         self._breaker = Breaker(self._ai.breaker_failures, cooldown)
-        self._spend: deque[tuple[int, Decimal]] = deque()
-        self._latencies: deque[int] = deque(maxlen=LATENCY_WINDOW)
-        self._n: dict[str, int] = dict.fromkeys(
-            ("calls", "model_calls", "http_attempts", "model_answers", "cache_hits", "shared", "fallbacks",
-             "rejected", "errors", "timeouts", "late_replies", "prompt_tokens", "completion_tokens"), 0)
-        self._cost = ZERO
+        self._tally = Tally()
         self._io: LoopThread | None = None
         self._client: ChatClient | None = None
 
@@ -215,7 +188,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         if cached is not None:
             stale = recheck(cached, req, self._ai)
             if stale is None:
-                self._answer(req, _from_cache(cached, req))
+                self._answer(req, readdressed(cached, req))
                 return
             self._cache.discard(key)
         flight = self._flights.for_key(key) if self._io is not None else None
@@ -230,7 +203,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             flight = self._start_flight(key, req, ticket)
         else:
             flight.tickets.append(ticket)
-            self._n["shared"] += 1
+            self._tally.shared += 1
         self._waiting[ticket] = Waiter(req, flight.flight_id)
         assert self._io is not None
         self._io.call_soon(arm_timer, self._io.loop, float(self._ai.timeout_s), self.actor_ref, Deadline(ticket))
@@ -241,7 +214,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         cap = self._ai.spend_cap_per_hour
         if cap == 0:
             return "model calls are off (ai.spend_cap_per_hour = 0)"
-        spent = self._spend_last_hour()
+        spent = self._tally.spend_last_hour(self._clock())
         if spent >= cap:
             return f"spend cap: {spent} of {cap} USD spent in the last hour"
         if req.ts_ms < self._cooldown_until_ms:
@@ -261,7 +234,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         # The call may outlive the requester's deadline a little, so a late answer can still be cached.
         timeout_s = float(self._ai.timeout_s)
         deadline_s = timeout_s + min(timeout_s, 2.0)
-        self._n["model_calls"] += 1
+        self._tally.model_calls += 1
         self._io.submit(run_call(self.actor_ref, self._client, messages, deadline_s, self._models, flight.flight_id))
         return flight
 
@@ -279,7 +252,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         try:
             fields = parse_reply(c.text)
         except ReplyError as e:
-            self._n["errors"] += 1
+            self._tally.errors += 1
             self._pause(flight, f"unusable reply: {e.reason}; it began {redact(c.text[:120])!r}")
             for w in waiters:
                 self._answer(w.request, rule_based_advice(w.request, self._ai, f"invalid reply: {e.reason}",
@@ -290,10 +263,10 @@ class AIConsultantActor(pykka.ThreadingActor):
         leader = advice_from_fields(fields, flight.leader, self._ai, meta)
         self._cache.put(flight.key, leader, flight.leader.ts_ms)
         if leader.rejected_reason:
-            self._n["rejected"] += 1
+            self._tally.rejected += 1
             logger.info("AI advice rejected, holding: {}", leader.rejected_reason)
         if not waiters:
-            self._n["late_replies"] += 1
+            self._tally.late_replies += 1
             logger.debug("AI reply after every requester's deadline: cached, not delivered")
         shared_meta = ReplyMeta(c.model, c.latency_ms)
         for w in waiters:
@@ -308,7 +281,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             return
         e = msg.error
         self._account(e.usage, e.attempts, None)
-        self._n["errors"] += 1
+        self._tally.errors += 1
         assert self._client is not None
         verdict = self._client.classify(e)
         if verdict is Verdict.FATAL:
@@ -360,7 +333,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         flight = self._flights.get(waiter.flight_id)
         if flight is not None and msg.ticket in flight.tickets:
             flight.tickets.remove(msg.ticket)
-        self._n["timeouts"] += 1
+        self._tally.timeouts += 1
         why = f"timeout: no model answer within {self._ai.timeout_s} s"
         self._answer(waiter.request, rule_based_advice(waiter.request, self._ai, why))
 
@@ -390,9 +363,7 @@ class AIConsultantActor(pykka.ThreadingActor):
     # -- bookkeeping --
 
     def _answer(self, req: AdviceRequest, advice: Advice) -> None:
-        self._n["calls"] += 1
-        counter = {AdviceSource.MODEL: "model_answers", AdviceSource.CACHE: "cache_hits"}.get(advice.source, "fallbacks")
-        self._n[counter] += 1
+        self._tally.answered(advice.source)
         logger.debug("advice {} {} {} ({})", req.request_id, advice.action.value, advice.base_price, advice.source.value)
         assert req.reply_to is not None
         try:
@@ -401,69 +372,16 @@ class AIConsultantActor(pykka.ThreadingActor):
             logger.warning("AI consultant: the requester of {} is gone", req.request_id)
 
     def _account(self, usage: Usage, attempts: int, latency_ms: int | None) -> None:
-        self._n["http_attempts"] += attempts
-        self._n["prompt_tokens"] += usage.prompt_tokens
-        self._n["completion_tokens"] += usage.completion_tokens
-        self._cost += usage.cost
-        if usage.cost > 0:
-            self._spend.append((self._clock(), usage.cost))
-        if latency_ms is not None:
-            self._latencies.append(latency_ms)
-
-    def _spend_last_hour(self) -> Decimal:
-        horizon = self._clock() - HOUR_MS
-        while self._spend and self._spend[0][0] <= horizon:
-            self._spend.popleft()
-        return sum((cost for _, cost in self._spend), ZERO)
+        self._tally.account(usage, attempts, latency_ms, self._clock())
 
     def _stats(self) -> Stats:
-        n = self._n
-        lat = sorted(self._latencies)
-        values: tuple[tuple[str, int | Decimal | str | None], ...] = (
-            *((name, n[name]) for name in ("calls", "model_calls", "cache_hits", "fallbacks", "errors")),
-            ("cost", self._cost),
-            ("prompt_tokens", n["prompt_tokens"]),
-            ("completion_tokens", n["completion_tokens"]),
-            ("latency_ms_last", self._latencies[-1] if self._latencies else 0),
-            ("latency_ms_p50", lat[len(lat) // 2] if lat else 0),
-            ("spend_last_hour", self._spend_last_hour()),
-            *((name, n[name]) for name in ("model_answers", "shared", "rejected", "timeouts", "late_replies", "http_attempts")),
+        values: tuple[tuple[str, StatValue], ...] = (
+            *self._tally.values(self._clock()),
             ("in_flight", len(self._flights)),
             ("waiting", len(self._waiting)),
             ("cache_entries", len(self._cache)),
             ("model", self._ai.model),
             ("model_off", self._model_off),
-            *self._breaker_stats(),
+            *self._breaker.values(),
         )
         return Stats(source="ai", values=values)
-
-
-    def _breaker_stats(self) -> tuple[tuple[str, int | str | None], ...]:
-        """What the breaker holds back, since when and until when (ms on the consultant's clock)."""
-        b = self._breaker
-        return (
-            ("breaker", b.state),
-            ("breaker_open", int(b.state != "closed")),
-            ("breaker_trips", b.trips),
-            ("breaker_answered", b.answered),
-            ("breaker_since_ms", b.opened_at_ms),
-            ("breaker_retry_at_ms", b.retry_at_ms),
-            ("breaker_reason", b.reason if b.state != "closed" else None),
-        )
-
-
-def _from_cache(cached: Advice, req: AdviceRequest) -> Advice:
-    """A cached advice re-addressed to `req`; it stays valid only as long as the entry does."""
-    return Advice(
-        request_id=req.request_id,
-        action=cached.action,
-        base_price=cached.base_price,
-        price_range=cached.price_range,
-        confidence=cached.confidence,
-        reasoning=cached.reasoning,
-        source=AdviceSource.CACHE,
-        ts_ms=req.ts_ms,
-        valid_until_ms=cached.valid_until_ms,
-        model=cached.model,
-        rejected_reason=cached.rejected_reason,
-    )

@@ -80,6 +80,19 @@ class Breaker:
         self.state, self.opened_at_ms, self.retry_at_ms, self.reason = CLOSED, None, None, None
         return recovered
 
+    def values(self) -> tuple[tuple[str, int | str | None], ...]:
+        """For GetStats: the state, what it held back, since when and until when (ms)."""
+        shut = self.state == CLOSED
+        return (
+            ("breaker", self.state),
+            ("breaker_open", int(not shut)),
+            ("breaker_trips", self.trips),
+            ("breaker_answered", self.answered),
+            ("breaker_since_ms", self.opened_at_ms),
+            ("breaker_retry_at_ms", self.retry_at_ms),
+            ("breaker_reason", None if shut else self.reason),
+        )
+
     def _open(self, now_ms: int) -> None:
         self.state = OPEN
         self.retry_at_ms = now_ms + int(self._cooldown.next() * 1000)

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from actors.messages import Advice, AdviceRequest
+from actors.messages import Advice, AdviceRequest, AdviceSource
 
 CacheKey = tuple[str, str, int, int, int, int, bool]
 
@@ -115,3 +115,20 @@ class Flights:
 
     def all(self) -> list[Flight]:
         return list(self._by_id.values())
+
+
+def readdressed(cached: Advice, req: AdviceRequest) -> Advice:
+    """A cached advice re-addressed to `req`; it stays valid only as long as the entry does."""
+    return Advice(
+        request_id=req.request_id,
+        action=cached.action,
+        base_price=cached.base_price,
+        price_range=cached.price_range,
+        confidence=cached.confidence,
+        reasoning=cached.reasoning,
+        source=AdviceSource.CACHE,
+        ts_ms=req.ts_ms,
+        valid_until_ms=cached.valid_until_ms,
+        model=cached.model,
+        rejected_reason=cached.rejected_reason,
+    )
