@@ -230,6 +230,21 @@ def test_a_closed_port_costs_three_connection_attempts_then_none(
     assert len([m for m in logs.messages("WARNING") if "unreachable" in m]) == 1  # still open: no new line
 
 
+def test_a_request_that_cannot_be_sent_does_not_use_up_the_probe(
+    probe: ProbeHandle, clock: ManualClock, logs: Any, actors_stopped: None
+) -> None:
+    ref = start(f"http://127.0.0.1:{closed_port()}/api/v1", clock)
+    for i in range(4):
+        ask(ref, probe, i)
+    clock.now += 30_000
+    bad = sample_request("bad", ts_ms=T0 + 4 * TEN_MIN, reply_to=probe.ref)
+    ref.tell(dataclasses.replace(bad, entry_price="not a number"))  # type: ignore[arg-type] - the prompt cannot hold it
+    (hold,) = probe.wait_for(Advice, lambda a: a.request_id == "bad", timeout=10)
+    assert hold.action.value == "hold" and len(logs.messages("ERROR")) == 1
+    ask(ref, probe, 5)  # this one is the probe
+    assert stats(ref)["http_attempts"] == 4
+
+
 def test_the_model_coming_back_closes_it_once_with_the_count(
     probe: ProbeHandle, clock: ManualClock, logs: Any, actors_stopped: None
 ) -> None:

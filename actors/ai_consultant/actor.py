@@ -42,7 +42,7 @@ from actors.ai_consultant.calls import (
     check_models,
     run_call,
 )
-from actors.ai_consultant.client import ChatClient, ClientFactory, Usage, Verdict, unknown_models
+from actors.ai_consultant.client import ChatClient, ClientFactory, Messages, Usage, Verdict, unknown_models
 from actors.ai_consultant.openrouter import OpenRouterClient
 from actors.ai_consultant.prompt import build_messages
 from actors.ai_consultant.reply import ReplyError, parse_reply
@@ -192,15 +192,20 @@ class AIConsultantActor(pykka.ThreadingActor):
                 return
             self._cache.discard(key)
         flight = self._flights.for_key(key) if self._io is not None else None
+        messages = None
         if flight is None:
             why = self._why_no_model(req)
+            if why is None:
+                messages = build_messages(req, self._ai)  # may raise: before the breaker lets a probe out
+                why = self._why_breaker_holds()
             if why is not None:
                 self._answer(req, rule_based_advice(req, self._ai, why))
                 return
         self._next_ticket += 1
         ticket = self._next_ticket
         if flight is None:
-            flight = self._start_flight(key, req, ticket)
+            assert messages is not None
+            flight = self._start_flight(key, req, ticket, messages)
         else:
             flight.tickets.append(ticket)
             self._tally.shared += 1
@@ -221,15 +226,18 @@ class AIConsultantActor(pykka.ThreadingActor):
             return f"model paused after {self._failures_in_row} failed call(s)"
         if len(self._flights) >= MAX_IN_FLIGHT:
             return f"model busy ({MAX_IN_FLIGHT} calls in flight)"
-        if not self._breaker.allow(self._clock()):  # last: in half-open this lets the one probe through
-            b = self._breaker
-            wait_s = max((b.retry_at_ms or 0) - self._clock(), 0) / 1000
-            return f"model unreachable ({b.in_row} failed calls in a row), next try in {wait_s:.0f} s"
         return None
 
-    def _start_flight(self, key: CacheKey, req: AdviceRequest, ticket: int) -> Flight:
+    def _why_breaker_holds(self) -> str | None:
+        """Asked last, just before a call: in half-open the breaker lets this one through as its probe."""
+        now = self._clock()
+        if self._breaker.allow(now):
+            return None
+        wait_s = max((self._breaker.retry_at_ms or now) - now, 0) / 1000
+        return f"model unreachable ({self._breaker.in_row} failed calls in a row), next try in {wait_s:.0f} s"
+
+    def _start_flight(self, key: CacheKey, req: AdviceRequest, ticket: int, messages: Messages) -> Flight:
         assert self._io is not None and self._client is not None
-        messages = build_messages(req, self._ai)  # may raise: before registering
         flight = self._flights.start(key, req, ticket)
         # The call may outlive the requester's deadline a little, so a late answer can still be cached.
         timeout_s = float(self._ai.timeout_s)
