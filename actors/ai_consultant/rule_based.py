@@ -17,14 +17,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from actors.ai_consultant.rules import hold_advice, valid_until
-from actors.messages import (
-    Advice,
-    AdviceAction,
-    AdviceRequest,
-    AdviceSource,
-    Side,
-    TradingState,
-)
+from actors.messages import Advice, AdviceAction, AdviceRequest, AdviceSource, Side, TradingState
 from actors.order_executor.filters import fmt, round_price
 from actors.settings import AISettings
 

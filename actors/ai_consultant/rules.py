@@ -20,15 +20,7 @@ from actors.ai_consultant.reply import (
     parse_reply,
     proposal_from_fields,
 )
-from actors.messages import (
-    ZERO,
-    Advice,
-    AdviceAction,
-    AdviceRequest,
-    AdviceSource,
-    Side,
-    TradingState,
-)
+from actors.messages import ZERO, Advice, AdviceAction, AdviceRequest, AdviceSource, Side, TradingState
 from actors.order_executor.filters import fmt, round_down, round_price, round_up
 from actors.settings import AISettings
 
