@@ -355,6 +355,9 @@ def test_a_run_with_a_key_and_no_reachable_model_trades_as_without_a_key(tmp_pat
     got = [[t["entry_price"], t["exit_price"], t["quantity"], t["fees"], t["pnl"], t["status"], t["opened_at_ms"],
             t["closed_at_ms"]] for t in summary["trades"]]
     assert got == json.loads((GOLDEN / "synthetic_seed7_4h.json").read_text())["trades"]
+    ai = summary["ai"]
+    assert (ai["http_attempts"], ai["model_calls"], ai["breaker_trips"], ai["breaker"]) == (3, 3, 1, "open")
+    assert ai["fallbacks"] == ai["calls"] > 3
     failed = [line for line in proc.stderr.splitlines() if "AI call failed" in line]
     opened = [line for line in proc.stderr.splitlines() if "unreachable after" in line]
     assert len(failed) == 2 and len(opened) == 1 and "3 failed calls in a row" in opened[0]
