@@ -238,7 +238,7 @@ def test_a_request_that_cannot_be_sent_does_not_use_up_the_probe(
         ask(ref, probe, i)
     clock.now += 30_000
     bad = sample_request("bad", ts_ms=T0 + 4 * TEN_MIN, reply_to=probe.ref)
-    ref.tell(dataclasses.replace(bad, entry_price="not a number"))  # type: ignore[arg-type] - the prompt cannot hold it
+    ref.tell(dataclasses.replace(bad, entry_price="not a number"))  # type: ignore[arg-type]  # the prompt cannot hold it
     (hold,) = probe.wait_for(Advice, lambda a: a.request_id == "bad", timeout=10)
     assert hold.action.value == "hold" and len(logs.messages("ERROR")) == 1
     ask(ref, probe, 5)  # this one is the probe

@@ -108,7 +108,7 @@ def test_the_clients_own_classify_decides_a_fatal_error(probe: ProbeHandle, logs
 
 
 def test_the_clients_pause_verdict_feeds_the_breaker(probe: ProbeHandle, logs: Any) -> None:
-    client = ScriptedClient(*(ChatError("down", kind="whatever") for _ in range(3)))
+    client = ScriptedClient(*(ChatError("down", kind="network") for _ in range(3)))
     ref = start(client)
     for i in range(6):
         assert ask(ref, probe, i).source is AdviceSource.FALLBACK

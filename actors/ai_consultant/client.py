@@ -18,13 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from actors.messages import ZERO
 from actors.secrets import Secret, redact
 from actors.settings import AISettings
 
 Messages = list[dict[str, str]]
+FailureKind = Literal["connect", "network", "timeout", "http", "reply"]
 
 
 class Verdict(str, Enum):
@@ -73,7 +74,7 @@ class ChatError(Exception):
         reason: str,
         *,
         status: int | None = None,
-        kind: str = "http",
+        kind: FailureKind = "http",
         usage: Usage = Usage(),
         attempts: int = 0,
         latency_ms: int = 0,

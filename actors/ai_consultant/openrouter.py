@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from actors._lib.backoff import Backoff
-from actors.ai_consultant.client import ChatError, Completion, Messages, Usage, Verdict
+from actors.ai_consultant.client import ChatError, Completion, FailureKind, Messages, Usage, Verdict
 from actors.ai_consultant.reply import ReplyError
 from actors.messages import ZERO
 from actors.secrets import Secret
@@ -53,7 +53,7 @@ class Outcome:
     status: int | None = None
     retryable: bool = False
     retry_after: float | None = None
-    kind: str = ""  # connect | network for an attempt that got no HTTP answer; else from the status
+    kind: FailureKind | None = None  # connect | network: no HTTP answer; None: from the status
 
 
 class OpenRouterError(ChatError):
