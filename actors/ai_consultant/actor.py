@@ -31,13 +31,12 @@ from loguru import logger
 
 from actors._lib.backoff import Backoff
 from actors.ai_consultant.breaker import OPEN, Breaker
-from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, cache_key, readdressed
+from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, Waiter, cache_key, readdressed
 from actors.ai_consultant.calls import (
     CallDone,
     CallFailed,
     Deadline,
     ModelsChecked,
-    Waiter,
     arm_timer,
     check_models,
     run_call,

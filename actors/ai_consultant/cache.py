@@ -4,7 +4,7 @@ A situation is coarse on purpose (state, mid in buckets of ~20 bps, book
 imbalance and volatility bands, position held or not): two snapshots a few
 ticks apart ask the same question. The TTL runs on the market clock
 (`request.ts_ms`), so a replay hits and misses exactly as it did the first
-time. A hit is still re-checked against the new request (`advice.recheck`)
+time. A hit is still re-checked against the new request (`rules.recheck`)
 before it is served; that check is the actor's, not this module's.
 """
 
@@ -79,6 +79,14 @@ class Flight:
     key: CacheKey
     leader: AdviceRequest
     tickets: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    """A requester waiting on a flight (a model call in progress), until its deadline."""
+
+    request: AdviceRequest
+    flight_id: int
 
 
 class Flights:

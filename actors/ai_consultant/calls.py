@@ -14,7 +14,6 @@ from typing import Any
 import pykka
 
 from actors.ai_consultant.client import ChatClient, ChatError, Completion, Messages
-from actors.messages import AdviceRequest
 from actors.secrets import redact
 
 
@@ -39,14 +38,6 @@ class Deadline:
 class ModelsChecked:
     known: frozenset[str] | None
     error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Waiter:
-    """A requester waiting on a flight (a model call in progress), until its deadline."""
-
-    request: AdviceRequest
-    flight_id: int
 
 
 def tell(ref: pykka.ActorRef[Any], message: Any) -> None:
