@@ -74,6 +74,9 @@ class AISettings:
     max_tokens: int = 600
     spend_cap_per_hour: Decimal = Decimal("1.00")
     check_models_at_start: bool = True
+    breaker_failures: int = 3  # failed calls in a row (no connection, no answer) that open the breaker; 0 = off
+    breaker_cooldown_s: int = 30  # wall seconds the rule-based advisor answers alone once it opens, doubling...
+    breaker_cooldown_cap_s: int = 600  # ...after each failed retry, up to this
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,6 +312,11 @@ def validate(s: Settings) -> None:
     _positive("ai.max_reasoning_chars", a.max_reasoning_chars)
     _positive("ai.max_tokens", a.max_tokens)
     _positive("ai.spend_cap_per_hour", a.spend_cap_per_hour, zero_ok=True)
+    _positive("ai.breaker_failures", a.breaker_failures, zero_ok=True)
+    _positive("ai.breaker_cooldown_s", a.breaker_cooldown_s)
+    if a.breaker_cooldown_cap_s < a.breaker_cooldown_s:
+        raise SettingsError(f"ai.breaker_cooldown_cap_s must be >= ai.breaker_cooldown_s ({a.breaker_cooldown_s}), "
+                            f"not {a.breaker_cooldown_cap_s}")
     _positive("trading.quote_per_trade", t.quote_per_trade)
     if not 0 <= t.fee_rate < Decimal("0.02"):
         raise SettingsError(f"trading.fee_rate must be in [0, 0.02), not {t.fee_rate}")

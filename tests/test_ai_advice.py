@@ -1,8 +1,8 @@
 """The reply parser and the advice rules, without threads or sockets.
 
 Every DeepSeek failure mode in reference/openrouter.md section 4 is fed through
-the same path the actor uses (`content_from_body` → `parse_reply` →
-`advice_from_fields`); whatever the text, the result is either a safe advice
+the same path the actor uses (OpenRouter's `content_from_body` → `reply.parse_reply`
+→ `rules.advice_from_fields`); whatever the text, the result is either a safe advice
 or a HOLD that says why.
 """
 
@@ -16,16 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.ai_consultant.advice import (
-    ReplyError,
-    advice_from_content,
-    advice_from_fields,
-    advice_to_seed_dict,
-    clean_text,
-    content_from_body,
-    parse_reply,
-    recheck,
-)
+from actors.ai_consultant.openrouter import content_from_body
+from actors.ai_consultant.reply import ReplyError, clean_text, parse_reply
+from actors.ai_consultant.rules import advice_from_content, advice_from_fields, advice_to_seed_dict, recheck
 from actors.messages import AdviceAction, AdviceRequest, AdviceSource, TradingState
 from actors.settings import AISettings
 from tests.fakes.openrouter import QUIRKS, Reply, advice_text, completion, sample_request

@@ -1,4 +1,4 @@
-"""The consultant's other plain parts: fallback advisor, cache, prompt, and the HTTP client.
+"""The consultant's other plain parts: rule-based advisor, cache, prompt, and the HTTP client.
 
 The client runs against the stand-in on 127.0.0.1 in a fresh event loop per
 test (no actor), so retries and deadlines are checked at the source.
@@ -16,7 +16,6 @@ from decimal import Decimal
 import pytest
 
 from actors.ai_consultant.cache import AdviceCache, Flights, cache_key
-from actors.ai_consultant.fallback import FALLBACK_CONFIDENCE, fallback_advice
 from actors.ai_consultant.openrouter import (
     MAX_ATTEMPTS,
     OpenRouterClient,
@@ -25,8 +24,10 @@ from actors.ai_consultant.openrouter import (
     build_body,
     classify_response,
     model_hint,
+    retry_backoff,
     retry_delay,
 )
+from actors.ai_consultant.rule_based import RULE_BASED_CONFIDENCE, rule_based_advice
 from actors.ai_consultant.prompt import SYSTEM_PROMPT, build_messages
 from actors.messages import AdviceAction, AdviceSource, TradingState
 from actors.secrets import Secret
@@ -38,57 +39,57 @@ D = Decimal
 KEY = "sk-or-v1-parts0123456789abcdef"
 
 
-# -- fallback ---------------------------------------------------------------------------
+# -- rule-based ---------------------------------------------------------------------------
 
 
-def test_fallback_bids_at_or_under_the_best_bid_on_the_grid() -> None:
+def test_rule_based_bids_at_or_under_the_best_bid_on_the_grid() -> None:
     req = sample_request(state=TradingState.READY_TO_BUY, mid="10.005")  # bid 10.000, ask 10.010
-    advice = fallback_advice(req, AI, "no key")
+    advice = rule_based_advice(req, AI, "no key")
     assert advice.action is AdviceAction.BUY and advice.source is AdviceSource.FALLBACK
     assert advice.base_price == D("10.00") and advice.base_price <= req.snapshot.bid
-    assert advice.confidence == FALLBACK_CONFIDENCE > AI.min_confidence
+    assert advice.confidence == RULE_BASED_CONFIDENCE > AI.min_confidence
     assert "rule-based fallback (no key)" in advice.reasoning
     assert advice.valid_until_ms == req.ts_ms + AI.cache_ttl_s * 1000
 
 
-def test_fallback_stands_back_in_a_volatile_market() -> None:
-    calm = fallback_advice(sample_request(mid="10.005", volatility="0.0001"), AI, "x")
-    wild = fallback_advice(sample_request(mid="10.005", volatility="0.01"), AI, "x")
+def test_rule_based_stands_back_in_a_volatile_market() -> None:
+    calm = rule_based_advice(sample_request(mid="10.005", volatility="0.0001"), AI, "x")
+    wild = rule_based_advice(sample_request(mid="10.005", volatility="0.01"), AI, "x")
     assert wild.base_price is not None and calm.base_price is not None and wild.base_price < calm.base_price
 
 
-def test_fallback_offers_at_the_ask_or_the_break_even_floor() -> None:
+def test_rule_based_offers_at_the_ask_or_the_break_even_floor() -> None:
     cheap_entry = sample_request(state=TradingState.READY_TO_SELL, mid="10.005", entry_price="9.50")
-    assert fallback_advice(cheap_entry, AI, "x").base_price == D("10.01")  # the ask
+    assert rule_based_advice(cheap_entry, AI, "x").base_price == D("10.01")  # the ask
     dear_entry = sample_request(state=TradingState.READY_TO_SELL, mid="10.005", min_sell_price="10.37")
-    advice = fallback_advice(dear_entry, AI, "x")
+    advice = rule_based_advice(dear_entry, AI, "x")
     assert advice.action is AdviceAction.SELL and advice.base_price == D("10.37")
 
 
 @pytest.mark.parametrize("state", [TradingState.BUYING, TradingState.SELLING])
-def test_fallback_holds_while_an_order_works(state: TradingState) -> None:
-    assert fallback_advice(sample_request(state=state), AI, "x").action is AdviceAction.HOLD
+def test_rule_based_holds_while_an_order_works(state: TradingState) -> None:
+    assert rule_based_advice(sample_request(state=state), AI, "x").action is AdviceAction.HOLD
 
 
-def test_fallback_holds_without_a_break_even_or_a_book() -> None:
+def test_rule_based_holds_without_a_break_even_or_a_book() -> None:
     no_floor = dataclasses.replace(
         sample_request(state=TradingState.READY_TO_SELL), min_sell_price=None, break_even_price=None
     )
-    assert fallback_advice(no_floor, AI, "x").action is AdviceAction.HOLD
+    assert rule_based_advice(no_floor, AI, "x").action is AdviceAction.HOLD
     crossed = sample_request(spread="-0.02")
-    assert fallback_advice(crossed, AI, "x").action is AdviceAction.HOLD
+    assert rule_based_advice(crossed, AI, "x").action is AdviceAction.HOLD
 
 
-def test_fallback_holds_on_a_stale_snapshot() -> None:
+def test_rule_based_holds_on_a_stale_snapshot() -> None:
     req = sample_request()
     stale = dataclasses.replace(req, snapshot=dataclasses.replace(req.snapshot, stale=True))
-    advice = fallback_advice(stale, AI, "x")
+    advice = rule_based_advice(stale, AI, "x")
     assert advice.action is AdviceAction.HOLD and "stale" in advice.reasoning
 
 
-def test_fallback_is_deterministic() -> None:
+def test_rule_based_is_deterministic() -> None:
     req = sample_request(state=TradingState.READY_TO_SELL)
-    assert fallback_advice(req, AI, "x") == fallback_advice(req, AI, "x")
+    assert rule_based_advice(req, AI, "x") == rule_based_advice(req, AI, "x")
 
 
 # -- cache ------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ def test_nearby_snapshots_share_a_key_and_different_situations_do_not() -> None:
 def test_ttl_runs_on_market_time_and_a_clock_going_back_misses() -> None:
     cache = AdviceCache(size=4, ttl_ms=60_000)
     req = sample_request(ts_ms=1_000)
-    advice = fallback_advice(req, AI, "x")
+    advice = rule_based_advice(req, AI, "x")
     cache.put(cache_key(req), advice, 1_000)
     assert cache.get(cache_key(req), 60_999) is advice
     assert cache.get(cache_key(req), 61_000) is None
@@ -118,12 +119,12 @@ def test_cache_is_bounded_lru_and_ttl_zero_stores_nothing() -> None:
     cache = AdviceCache(size=2, ttl_ms=60_000)
     reqs = [sample_request(mid=str(10 + i)) for i in range(3)]
     for r in reqs[:2]:
-        cache.put(cache_key(r), fallback_advice(r, AI, "x"), 0)
+        cache.put(cache_key(r), rule_based_advice(r, AI, "x"), 0)
     assert cache.get(cache_key(reqs[0]), 1) is not None  # touch: reqs[1] is now the oldest
-    cache.put(cache_key(reqs[2]), fallback_advice(reqs[2], AI, "x"), 0)
+    cache.put(cache_key(reqs[2]), rule_based_advice(reqs[2], AI, "x"), 0)
     assert len(cache) == 2 and cache.get(cache_key(reqs[1]), 1) is None
     off = AdviceCache(size=2, ttl_ms=0)
-    off.put(cache_key(reqs[0]), fallback_advice(reqs[0], AI, "x"), 0)
+    off.put(cache_key(reqs[0]), rule_based_advice(reqs[0], AI, "x"), 0)
     assert len(off) == 0
 
 
@@ -189,13 +190,25 @@ def test_html_edge_errors_and_usage() -> None:
 
 def test_retry_after_is_honoured_only_when_it_fits() -> None:
     limited = Outcome(reason="429", status=429, retryable=True, retry_after=1.5)
-    assert retry_delay(1, limited, remaining_s=5, rand=lambda: 0.5) == 1.5
-    assert retry_delay(1, limited, remaining_s=1.0, rand=lambda: 0.5) is None
+    half = retry_backoff(lambda: 0.5)
+    assert retry_delay(1, limited, remaining_s=5, backoff=half) == 1.5
+    assert retry_delay(1, limited, remaining_s=1.0, backoff=half) is None
     server = Outcome(reason="500", status=500, retryable=True)
-    delays = [retry_delay(a, server, 100, rand=lambda: 0.999) for a in range(1, MAX_ATTEMPTS)]
+    most = retry_backoff(lambda: 0.999)
+    delays = [retry_delay(a, server, 100, backoff=most) for a in range(1, MAX_ATTEMPTS)]
     assert all(d is not None and d > 0 for d in delays) and delays == sorted(delays)
-    assert retry_delay(MAX_ATTEMPTS, server, 100, rand=lambda: 0.5) is None
-    assert retry_delay(1, Outcome(status=401), 100, rand=lambda: 0.5) is None
+    assert retry_delay(MAX_ATTEMPTS, server, 100, backoff=half) is None
+    assert retry_delay(1, Outcome(status=401), 100, backoff=half) is None
+
+
+def test_retry_delays_are_todays_full_jitter_on_the_shared_backoff() -> None:
+    """rand() x min(4 s, 0.25 s x 2^(attempt-1)): the same numbers as before `Backoff` took them over."""
+    server = Outcome(reason="500", status=500, retryable=True)
+    for r in (0.0, 0.3, 0.999):
+        backoff = retry_backoff(lambda r=r: r)  # type: ignore[misc]
+        got = [retry_delay(a, server, 100, backoff=backoff) for a in range(1, MAX_ATTEMPTS)]
+        assert got == [r * min(4.0, 0.25 * 2 ** (a - 1)) for a in range(1, MAX_ATTEMPTS)]
+    assert retry_backoff().jitter == (0.0, 1.0)
 
 
 # -- the client against the stand-in ------------------------------------------------------
@@ -214,8 +227,7 @@ def call(fake: FakeOpenRouter, deadline_s: float = 3.0, key: str = KEY) -> objec
     async def go() -> object:
         client = OpenRouterClient(fake.base_url, Secret(key))
         try:
-            body = build_body(AI, build_messages(sample_request(), AI))
-            return await client.complete(body, deadline_s)
+            return await client.complete(build_messages(sample_request(), AI), deadline_s)
         except OpenRouterError as e:
             return e
         finally:

@@ -1,1 +1,32 @@
-"""The AI consultant: DeepSeek price advice via OpenRouter, cached, timed out, with a rule-based fallback."""
+"""The AI consultant: model price advice (DeepSeek via OpenRouter), cached, timed out, broken when
+unreachable, with the rule-based advisor (the default strategy) answering whenever the model does not.
+
+    actor.py       AIConsultantActor: requests, cache, single flight, deadlines, breaker, stats
+    calls.py       the loop-thread side: model calls and timers that only tell the actor
+    client.py      ChatClient, the protocol a provider implements (complete, list models, classify)
+    openrouter.py  OpenRouter: the HTTP client, its envelope and status rules
+    breaker.py     the circuit breaker (pure)
+    prompt.py      the two chat messages sent
+    reply.py       a reply's json, read defensively
+    rules.py       what an answer may become: validation against state, band, tick, break-even
+    rule_based.py  the rule-based advisor
+    cache.py       the advice cache and the single-flight table
+    tally.py       counters, spend and latencies for GetStats and the spend cap
+"""
+
+from actors.ai_consultant.actor import AIConsultantActor
+from actors.ai_consultant.client import ChatClient, ChatError, ClientFactory, Completion, Usage, Verdict
+from actors.ai_consultant.openrouter import OpenRouterClient
+from actors.ai_consultant.rule_based import rule_based_advice
+
+__all__ = [
+    "AIConsultantActor",
+    "ChatClient",
+    "ChatError",
+    "ClientFactory",
+    "Completion",
+    "OpenRouterClient",
+    "Usage",
+    "Verdict",
+    "rule_based_advice",
+]

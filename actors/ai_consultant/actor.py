@@ -1,59 +1,62 @@
 """The AI consultant: answers every AdviceRequest exactly once, and never blocks its own thread.
 
 Threads: `on_receive` runs on the actor thread and owns all state (cache,
-flights, waiting requesters, counters). Model calls run on the
-`ai-consultant-io` loop thread and report back only by telling this actor a
-private message; nothing on the loop reads actor state or waits on a pykka
-future. Every requester has its own deadline timer on the loop: if it fires
-first, the requester gets the rule-based fallback, and the model's answer, if
-it still comes, is cached for the next request but never delivered twice.
-So a hung model delays nothing: cache hits, other requests and GetStats are
-answered while the call hangs.
+flights, waiting requesters, counters, the breaker). Model calls run on the
+`ai-consultant-io` loop thread (`calls.py`) and report back only by telling
+this actor a private message; nothing on the loop reads actor state or waits
+on a pykka future. Every requester has its own deadline timer on the loop: if
+it fires first, the requester gets the rule-based advice, and the model's
+answer, if it still comes, is cached for the next request but never delivered
+twice. So a hung model delays nothing: cache hits, other requests and GetStats
+are answered while the call hangs. And an unreachable one costs nothing once
+the breaker (`breaker.py`) is open.
+
+Clocks: the cache and the per-failure pause run on market time
+(`request.ts_ms`), so a replay hits and misses as it did before; the spend
+window and the breaker run on `clock` (wall time unless injected), like the
+deadline timers, because what an unreachable host costs, and when it comes
+back, is wall time: in a backtest a day of market time passes in seconds.
+
+The provider is whatever `client_factory` builds (OpenRouter by default); the
+actor only knows the `ChatClient` protocol.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import deque
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pykka
 from loguru import logger
 
-from actors.ai_consultant.advice import (
-    ReplyError,
-    ReplyMeta,
-    advice_from_fields,
-    hold_advice,
-    parse_reply,
-    recheck,
+from actors._lib.backoff import Backoff
+from actors.ai_consultant.breaker import OPEN, Breaker
+from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, Waiter, cache_key, readdressed
+from actors.ai_consultant.calls import (
+    CallDone,
+    CallFailed,
+    Deadline,
+    ModelsChecked,
+    arm_timer,
+    check_models,
+    run_call,
 )
-from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, cache_key
-from actors.ai_consultant.fallback import fallback_advice
-from actors.ai_consultant.openrouter import (
-    Completion,
-    OpenRouterClient,
-    OpenRouterError,
-    Usage,
-    build_body,
-    model_hint,
-    unknown_models,
-)
+from actors.ai_consultant.client import ChatClient, ClientFactory, Messages, Usage, Verdict, unknown_models
+from actors.ai_consultant.openrouter import OpenRouterClient
 from actors.ai_consultant.prompt import build_messages
+from actors.ai_consultant.reply import ReplyError, parse_reply
+from actors.ai_consultant.rule_based import rule_based_advice
+from actors.ai_consultant.rules import ReplyMeta, advice_from_fields, hold_advice, recheck
+from actors.ai_consultant.tally import StatValue, Tally
 from actors.aio import LoopThread
-from actors.messages import ZERO, Advice, AdviceRequest, AdviceSource, Clock, GetStats, Stats
+from actors.messages import Advice, AdviceRequest, AdviceSource, Clock, GetStats, Stats
 from actors.secrets import Secret, redact
 from actors.settings import Settings
 
 LOOP_NAME = "ai-consultant-io"
-MAX_IN_FLIGHT = 4  # distinct situations asked at once; more get the fallback ("model busy")
+MAX_IN_FLIGHT = 4  # distinct situations asked at once; more get the rule-based advice ("model busy")
 COOLDOWN_BASE_MS = 5_000  # market time without model calls after a failure, doubling...
 COOLDOWN_CAP_MS = 300_000  # ...up to five minutes
-LATENCY_WINDOW = 101
-HOUR_MS = 3_600_000
 CLOSE_TIMEOUT_S = 2.0
 
 
@@ -61,106 +64,39 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-# -- private messages (loop thread -> actor) -------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _CallDone:
-    flight_id: int
-    completion: Completion
-
-
-@dataclass(frozen=True, slots=True)
-class _CallFailed:
-    flight_id: int
-    error: OpenRouterError
-
-
-@dataclass(frozen=True, slots=True)
-class _Deadline:
-    ticket: int
-
-
-@dataclass(frozen=True, slots=True)
-class _ModelsChecked:
-    known: frozenset[str] | None
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Waiter:
-    request: AdviceRequest
-    flight_id: int
-
-
-# -- loop-thread code: touches no actor state, only tells ----------------------------------
-
-
-def _tell(ref: pykka.ActorRef[Any], message: Any) -> None:
-    try:
-        ref.tell(message)
-    except pykka.ActorDeadError:
-        pass
-
-
-def _arm_timer(loop: asyncio.AbstractEventLoop, delay_s: float, ref: pykka.ActorRef[Any], message: Any) -> None:
-    loop.call_later(delay_s, _tell, ref, message)
-
-
-async def _run_call(
-    ref: pykka.ActorRef[Any], client: OpenRouterClient, body: dict[str, Any], deadline_s: float, flight_id: int
-) -> None:
-    try:
-        msg: Any = _CallDone(flight_id, await client.complete(body, deadline_s))
-    except OpenRouterError as e:
-        msg = _CallFailed(flight_id, e)
-    except Exception as e:  # noqa: BLE001 - a surprise still ends in exactly one answer
-        msg = _CallFailed(flight_id, OpenRouterError(f"{type(e).__name__}: {e}", kind="network"))
-    _tell(ref, msg)
-
-
-async def _check_models(ref: pykka.ActorRef[Any], client: OpenRouterClient, deadline_s: float) -> None:
-    try:
-        msg = _ModelsChecked(await client.list_models(deadline_s))
-    except OpenRouterError as e:
-        msg = _ModelsChecked(None, e.reason)
-    except Exception as e:  # noqa: BLE001
-        msg = _ModelsChecked(None, redact(f"{type(e).__name__}: {e}"))
-    _tell(ref, msg)
-
-
 # -- the actor -------------------------------------------------------------------------
 
 
 class AIConsultantActor(pykka.ThreadingActor):
-    """Price advice from DeepSeek via OpenRouter, cached, single-flighted, timed out, with a fallback.
+    """Price advice from a model (DeepSeek via OpenRouter), cached, single-flighted, timed out, broken.
 
     Handles `AdviceRequest` (told; the answer goes to `request.reply_to`) and
     `GetStats` (asked; returns `Stats(source="ai", ...)`). With `api_key=None`
-    it never touches the network and every answer is the fallback.
+    it never touches the network and every answer is the rule-based one.
     """
 
-    def __init__(self, settings: Settings, api_key: Secret | None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, api_key: Secret | None, clock: Clock | None = None,
+        client_factory: ClientFactory = OpenRouterClient.from_settings,
+    ) -> None:
         super().__init__()
         self._ai = settings.ai
         self._key = api_key if api_key else None
         self._clock: Clock = clock or _wall_ms
+        self._client_factory = client_factory
         self._cache = AdviceCache(self._ai.cache_size, self._ai.cache_ttl_s * 1000)
         self._flights = Flights()
-        self._waiting: dict[int, _Waiter] = {}
+        self._waiting: dict[int, Waiter] = {}
         self._next_ticket = 0
-        self._fallback_models: tuple[str, ...] = self._ai.fallback_models
+        self._models: tuple[str, ...] = (self._ai.model, *self._ai.fallback_models)
         self._model_off: str | None = None if self._key else "no OpenRouter API key"
         self._failures_in_row = 0
         self._cooldown_until_ms = 0
-        self._spend: deque[tuple[int, Decimal]] = deque()
-        self._latencies: deque[int] = deque(maxlen=LATENCY_WINDOW)
-        self._n: dict[str, int] = dict.fromkeys(
-            ("calls", "model_calls", "http_attempts", "model_answers", "cache_hits", "shared", "fallbacks",
-             "rejected", "errors", "timeouts", "late_replies", "prompt_tokens", "completion_tokens"), 0)
-        self._cost = ZERO
+        cooldown = Backoff(initial=self._ai.breaker_cooldown_s, cap=self._ai.breaker_cooldown_cap_s, jitter=(1, 1))
+        self._breaker = Breaker(self._ai.breaker_failures, cooldown)
+        self._tally = Tally()
         self._io: LoopThread | None = None
-        self._client: OpenRouterClient | None = None
+        self._client: ChatClient | None = None
 
     # -- lifecycle (actor thread) --
 
@@ -168,12 +104,12 @@ class AIConsultantActor(pykka.ThreadingActor):
         if self._key is None:
             logger.info("AI consultant: no OpenRouter API key, the rule-based fallback advises (offline)")
             return
-        self._client = OpenRouterClient(self._ai.base_url, self._key)
+        self._client = self._client_factory(self._ai, self._key)
         self._io = LoopThread(LOOP_NAME)
         self._io.start()  # last: an on_start error after this would leak the thread
-        logger.info("AI consultant: model {} via {}", self._ai.model, self._ai.base_url)
+        logger.info("AI consultant: model {} via {} ({})", self._ai.model, self._client.name, self._ai.base_url)
         if self._ai.check_models_at_start:
-            self._io.submit(_check_models(self.actor_ref, self._client, float(self._ai.timeout_s)))
+            self._io.submit(check_models(self.actor_ref, self._client, float(self._ai.timeout_s)))
 
     def on_stop(self) -> None:
         self._answer_all_waiting("the consultant is stopping")
@@ -190,7 +126,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         """Every requester still waiting gets its one answer before the actor goes."""
         waiting, self._waiting = list(self._waiting.values()), {}
         for waiter in waiting:
-            self._answer(waiter.request, fallback_advice(waiter.request, self._ai, why))
+            self._answer(waiter.request, rule_based_advice(waiter.request, self._ai, why))
 
     def _shutdown_io(self) -> None:
         io, self._io = self._io, None
@@ -209,13 +145,13 @@ class AIConsultantActor(pykka.ThreadingActor):
         match message:
             case AdviceRequest():
                 self._on_request_guarded(message)
-            case _CallDone():
+            case CallDone():
                 self._on_call_done(message)
-            case _CallFailed():
+            case CallFailed():
                 self._on_call_failed(message)
-            case _Deadline():
+            case Deadline():
                 self._on_deadline(message)
-            case _ModelsChecked():
+            case ModelsChecked():
                 self._on_models_checked(message)
             case GetStats():
                 return self._stats()
@@ -244,32 +180,37 @@ class AIConsultantActor(pykka.ThreadingActor):
             logger.warning("AI consultant: AdviceRequest {} has no reply_to; ignored", req.request_id)
             return
         if req.snapshot.stale:  # no price is safe on old data, and a model call on it is money wasted
-            self._answer(req, fallback_advice(req, self._ai, "stale snapshot"))
+            self._answer(req, rule_based_advice(req, self._ai, "stale snapshot"))
             return
         key = cache_key(req)
         cached = self._cache.get(key, req.ts_ms)
         if cached is not None:
             stale = recheck(cached, req, self._ai)
             if stale is None:
-                self._answer(req, _from_cache(cached, req))
+                self._answer(req, readdressed(cached, req))
                 return
             self._cache.discard(key)
         flight = self._flights.for_key(key) if self._io is not None else None
+        messages = None
         if flight is None:
             why = self._why_no_model(req)
+            if why is None:
+                messages = build_messages(req, self._ai)  # may raise: before the breaker lets a probe out
+                why = self._why_breaker_holds()
             if why is not None:
-                self._answer(req, fallback_advice(req, self._ai, why))
+                self._answer(req, rule_based_advice(req, self._ai, why))
                 return
         self._next_ticket += 1
         ticket = self._next_ticket
         if flight is None:
-            flight = self._start_flight(key, req, ticket)
+            assert messages is not None
+            flight = self._start_flight(key, req, ticket, messages)
         else:
             flight.tickets.append(ticket)
-            self._n["shared"] += 1
-        self._waiting[ticket] = _Waiter(req, flight.flight_id)
+            self._tally.shared += 1
+        self._waiting[ticket] = Waiter(req, flight.flight_id)
         assert self._io is not None
-        self._io.call_soon(_arm_timer, self._io.loop, float(self._ai.timeout_s), self.actor_ref, _Deadline(ticket))
+        self._io.call_soon(arm_timer, self._io.loop, float(self._ai.timeout_s), self.actor_ref, Deadline(ticket))
 
     def _why_no_model(self, req: AdviceRequest) -> str | None:
         if self._model_off is not None:
@@ -277,7 +218,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         cap = self._ai.spend_cap_per_hour
         if cap == 0:
             return "model calls are off (ai.spend_cap_per_hour = 0)"
-        spent = self._spend_last_hour()
+        spent = self._tally.spend_last_hour(self._clock())
         if spent >= cap:
             return f"spend cap: {spent} of {cap} USD spent in the last hour"
         if req.ts_ms < self._cooldown_until_ms:
@@ -286,34 +227,42 @@ class AIConsultantActor(pykka.ThreadingActor):
             return f"model busy ({MAX_IN_FLIGHT} calls in flight)"
         return None
 
-    def _start_flight(self, key: CacheKey, req: AdviceRequest, ticket: int) -> Flight:
+    def _why_breaker_holds(self) -> str | None:
+        """Asked last, just before a call: in half-open the breaker lets this one through as its probe."""
+        now = self._clock()
+        if self._breaker.allow(now):
+            return None
+        wait_s = max((self._breaker.retry_at_ms or now) - now, 0) / 1000
+        return f"model unreachable ({self._breaker.in_row} failed calls in a row), next try in {wait_s:.0f} s"
+
+    def _start_flight(self, key: CacheKey, req: AdviceRequest, ticket: int, messages: Messages) -> Flight:
         assert self._io is not None and self._client is not None
-        body = build_body(self._ai, build_messages(req, self._ai), self._fallback_models)  # may raise: before registering
         flight = self._flights.start(key, req, ticket)
         # The call may outlive the requester's deadline a little, so a late answer can still be cached.
         timeout_s = float(self._ai.timeout_s)
         deadline_s = timeout_s + min(timeout_s, 2.0)
-        self._n["model_calls"] += 1
-        self._io.submit(_run_call(self.actor_ref, self._client, body, deadline_s, flight.flight_id))
+        self._tally.model_calls += 1
+        self._io.submit(run_call(self.actor_ref, self._client, messages, deadline_s, self._models, flight.flight_id))
         return flight
 
-    def _take_waiters(self, flight: Flight) -> list[_Waiter]:
+    def _take_waiters(self, flight: Flight) -> list[Waiter]:
         return [self._waiting.pop(t) for t in flight.tickets if t in self._waiting]
 
-    def _on_call_done(self, msg: _CallDone) -> None:
+    def _on_call_done(self, msg: CallDone) -> None:
         flight = self._flights.finish(msg.flight_id)
         if flight is None:
             return
         c = msg.completion
         self._account(c.usage, c.attempts, c.latency_ms)
+        self._reached()
         waiters = self._take_waiters(flight)
         try:
-            fields = parse_reply(c.content)
+            fields = parse_reply(c.text)
         except ReplyError as e:
-            self._n["errors"] += 1
-            self._pause(flight, f"unusable reply: {e.reason}; it began {redact(c.content[:120])!r}")
+            self._tally.errors += 1
+            self._pause(flight, f"unusable reply: {e.reason}; it began {redact(c.text[:120])!r}")
             for w in waiters:
-                self._answer(w.request, fallback_advice(w.request, self._ai, f"invalid reply: {e.reason}",
+                self._answer(w.request, rule_based_advice(w.request, self._ai, f"invalid reply: {e.reason}",
                                                         rejected_reason=e.reason))
             return
         self._failures_in_row, self._cooldown_until_ms = 0, 0
@@ -321,10 +270,10 @@ class AIConsultantActor(pykka.ThreadingActor):
         leader = advice_from_fields(fields, flight.leader, self._ai, meta)
         self._cache.put(flight.key, leader, flight.leader.ts_ms)
         if leader.rejected_reason:
-            self._n["rejected"] += 1
+            self._tally.rejected += 1
             logger.info("AI advice rejected, holding: {}", leader.rejected_reason)
         if not waiters:
-            self._n["late_replies"] += 1
+            self._tally.late_replies += 1
             logger.debug("AI reply after every requester's deadline: cached, not delivered")
         shared_meta = ReplyMeta(c.model, c.latency_ms)
         for w in waiters:
@@ -333,58 +282,85 @@ class AIConsultantActor(pykka.ThreadingActor):
             else:
                 self._answer(w.request, advice_from_fields(fields, w.request, self._ai, shared_meta))
 
-    def _on_call_failed(self, msg: _CallFailed) -> None:
+    def _on_call_failed(self, msg: CallFailed) -> None:
         flight = self._flights.finish(msg.flight_id)
         if flight is None:
             return
         e = msg.error
         self._account(e.usage, e.attempts, None)
-        self._n["errors"] += 1
-        if e.fatal:
-            if e.status in (400, 404) and "model" in e.reason.lower():
-                self._disable(f"{model_hint([self._ai.model])} (OpenRouter said: {e.reason})")
-            else:
-                self._disable(f"OpenRouter refused the call, check the key and credit: {e.reason}")
+        self._tally.errors += 1
+        assert self._client is not None
+        verdict = self._client.classify(e)
+        if verdict is Verdict.FATAL:
+            self._disable(e.hint or f"{self._client.name} refused the call: {e.reason}")
+        elif verdict is Verdict.PAUSE:
+            self._unreachable(e.reason)
+            self._pause(flight, e.reason, quiet=self._breaker.state == OPEN)
         else:
+            self._reached()
             self._pause(flight, e.reason)
         rejected = e.reason if e.kind == "reply" else None
         why = {"timeout": "timeout", "reply": "invalid reply"}.get(e.kind, "model call failed")
         for w in self._take_waiters(flight):
-            self._answer(w.request, fallback_advice(w.request, self._ai, f"{why}: {e.reason}", rejected_reason=rejected))
+            self._answer(w.request, rule_based_advice(w.request, self._ai, f"{why}: {e.reason}", rejected_reason=rejected))
 
-    def _pause(self, flight: Flight, reason: str) -> None:
+    def _pause(self, flight: Flight, reason: str, *, quiet: bool = False) -> None:
         """No model calls for a while (market time, doubling): a failing model must not slow every request."""
         self._failures_in_row += 1
         pause = min(COOLDOWN_CAP_MS, COOLDOWN_BASE_MS * 2 ** min(self._failures_in_row - 1, 16))
         self._cooldown_until_ms = flight.leader.ts_ms + pause
-        logger.warning("AI call failed ({}); fallback advice for the next {} s of market time", reason, pause // 1000)
+        (logger.debug if quiet else logger.warning)(
+            "AI call failed ({}); fallback advice for the next {} s of market time", reason, pause // 1000)
 
-    def _on_deadline(self, msg: _Deadline) -> None:
+    def _unreachable(self, reason: str) -> None:
+        """A call that did not reach the provider: the breaker counts it, and says once when it opens."""
+        now = self._clock()
+        if self._breaker.failed(now, reason):
+            b = self._breaker
+            assert self._client is not None and b.retry_at_ms is not None
+            logger.warning(
+                "AI consultant: {} unreachable after {} failed calls in a row ({}); the rule-based advisor "
+                "answers at once for {:.0f} s, then one call tries again", self._client.name, b.in_row, reason,
+                (b.retry_at_ms - now) / 1000)
+        else:
+            logger.debug("AI consultant: model unreachable ({}), breaker {}", reason, self._breaker.state)
+
+    def _reached(self) -> None:
+        """A call reached the provider: the breaker closes, and says so once with what it held back."""
+        recovered = self._breaker.succeeded(self._clock())
+        if recovered is not None:
+            assert self._client is not None
+            logger.info("AI consultant: {} reachable again after {:.0f} s; the rule-based advisor answered {} "
+                        "request(s) meanwhile", self._client.name, recovered.open_ms / 1000, recovered.answered)
+
+    def _on_deadline(self, msg: Deadline) -> None:
         waiter = self._waiting.pop(msg.ticket, None)
         if waiter is None:
             return  # answered already
         flight = self._flights.get(waiter.flight_id)
         if flight is not None and msg.ticket in flight.tickets:
             flight.tickets.remove(msg.ticket)
-        self._n["timeouts"] += 1
+        self._tally.timeouts += 1
         why = f"timeout: no model answer within {self._ai.timeout_s} s"
-        self._answer(waiter.request, fallback_advice(waiter.request, self._ai, why))
+        self._answer(waiter.request, rule_based_advice(waiter.request, self._ai, why))
 
-    def _on_models_checked(self, msg: _ModelsChecked) -> None:
+    def _on_models_checked(self, msg: ModelsChecked) -> None:
         if msg.known is None:
             logger.warning("AI consultant: could not check the model ids at start: {}", msg.error)
             return
+        assert self._client is not None
         configured = [self._ai.model, *self._ai.fallback_models]
         unknown = unknown_models(configured, msg.known)
         if not unknown:
-            logger.info("AI consultant: OpenRouter lists {}", ", ".join(configured))
+            logger.info("AI consultant: {} lists {}", self._client.name, ", ".join(configured))
             return
-        self._fallback_models = tuple(m for m in self._fallback_models if m in msg.known)
+        self._models = (self._ai.model, *(m for m in self._models[1:] if m in msg.known))
+        hint = self._client.model_hint(unknown)
         if self._ai.model in unknown:
-            self._model_off = model_hint([self._ai.model])
-            logger.error("{}. Model calls are off; the rule-based fallback advises.", model_hint(unknown))
+            self._model_off = self._client.model_hint([self._ai.model])
+            logger.error("{}. Model calls are off; the rule-based fallback advises.", hint)
         else:
-            logger.error("{}. Those fallback ids are left out of the requests.", model_hint(unknown))
+            logger.error("{}. Those fallback ids are left out of the requests.", hint)
 
     def _disable(self, reason: str) -> None:
         if self._model_off is None:
@@ -394,9 +370,7 @@ class AIConsultantActor(pykka.ThreadingActor):
     # -- bookkeeping --
 
     def _answer(self, req: AdviceRequest, advice: Advice) -> None:
-        self._n["calls"] += 1
-        counter = {AdviceSource.MODEL: "model_answers", AdviceSource.CACHE: "cache_hits"}.get(advice.source, "fallbacks")
-        self._n[counter] += 1
+        self._tally.answered(advice.source)
         logger.debug("advice {} {} {} ({})", req.request_id, advice.action.value, advice.base_price, advice.source.value)
         assert req.reply_to is not None
         try:
@@ -405,54 +379,16 @@ class AIConsultantActor(pykka.ThreadingActor):
             logger.warning("AI consultant: the requester of {} is gone", req.request_id)
 
     def _account(self, usage: Usage, attempts: int, latency_ms: int | None) -> None:
-        self._n["http_attempts"] += attempts
-        self._n["prompt_tokens"] += usage.prompt_tokens
-        self._n["completion_tokens"] += usage.completion_tokens
-        self._cost += usage.cost
-        if usage.cost > 0:
-            self._spend.append((self._clock(), usage.cost))
-        if latency_ms is not None:
-            self._latencies.append(latency_ms)
-
-    def _spend_last_hour(self) -> Decimal:
-        horizon = self._clock() - HOUR_MS
-        while self._spend and self._spend[0][0] <= horizon:
-            self._spend.popleft()
-        return sum((cost for _, cost in self._spend), ZERO)
+        self._tally.account(usage, attempts, latency_ms, self._clock())
 
     def _stats(self) -> Stats:
-        n = self._n
-        lat = sorted(self._latencies)
-        values: tuple[tuple[str, int | Decimal | str | None], ...] = (
-            *((name, n[name]) for name in ("calls", "model_calls", "cache_hits", "fallbacks", "errors")),
-            ("cost", self._cost),
-            ("prompt_tokens", n["prompt_tokens"]),
-            ("completion_tokens", n["completion_tokens"]),
-            ("latency_ms_last", self._latencies[-1] if self._latencies else 0),
-            ("latency_ms_p50", lat[len(lat) // 2] if lat else 0),
-            ("spend_last_hour", self._spend_last_hour()),
-            *((name, n[name]) for name in ("model_answers", "shared", "rejected", "timeouts", "late_replies", "http_attempts")),
+        values: tuple[tuple[str, StatValue], ...] = (
+            *self._tally.values(self._clock()),
             ("in_flight", len(self._flights)),
             ("waiting", len(self._waiting)),
             ("cache_entries", len(self._cache)),
             ("model", self._ai.model),
             ("model_off", self._model_off),
+            *self._breaker.values(),
         )
         return Stats(source="ai", values=values)
-
-
-def _from_cache(cached: Advice, req: AdviceRequest) -> Advice:
-    """A cached advice re-addressed to `req`; it stays valid only as long as the entry does."""
-    return Advice(
-        request_id=req.request_id,
-        action=cached.action,
-        base_price=cached.base_price,
-        price_range=cached.price_range,
-        confidence=cached.confidence,
-        reasoning=cached.reasoning,
-        source=AdviceSource.CACHE,
-        ts_ms=req.ts_ms,
-        valid_until_ms=cached.valid_until_ms,
-        model=cached.model,
-        rejected_reason=cached.rejected_reason,
-    )

@@ -4,7 +4,7 @@ A situation is coarse on purpose (state, mid in buckets of ~20 bps, book
 imbalance and volatility bands, position held or not): two snapshots a few
 ticks apart ask the same question. The TTL runs on the market clock
 (`request.ts_ms`), so a replay hits and misses exactly as it did the first
-time. A hit is still re-checked against the new request (`advice.recheck`)
+time. A hit is still re-checked against the new request (`rules.recheck`)
 before it is served; that check is the actor's, not this module's.
 """
 
@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from actors.messages import Advice, AdviceRequest
+from actors.messages import Advice, AdviceRequest, AdviceSource
 
 CacheKey = tuple[str, str, int, int, int, int, bool]
 
@@ -81,6 +81,14 @@ class Flight:
     tickets: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    """A requester waiting on a flight (a model call in progress), until its deadline."""
+
+    request: AdviceRequest
+    flight_id: int
+
+
 class Flights:
     """Single flight: identical keys share the call already in flight."""
 
@@ -115,3 +123,20 @@ class Flights:
 
     def all(self) -> list[Flight]:
         return list(self._by_id.values())
+
+
+def readdressed(cached: Advice, req: AdviceRequest) -> Advice:
+    """A cached advice re-addressed to `req`; it stays valid only as long as the entry does."""
+    return Advice(
+        request_id=req.request_id,
+        action=cached.action,
+        base_price=cached.base_price,
+        price_range=cached.price_range,
+        confidence=cached.confidence,
+        reasoning=cached.reasoning,
+        source=AdviceSource.CACHE,
+        ts_ms=req.ts_ms,
+        valid_until_ms=cached.valid_until_ms,
+        model=cached.model,
+        rejected_reason=cached.rejected_reason,
+    )

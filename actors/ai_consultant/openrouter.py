@@ -1,12 +1,15 @@
-"""The OpenRouter HTTP client: coroutines that run on the consultant's own loop thread.
+"""OpenRouter, one `ChatClient`: its HTTP client, its envelope and its status rules.
 
-One hard deadline covers connecting, every retry and reading the body: a
-price advice that arrives late is worse than none. Inside it, 429/503 honour
-`Retry-After` when it fits, other 5xx, 408 and network errors back off with
-full jitter, and 400/401/402/403/404 are never retried (reference/openrouter.md
-section 2). Bodies are read as text and parsed here, because edge errors can be
-HTML. The API key goes into one header and nowhere else: every error text is
-passed through `redact` before it leaves this module.
+The coroutines run on the consultant's own loop thread. One hard deadline
+covers connecting, every retry and reading the body: a price advice that
+arrives late is worse than none. Inside it, 429/503 honour `Retry-After` when
+it fits; other 5xx, 408, an unusable 200 and a broken connection back off with
+full jitter (`Backoff`, band (0, 1)); 400/401/402/403/404 are never retried
+(reference/openrouter.md section 2). A host that cannot be connected to at all
+is not retried inside the call either: that is the breaker's job, across calls.
+Bodies are read as text and parsed here, because edge errors can be HTML, and
+errors can also come inside an HTTP 200 (`content_from_body`). The API key goes
+into one header and nowhere else: every error text is passed through `redact`.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from typing import Any
 
 import aiohttp
 
-from actors.ai_consultant.advice import RETRYABLE_CODES, ReplyError, content_from_body
+from actors._lib.backoff import Backoff
+from actors.ai_consultant.client import ChatError, Completion, FailureKind, Messages, Usage, Verdict
+from actors.ai_consultant.reply import ReplyError
 from actors.messages import ZERO
-from actors.secrets import Secret, redact
+from actors.secrets import Secret
 from actors.settings import AISettings
 
 SUGGESTED_MODEL = "deepseek/deepseek-chat-v3.1"
@@ -33,31 +38,8 @@ BACKOFF_BASE_S = 0.25
 BACKOFF_CAP_S = 4.0
 NEVER_RETRY = frozenset({400, 401, 402, 403, 404, 413, 422})
 CONFIG_ERRORS = frozenset({400, 401, 402, 403, 404})  # a bad key, model id or account: stop calling
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: Decimal = ZERO
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.cost + other.cost,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """A chat completion that passed the envelope checks; `content` is not parsed yet."""
-
-    content: str
-    model: str | None
-    usage: Usage
-    latency_ms: int
-    attempts: int
+RETRYABLE_CODES = frozenset({408, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+RETRY_JITTER = (0.0, 1.0)  # full jitter, as OpenRouter's and AWS's guidance recommend for many clients
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,28 +53,11 @@ class Outcome:
     status: int | None = None
     retryable: bool = False
     retry_after: float | None = None
+    kind: FailureKind | None = None  # connect | network: no HTTP answer; None: from the status
 
 
-class OpenRouterError(Exception):
-    """A call that produced no answer; the text is redacted and safe to log."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        status: int | None = None,
-        kind: str = "http",
-        usage: Usage = Usage(),
-        attempts: int = 0,
-        latency_ms: int = 0,
-    ) -> None:
-        self.reason = redact(reason)
-        super().__init__(self.reason)
-        self.status = status
-        self.kind = kind  # http | reply | network | timeout
-        self.usage = usage
-        self.attempts = attempts
-        self.latency_ms = latency_ms
+class OpenRouterError(ChatError):
+    """A call to OpenRouter that produced no answer; the text is redacted and safe to log."""
 
     @property
     def fatal(self) -> bool:
@@ -100,22 +65,88 @@ class OpenRouterError(Exception):
         return self.status in CONFIG_ERRORS
 
 
+def classify_error(error: ChatError) -> Verdict:
+    """Fatal for the config statuses, pause when OpenRouter was not reached, retry otherwise."""
+    if error.status in CONFIG_ERRORS:
+        return Verdict.FATAL
+    if error.kind in ("connect", "timeout"):
+        return Verdict.PAUSE
+    return Verdict.RETRY
+
+
+def fatal_hint(status: int | None, reason: str, model: str) -> str | None:
+    """What to change after a fatal answer, in one sentence (None if `status` is not fatal)."""
+    if status not in CONFIG_ERRORS:
+        return None
+    if status in (400, 404) and "model" in reason.lower():
+        return f"{model_hint([model])} (OpenRouter said: {reason})"
+    return f"OpenRouter refused the call, check the key and credit: {reason}"
+
+
+# -- the envelope -------------------------------------------------------------------
+
+
+def content_from_body(body: Any) -> str:
+    """The answer text of a chat completion, after every error check OpenRouter needs.
+
+    Errors can come with HTTP 200 (a top-level `error`, `choices[0].error`,
+    `finish_reason == "error"`), so the status alone proves nothing.
+    """
+    if not isinstance(body, dict):
+        raise ReplyError("reply is not a json object", retryable=True)
+    if body.get("error"):
+        raise _error_from(body["error"], "reply")
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise ReplyError("reply has no choices", retryable=True)
+    choice = choices[0]
+    if choice.get("error"):
+        raise _error_from(choice["error"], "choice")
+    finish = choice.get("finish_reason")
+    if finish == "error":
+        raise ReplyError("the model stopped with finish_reason error", retryable=True)
+    if finish == "length":
+        raise ReplyError("reply truncated at max_tokens (finish_reason length); never repaired")
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str) or not content.strip():
+        where = " (the reasoning field is never read as the answer)" if _has_reasoning(message) else ""
+        raise ReplyError(f"reply content is empty{where}", retryable=True)
+    return content
+
+
+def _has_reasoning(message: Any) -> bool:
+    return isinstance(message, dict) and bool(message.get("reasoning") or message.get("reasoning_content"))
+
+
+def _error_from(error: Any, where: str) -> ReplyError:
+    code = error.get("code") if isinstance(error, dict) else None
+    text = error.get("message") if isinstance(error, dict) else error
+    code_int = code if isinstance(code, int) and not isinstance(code, bool) else None
+    retryable = code_int is None or code_int in RETRYABLE_CODES
+    return ReplyError(f"error in {where}: {code} {str(text)[:200]}", retryable=retryable, code=code_int)
+
+
 # -- pure helpers -------------------------------------------------------------------
 
 
-def build_body(ai: AISettings, messages: list[dict[str, str]], fallbacks: Sequence[str] | None = None) -> dict[str, Any]:
-    """The chat request: deterministic, JSON mode, reasoning off so it cannot eat max_tokens."""
-    models = [m for m in (ai.fallback_models if fallbacks is None else fallbacks) if m != ai.model]
+def build_body(ai: AISettings, messages: Messages, models: Sequence[str] | None = None) -> dict[str, Any]:
+    """The chat request: deterministic, JSON mode, reasoning off so it cannot eat max_tokens.
+
+    `models`: the model first, then OpenRouter's fallbacks (None: `ai.model`, `ai.fallback_models`).
+    """
+    ids = list(models) if models else [ai.model, *ai.fallback_models]
+    fallbacks = [m for m in ids[1:] if m != ids[0]]
     body: dict[str, Any] = {
-        "model": ai.model,
+        "model": ids[0],
         "messages": messages,
         "temperature": 0,
         "max_tokens": ai.max_tokens,
         "response_format": {"type": "json_object"},
         "reasoning": {"enabled": False},
     }
-    if models:
-        body["models"] = models
+    if fallbacks:
+        body["models"] = fallbacks
     return body
 
 
@@ -194,18 +225,20 @@ def classify_response(status: int, text: str, headers: Mapping[str, str]) -> Out
     return Outcome(content=content, model=model, usage=usage, status=200)
 
 
-def retry_delay(attempt: int, outcome: Outcome, remaining_s: float, rand: Callable[[], float]) -> float | None:
+def retry_backoff(rand: Callable[[], float] = random.random) -> Backoff:
+    """The delays between attempts of one call: 0.25 s doubling up to 4 s, full jitter."""
+    return Backoff(initial=BACKOFF_BASE_S, cap=BACKOFF_CAP_S, jitter=RETRY_JITTER, rand=rand)
+
+
+def retry_delay(attempt: int, outcome: Outcome, remaining_s: float, backoff: Backoff) -> float | None:
     """Seconds to wait before attempt `attempt + 1`, or None to give up now."""
     if not outcome.retryable or attempt >= MAX_ATTEMPTS:
         return None
     if outcome.retry_after is not None and outcome.status in (429, 503):
         return outcome.retry_after if outcome.retry_after < remaining_s else None
-    delay = rand() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+    backoff.attempt = attempt - 1  # the step follows the attempt number, Retry-After waits included
+    delay = backoff.next()
     return delay if delay < remaining_s else None
-
-
-def unknown_models(configured: Sequence[str], known: frozenset[str]) -> list[str]:
-    return [m for m in configured if m not in known]
 
 
 def model_hint(ids: Sequence[str]) -> str:
@@ -228,13 +261,25 @@ def model_hint(ids: Sequence[str]) -> str:
 
 
 class OpenRouterClient:
-    """Owns one aiohttp session; every method must run on the loop that created it."""
+    """A `ChatClient` owning one aiohttp session; every coroutine must run on the loop that created it."""
 
-    def __init__(self, base_url: str, api_key: Secret, *, title: str = "trump-trader") -> None:
+    name = "OpenRouter"
+
+    def __init__(
+        self, base_url: str, api_key: Secret, *, ai: AISettings | None = None, title: str = "trump-trader",
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self._base = base_url.rstrip("/")
         self._key = api_key
+        self._ai = ai or AISettings()
         self._title = title
+        self._rand = rand
         self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_settings(cls, ai: AISettings, api_key: Secret) -> OpenRouterClient:
+        """The `ClientFactory` the consultant uses by default."""
+        return cls(ai.base_url, api_key, ai=ai)
 
     def __repr__(self) -> str:
         return f"OpenRouterClient({self._base!r}, key={self._key!r})"
@@ -255,6 +300,12 @@ class OpenRouterClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
 
+    def classify(self, error: ChatError) -> Verdict:
+        return classify_error(error)
+
+    def model_hint(self, ids: Sequence[str]) -> str:
+        return model_hint(ids)
+
     async def _send(self, method: str, path: str, data: str | None, timeout_s: float) -> tuple[int, str, Mapping[str, str]]:
         session = self._get_session()
         timeout = aiohttp.ClientTimeout(total=max(timeout_s, 0.001))
@@ -262,12 +313,24 @@ class OpenRouterClient:
             text = await resp.text(errors="replace")
             return resp.status, text, resp.headers
 
-    async def complete(
-        self, body: dict[str, Any], deadline_s: float, rand: Callable[[], float] = random.random
-    ) -> Completion:
+    async def _attempt(self, data: str, timeout_s: float) -> Outcome:
+        """One POST, classified; a timeout propagates (the caller's deadline owns it)."""
+        try:
+            status, text, headers = await self._send("POST", "/chat/completions", data, timeout_s)
+        except TimeoutError:
+            raise
+        except aiohttp.ClientConnectorError as e:  # refused, name not resolved, TLS: no connection at all
+            return Outcome(reason=f"cannot connect: {type(e).__name__}: {e}", kind="connect")
+        except (aiohttp.ClientError, OSError) as e:  # the connection broke: a retry usually works
+            return Outcome(reason=f"network error: {type(e).__name__}: {e}", retryable=True, kind="network")
+        return classify_response(status, text, headers)
+
+    async def complete(self, messages: Messages, deadline_s: float, models: Sequence[str] | None = None) -> Completion:
         """POST /chat/completions with retries, all inside `deadline_s`; raises OpenRouterError."""
+        body = build_body(self._ai, messages, models)
         data = json.dumps(body)
         started = time.monotonic()
+        backoff = retry_backoff(self._rand)
         usage, attempt, last = Usage(), 0, Outcome()
 
         def elapsed_ms() -> int:
@@ -277,24 +340,16 @@ class OpenRouterClient:
             async with asyncio.timeout(deadline_s):
                 while True:
                     attempt += 1
-                    try:
-                        status, text, headers = await self._send(
-                            "POST", "/chat/completions", data, deadline_s - (time.monotonic() - started)
-                        )
-                        last = classify_response(status, text, headers)
-                    except (aiohttp.ClientError, OSError) as e:
-                        if isinstance(e, TimeoutError):
-                            raise
-                        last = Outcome(reason=f"network error: {type(e).__name__}: {e}", retryable=True)
+                    last = await self._attempt(data, deadline_s - (time.monotonic() - started))
                     usage += last.usage
                     if last.content is not None:
                         return Completion(last.content, last.model, usage, elapsed_ms(), attempt)
-                    delay = retry_delay(attempt, last, deadline_s - (time.monotonic() - started), rand)
+                    delay = retry_delay(attempt, last, deadline_s - (time.monotonic() - started), backoff)
                     if delay is None:
-                        kind = "http" if last.status not in (None, 200) else ("reply" if last.status else "network")
+                        kind = last.kind or ("http" if last.status not in (None, 200) else "reply")
                         raise OpenRouterError(
                             last.reason, status=last.status, kind=kind, usage=usage, attempts=attempt,
-                            latency_ms=elapsed_ms(),
+                            latency_ms=elapsed_ms(), hint=fatal_hint(last.status, last.reason, body["model"]),
                         )
                     await asyncio.sleep(delay)
         except TimeoutError:
@@ -310,6 +365,8 @@ class OpenRouterClient:
                 status, text, _headers = await self._send("GET", "/models", None, deadline_s)
         except TimeoutError:
             raise OpenRouterError(f"GET /models: no answer within {deadline_s:g} s", kind="timeout") from None
+        except aiohttp.ClientConnectorError as e:
+            raise OpenRouterError(f"GET /models: cannot connect: {type(e).__name__}: {e}", kind="connect") from None
         except (aiohttp.ClientError, OSError) as e:
             raise OpenRouterError(f"GET /models: {type(e).__name__}: {e}", kind="network") from None
         if status != 200:

@@ -5,6 +5,7 @@ In a test:
     fake = FakeOpenRouter(api_key="sk-or-v1-test...")
     base_url = fake.start()              # "http://127.0.0.1:PORT/api/v1"
     fake.push(Reply.hang())              # scripted replies, one per chat request, in order
+    fake.push(Reply.drop_connection())   # close the connection without an answer
     ...
     fake.chat_requests()                 # what was sent: headers, body
     fake.stop()
@@ -108,6 +109,7 @@ class Reply:
     hang: bool = False
     content_type: str = "application/json"
     echo_auth: bool = False  # put the Authorization header the client sent into the error message
+    disconnect: bool = False  # close the connection without any HTTP answer
 
     @classmethod
     def advice(cls, delay_s: float = 0.0, **fields: Any) -> Reply:
@@ -120,6 +122,10 @@ class Reply:
     @classmethod
     def hang_forever(cls) -> Reply:
         return cls(hang=True)
+
+    @classmethod
+    def drop_connection(cls) -> Reply:
+        return cls(disconnect=True)
 
     @classmethod
     def status_error(cls, status: int, message: str = "", retry_after: float | None = None, **extra: Any) -> Reply:
@@ -325,6 +331,8 @@ class FakeOpenRouter:
             reply = self._script.popleft() if self._script else None
         if reply is None:
             reply = self.default or Reply(body=completion(_smart_answer(body)))
+        if reply.disconnect and request.transport is not None:
+            request.transport.close()  # the client sees the server disconnect, with no status
         return await self._send(reply, rec)
 
     async def _send(self, reply: Reply, rec: Recorded) -> web.StreamResponse:

@@ -1,36 +1,41 @@
-"""The rule-based advisor: used with no key, on any model failure, over the spend cap, offline.
+"""The rule-based advisor, the bot's default strategy: it advises whenever the model does not.
 
-Deterministic and fee-aware, so that the default offline run trades and a
-backtest gives the same result every time. It is a passive market maker of
-one order at a time: bid at the best bid (a little lower when the market is
-volatile) and offer at the best ask, but never below the break-even floor the
-StateKeeper computed (break-even after both fees plus the minimum profit).
+That is every offline run (no key), and any request the model cannot answer
+well in time (a failure, a timeout, the spend cap, the breaker open). Its
+advice is journaled with `AdviceSource.FALLBACK` ("fallback"), the value
+journals already hold. Deterministic and fee-aware, so that the default
+offline run trades and a backtest gives the same result every time.
+
+It is a passive market maker of one order at a time: bid at the best bid (a
+little lower when the market is volatile) and offer at the best ask, but never
+below the break-even floor the StateKeeper computed (break-even after both
+fees plus the minimum profit).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from actors.ai_consultant.advice import hold_advice, valid_until
+from actors.ai_consultant.rules import hold_advice, valid_until
 from actors.messages import Advice, AdviceAction, AdviceRequest, AdviceSource, Side, TradingState
 from actors.order_executor.filters import fmt, round_price
 from actors.settings import AISettings
 
-FALLBACK_CONFIDENCE = Decimal("0.8")  # above the default min_confidence (0.7), so the bot acts on it
+RULE_BASED_CONFIDENCE = Decimal("0.8")  # above the default min_confidence (0.7), so the bot acts on it
 VOL_FRACTION = Decimal("0.25")  # how much of the realised volatility to stand back from mid
 
 
-def fallback_advice(
+def rule_based_advice(
     request: AdviceRequest, ai: AISettings, why: str, *, rejected_reason: str | None = None
 ) -> Advice:
-    """FALLBACK advice for `request`; `why` says why the model was not used (no key, timeout...)."""
+    """The rule-based advice for `request`; `why` says why the model was not used (no key, timeout...)."""
     snap, f = request.snapshot, request.filters
     label = f"rule-based fallback ({why})"
 
     def hold(detail: str) -> Advice:
         return hold_advice(
             request, ai, f"{label}: {detail}", source=AdviceSource.FALLBACK,
-            confidence=FALLBACK_CONFIDENCE, rejected_reason=rejected_reason,
+            confidence=RULE_BASED_CONFIDENCE, rejected_reason=rejected_reason,
         )
 
     if request.state not in (TradingState.READY_TO_BUY, TradingState.READY_TO_SELL):
@@ -62,7 +67,7 @@ def fallback_advice(
         action=action,
         base_price=price,
         price_range=rng,
-        confidence=FALLBACK_CONFIDENCE,
+        confidence=RULE_BASED_CONFIDENCE,
         reasoning=f"{label}: {text}"[: ai.max_reasoning_chars],
         source=AdviceSource.FALLBACK,
         ts_ms=request.ts_ms,
