@@ -25,7 +25,9 @@ from actors.messages import (
     Side,
     Subscribe,
 )
-from actors.order_executor import BinanceTuning, OrderExecutorActor
+from actors.binance.config import BinanceTuning
+from actors.binance.user_stream import UserEvent
+from actors.order_executor import OrderExecutorActor
 from actors.order_executor.paper import UNKNOWN_ORDER
 from actors.secrets import Secret
 from actors.settings import ExchangeSettings, Settings
@@ -48,6 +50,7 @@ TUNING = BinanceTuning(
     retry_s=0.2,
     default_retry_after_s=1,
     poll_while_down_s=0.2,
+    closed_poll_s=0.2,
 )
 
 
@@ -308,6 +311,48 @@ def test_exchange_info_is_refreshed_and_rebroadcast() -> None:
         [_, halted] = sub.wait_for(FiltersUpdated, count=2, timeout=5)
         assert halted.filters.status == "HALT"
         ex.stop(timeout=10)
+
+
+def test_market_closed_rereads_the_rules_at_once_and_every_minute_until_it_reopens(logs: Any) -> None:
+    """Issue 11.5: with the hourly refresh, a BREAK seen only by a -2010 must not block trading for an hour."""
+    with FakeBinance() as fake:
+        ex, sub = start_executor(fake, wait_stream=False)  # exchange_info_refresh_s: the default hour
+        fake.set_symbol_status("BREAK")  # the executor still believes TRADING
+        ex.tell(PlaceOrder(client_order_id="b1", symbol=SYMBOL, side=Side.BUY, price=D("10"), quantity=D("1"),
+                           ts_ms=1))
+        [rejected] = sub.wait_for(OrderUpdate, lambda u: u.client_order_id == "b1")
+        assert rejected.status is OrderStatus.REJECTED and rejected.reject_reason == "-2010 Market is closed."
+        [_, closed] = sub.wait_for(FiltersUpdated, count=2)  # read again at once, not in an hour
+        assert closed.filters.status == "BREAK"
+        ex.tell(PlaceOrder(client_order_id="b2", symbol=SYMBOL, side=Side.BUY, price=D("10"), quantity=D("1"),
+                           ts_ms=2))
+        [local] = sub.wait_for(OrderUpdate, lambda u: u.client_order_id == "b2")
+        assert "not trading" in local.reject_reason  # refused locally now: no second POST
+        assert len(fake.requests_to("POST", "/api/v3/order")) == 1
+        eventually(lambda: len(fake.requests_to("GET", "/api/v3/exchangeInfo")) >= 4)  # polled while closed
+        fake.set_symbol_status("TRADING")
+        [*_, reopened] = sub.wait_for(FiltersUpdated, count=3)
+        assert reopened.filters.status == "TRADING"
+        ex.tell(PlaceOrder(client_order_id="b3", symbol=SYMBOL, side=Side.BUY, price=D("10"), quantity=D("1"),
+                           ts_ms=3))
+        sub.wait_for(OrderUpdate, lambda u: u.client_order_id == "b3" and u.status is OrderStatus.NEW)
+        ex.stop(timeout=10)
+    status_lines = [m for m in logs.messages("WARNING") if "status is BREAK" in m]
+    assert len(status_lines) == 1  # logged when it starts, not once per read
+
+
+def test_a_malformed_user_event_is_one_log_line_and_changes_nothing(rig: Rig, logs: Any) -> None:
+    rig.place("b1")
+    rig.wait_status("b1", OrderStatus.NEW)
+    bad = {"e": "executionReport", "s": SYMBOL, "c": "b1", "C": "", "x": "TRADE", "X": "FILLED", "i": 1,
+           "l": "1", "L": "10", "t": 99}  # no cumulative quantity 'z'
+    rig.ex.tell(UserEvent(bad))
+    rig.ex.tell(QueryOrder(client_order_id="b1", symbol=SYMBOL))  # a barrier: answered after the bad event
+    rig.sub.wait_for(OrderUpdate, lambda u: u.client_order_id == "b1", count=2)
+    assert [u.status for u in rig.updates("b1")] == [OrderStatus.NEW, OrderStatus.NEW]
+    lines = [m for m in logs.messages("WARNING") if "cannot be read" in m]
+    assert len(lines) == 1 and "'z'" in lines[0]
+    assert rig.stats()["handler_errors"] == 0
 
 
 def test_clock_drift_gives_1021_then_resync_and_one_retry(rig: Rig) -> None:
