@@ -126,8 +126,8 @@ def bench_actor(n: int = 20_000) -> dict[str, float]:
 
 
 def bench_latency(n: int = 200) -> dict[str, float]:
-    from actors.order_executor.actor import OrderExecutorActor
     from actors.binance.config import BinanceTuning
+    from actors.order_executor.actor import OrderExecutorActor
     from actors.secrets import Secret
     from tests.fakes.binance_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBinance
     from tests.probes import ProbeHandle

@@ -11,9 +11,10 @@ from actors.binance.errors import Fatal, OutcomeUnknown, Refused, RetryAfter, re
 from actors.binance.lookup import Archived, GiveUp, LookupPolicy, NeverLanded, Resolved, Retry, verdict
 
 POLICY = LookupPolicy(backoff_s=0.25, backoff_max_s=5.0, min_not_found=3)
-BASE: dict[str, Any] = dict(code=None, http_status=None, not_found=0, acked=False, unknown=True, inflight=False,
-                            settled=False, landing_window_passed=False, attempt=0, policy=POLICY)
-NOT_FOUND = dict(code=c.NO_SUCH_ORDER, http_status=400)
+BASE: dict[str, Any] = {"code": None, "http_status": None, "not_found": 0, "acked": False, "unknown": True,
+                        "inflight": False, "settled": False, "landing_window_passed": False, "attempt": 0,
+                        "policy": POLICY}
+NOT_FOUND = {"code": c.NO_SUCH_ORDER, "http_status": 400}
 
 
 @pytest.mark.parametrize(

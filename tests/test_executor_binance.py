@@ -12,6 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from actors.binance.config import BinanceTuning
+from actors.binance.user_stream import UserEvent
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
@@ -25,8 +27,6 @@ from actors.messages import (
     Side,
     Subscribe,
 )
-from actors.binance.config import BinanceTuning
-from actors.binance.user_stream import UserEvent
 from actors.order_executor import OrderExecutorActor
 from actors.order_executor.paper import UNKNOWN_ORDER
 from actors.secrets import Secret

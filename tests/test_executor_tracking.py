@@ -7,13 +7,13 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.messages import OrderStatus, OrderUpdate, Side
 from actors.binance.parse import account_balances as account_to_balances
 from actors.binance.parse import account_position as account_position_to_balances
 from actors.binance.parse import exchange_info as parse_exchange_info
 from actors.binance.parse import execution_report as execution_report_to_update
 from actors.binance.parse import order as order_to_update
 from actors.binance.parse import trades as trades_to_updates
+from actors.messages import OrderStatus, OrderUpdate, Side
 from actors.order_executor.filters import check_order
 from actors.order_executor.tracking import TrackedOrder, apply
 

@@ -26,7 +26,8 @@ _EXPORTS = {
     "OutcomeUnknown": "actors.binance.errors",
     "ParseError": "actors.binance.parse",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = ["BinanceError", "BinanceRest", "BinanceTuning", "BinanceVenue", "Fatal", "OutcomeUnknown", "ParseError",
+           "Refused", "RetryAfter", "Signer", "UserStream"]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,9 +11,8 @@ loses its connection is never sent again. Subscribers get
 backoff until the exchange knows it; what each failed lookup means is the
 pure `lookup.verdict`.
 
-The rest of the venue: `account` (exchangeInfo, balances, the closed-market
-poll), `reconcile` (stream events, openOrders, myTrades), `errors` (what a
-failure means), `parse` (the wire formats).
+The rest of the venue: `account` (exchangeInfo, balances, the closed-market poll),
+`reconcile` (stream events, openOrders, myTrades, lookups), `errors`, `parse`.
 
 Shutdown: places and cancels already told are given `shutdown_grace_s` to
 reach the exchange (the StateKeeper's cancel-on-exit arrives just before the

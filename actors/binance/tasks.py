@@ -35,7 +35,6 @@ class Done:
 
 async def noop() -> None:
     """A request that does nothing: `spawn(noop, handler, delay=s)` is a timer."""
-    return None
 
 
 class Tasks:

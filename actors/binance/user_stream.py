@@ -27,6 +27,7 @@ from loguru import logger
 
 from actors._lib.backoff import Backoff
 from actors.binance import constants as c
+from actors.binance.errors import refusal
 from actors.binance.rest import BinanceRest
 from actors.binance.signing import Signer
 from actors.secrets import Secret, redact
@@ -161,7 +162,9 @@ class UserStream:
                 logger.warning("user-data subscribe got -1021: re-syncing the clock")
                 await self._rest.sync_time()
                 continue
-            raise SubscribeError(redact(f"subscribe refused: status {status} code {code} {error.get('msg', '')}"))
+            # classified like any REST refusal: a bad key is Fatal, a rate limit RetryAfter (the loop reconnects)
+            raise refusal(status if isinstance(status, int) else 0, code if isinstance(code, int) else None,
+                          f"user-data subscribe refused: {error.get('msg', '')}")
         raise SubscribeError("subscribe refused twice")
 
     async def _await_reply(self, ws: aiohttp.ClientWebSocketResponse, req_id: str) -> dict[str, Any]:

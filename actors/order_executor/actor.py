@@ -24,6 +24,11 @@ from typing import Any
 import pykka
 from loguru import logger
 
+from actors.binance.config import BinanceTuning
+from actors.binance.orders import BinanceVenue
+from actors.binance.signing import Signer
+from actors.binance.tasks import Done
+from actors.binance.user_stream import StreamDown, StreamUp, UserEvent
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
@@ -46,11 +51,6 @@ from actors.messages import (
     Unsubscribe,
     WakeWhen,
 )
-from actors.binance.config import BinanceTuning
-from actors.binance.orders import BinanceVenue
-from actors.binance.signing import Signer
-from actors.binance.tasks import Done
-from actors.binance.user_stream import StreamDown, StreamUp, UserEvent
 from actors.order_executor.filters import paper_filters
 from actors.order_executor.paper import PaperExchange
 from actors.secrets import Secret, redact
