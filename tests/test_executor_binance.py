@@ -301,6 +301,9 @@ def test_symbol_not_trading_is_refused_locally() -> None:
         [u] = sub.wait_for(OrderUpdate)
         assert u.status is OrderStatus.REJECTED and "not trading" in u.reject_reason
         assert fake.requests_to("POST", "/api/v3/order") == []
+        fake.set_symbol_status("TRADING")  # known closed at start: watched every minute, not every hour
+        [_, reopened] = sub.wait_for(FiltersUpdated, count=2)
+        assert reopened.filters.status == "TRADING"
         ex.stop(timeout=10)
 
 
