@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -138,7 +138,7 @@ class BinanceRest:
         return await self.request(method, path, params, signed=True)
 
     async def request(self, method: str, path: str, params: Params | None = None, *, signed: bool = False) -> Any:
-        base_items = list(params.items()) if isinstance(params, dict) else list(params or ())
+        base_items: list[tuple[str, Any]] = list(params.items()) if isinstance(params, Mapping) else list(params or ())
         retried_1021 = False
         rate_limited = 0
         while True:
