@@ -184,6 +184,10 @@ class FeedStatusChanged:
     stale: bool
     reason: str
     ts_ms: int
+    cause: str = ""  # what is wrong, readable (the stream's last error; "" when it came back)
+    since_ms: int = 0  # when the feed went stale (or came back)
+    attempts: int = 0  # connection attempts failed in a row so far
+    next_attempt_ms: int = 0  # when the next connection attempt starts (0 = connected or none planned)
 
 
 @dataclass(**_frozen)
@@ -334,6 +338,7 @@ class PlaceOrder:
     ts_ms: int
     correlation_id: str = ""
     time_in_force: str = "GTC"
+    reason: str = ""  # why: "entry", "advice", or an exit ("stop_loss", "time_exit", ...); see OrderReason
 
 
 @dataclass(**_frozen)
@@ -501,6 +506,8 @@ class Trade:
     fees_quote: Decimal = ZERO
     fee_estimated: bool = False
     closed_at: datetime | None = None
+    exit_reason: str = ""  # what closed it: "advice", "stop_loss", "take_profit", "trailing_stop", "time_exit", ...
+    entry_reason: str = ""  # what opened it: the advice id or the rule that fired
 
 
 @dataclass(**_frozen)
@@ -518,3 +525,179 @@ class StatusSnapshot:
     halted_reason: str | None
     stopped_reason: str | None = None  # no new orders (signal, end of data)
     counters: tuple[tuple[str, int], ...] = field(default=())
+    risk: RiskView | None = None
+    blocked: tuple[BlockedCondition, ...] = ()
+    denials: tuple[OrderDenied, ...] = ()  # the most recent, newest last
+
+
+# -- keeper events (published one way to listeners; see state_keeper/events.py) --------------
+
+
+class RiskState(str, Enum):
+    """The risk gate's trading state (NautilusTrader's ACTIVE / REDUCING / HALTED).
+
+    ACTIVE: every order the gate approves. REDUCING: no new buys (a pause with an end,
+    such as a cooldown or the daily loss limit); exits go on. HALTED: no new buys until
+    the operator resumes; exits go on, and the position is flattened if so configured.
+    """
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
+class OrderReason(str, Enum):
+    """Why an order was proposed; an exit other than ADVICE may sell below break-even."""
+
+    ADVICE = "advice"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+    TIME_EXIT = "time_exit"
+    FLATTEN = "flatten"
+    OPERATOR = "operator"
+
+    @property
+    def may_sell_below_break_even(self) -> bool:
+        return self not in (OrderReason.ADVICE, OrderReason.TAKE_PROFIT)
+
+
+@dataclass(**_frozen)
+class RiskView:
+    """How much of each limit is used, for the status page and the report."""
+
+    state: RiskState
+    reason: str
+    until_ms: int | None  # a REDUCING pause ends then (None: until resumed)
+    capital: Decimal
+    equity: Decimal
+    peak_equity: Decimal
+    drawdown: Decimal  # fraction of capital below the peak
+    max_drawdown: Decimal  # the limit (0 = off)
+    day_pnl: Decimal  # equity change since the UTC day began
+    daily_loss_limit: Decimal  # fraction of capital (0 = off)
+    consecutive_losses: int
+    max_consecutive_losses: int
+    exposure: Decimal  # cost of what is held
+    max_exposure: Decimal  # quote (0 = off)
+
+
+@dataclass(**_frozen)
+class BlockedCondition:
+    """Something that keeps the keeper from acting (logged once when it starts and when it ends)."""
+
+    condition: str
+    detail: str
+    since_ms: int
+    count: int = 0  # snapshots or proposals it blocked
+
+
+@dataclass(**_frozen)
+class OrderPlaced:
+    client_order_id: str
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    reason: str
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class OrderDenied:
+    """The risk gate refused a proposed order; nothing was sent."""
+
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    code: str  # e.g. "halted", "below_min_notional", "exceeds_equity"
+    detail: str
+    proposed_by: str  # "model", "cache", "rule_based", "risk", "operator"
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class OrderFilled:
+    client_order_id: str
+    side: Side
+    fill_qty: Decimal
+    fill_quote: Decimal
+    cum_qty: Decimal
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class TradeClosed:
+    trade: Trade
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class StateChanged:
+    previous: TradingState
+    state: TradingState
+    reason: str
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class RiskStateChanged:
+    """The gate went ACTIVE, REDUCING or HALTED (a halt is also a `TradingHalted`)."""
+
+    state: RiskState
+    reason: str
+    until_ms: int | None
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class TradingHalted:
+    reason: str
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class TradingStopped:
+    """No new orders from now on: a signal, the end of the data, the operator."""
+
+    reason: str
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class TradingBlocked:
+    condition: BlockedCondition
+
+
+@dataclass(**_frozen)
+class TradingUnblocked:
+    condition: BlockedCondition
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class ResumeTrading:
+    """The operator lifts a halt (or a pause); journaled with who and why."""
+
+    by: str
+    reason: str = ""
+
+
+@dataclass(**_frozen)
+class PauseBuying:
+    """The operator stops new buys (REDUCING) until resumed; exits go on."""
+
+    by: str
+    reason: str = ""
+
+
+@dataclass(**_frozen)
+class HaltTrading:
+    """The operator halts trading, optionally selling what is held at the bid."""
+
+    by: str
+    reason: str = ""
+    flatten: bool = False
+
+
+KeeperEvent = (OrderPlaced | OrderDenied | OrderFilled | TradeClosed | StateChanged | RiskStateChanged
+               | TradingHalted | TradingStopped | TradingBlocked | TradingUnblocked)

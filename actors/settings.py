@@ -85,6 +85,31 @@ class TradingSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RiskSettings:
+    """The one gate's limits; every order passes them, whoever proposed it (state_keeper/risk.py)."""
+
+    capital: Decimal = Decimal(10)  # quote the bot may use; equity = capital + P&L
+    sizing: str = "fixed"  # fixed: trading.quote_per_trade | equity: equity_fraction of equity
+    equity_fraction: Decimal = Decimal(1)
+    confidence_sizing: bool = False  # scale a buy by the advice's confidence...
+    min_size_fraction: Decimal = Decimal("0.5")  # ...between these fractions of the size
+    max_size_fraction: Decimal = Decimal(1)
+    max_exposure: Decimal = Decimal(0)  # quote held at most (0 = no limit beyond equity)
+    stop_loss_vol: Decimal = Decimal(0)  # stop this many volatilities below entry (0 = off)
+    take_profit: Decimal = Decimal(0)  # fraction above cost (0 = off)
+    trailing_stop: Decimal = Decimal(0)  # fraction below the highest bid since entry (0 = off)
+    max_holding_s: int = 0  # sell after this long in a position (0 = no limit)
+    max_drawdown: Decimal = Decimal(0)  # equity this fraction of capital below its peak: HALTED
+    flatten_on_halt: bool = False  # and sell what is held when halted
+    daily_loss_limit: Decimal = Decimal(0)  # equity down this fraction of capital today: no buys till tomorrow
+    cooldown_after_stop_s: int = 0  # no buys this long after a stop-loss
+    max_consecutive_losses: int = 0  # pause buying after this many losing trades in a row (0 = off)
+    loss_pause_s: int = 0  # ...for this long
+    retry_initial_s: int = 5  # after a rejected order, wait this long (market time) before the next...
+    retry_max_s: int = 300  # ...doubling up to this
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StorageSettings:
     path: str = "data/trader.sqlite3"
 
@@ -111,6 +136,7 @@ class Settings:
     market: MarketSettings = field(default_factory=MarketSettings)
     ai: AISettings = field(default_factory=AISettings)
     trading: TradingSettings = field(default_factory=TradingSettings)
+    risk: RiskSettings = field(default_factory=RiskSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     status: StatusSettings = field(default_factory=StatusSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
@@ -121,6 +147,7 @@ _SECTIONS: dict[str, type] = {
     "market": MarketSettings,
     "ai": AISettings,
     "trading": TradingSettings,
+    "risk": RiskSettings,
     "storage": StorageSettings,
     "status": StatusSettings,
     "logging": LoggingSettings,
@@ -129,6 +156,7 @@ _SECTIONS: dict[str, type] = {
 _CHOICES: dict[str, tuple[str, ...]] = {
     "exchange.kind": ("paper", "binance"),
     "market.source": ("synthetic", "replay", "binance"),
+    "risk.sizing": ("fixed", "equity"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
 }
 
@@ -281,7 +309,33 @@ def validate(s: Settings) -> None:
     if not 0 <= t.stop_loss < 1:
         raise SettingsError(f"trading.stop_loss must be in [0, 1) (0 = off), not {t.stop_loss}")
     _positive("trading.max_trades", t.max_trades, zero_ok=True)
+    _validate_risk(s.risk)
     if not s.storage.path:
         raise SettingsError("storage.path must name a file (':memory:' keeps the journal in memory)")
     if not 0 <= s.status.port <= 65535:
         raise SettingsError(f"status.port must be in 0..65535 (0 = off), not {s.status.port}")
+
+
+def _validate_risk(r: RiskSettings) -> None:
+    _positive("risk.capital", r.capital)
+    for key in ("equity_fraction", "min_size_fraction", "max_size_fraction"):
+        value = getattr(r, key)
+        if not 0 < value <= 1:
+            raise SettingsError(f"risk.{key} must be in (0, 1], not {value}")
+    if r.min_size_fraction > r.max_size_fraction:
+        raise SettingsError(f"risk.min_size_fraction ({r.min_size_fraction}) must not exceed risk.max_size_fraction "
+                            f"({r.max_size_fraction})")
+    for key in ("max_drawdown", "daily_loss_limit", "trailing_stop"):
+        value = getattr(r, key)
+        if not 0 <= value < 1:
+            raise SettingsError(f"risk.{key} must be in [0, 1) (0 = off), not {value}")
+    for key in ("max_exposure", "stop_loss_vol", "take_profit"):
+        _positive(f"risk.{key}", getattr(r, key), zero_ok=True)
+    for key in ("max_holding_s", "cooldown_after_stop_s", "max_consecutive_losses", "loss_pause_s"):
+        _positive(f"risk.{key}", getattr(r, key), zero_ok=True)
+    _positive("risk.retry_initial_s", r.retry_initial_s)
+    if r.retry_max_s < r.retry_initial_s:
+        raise SettingsError(f"risk.retry_max_s ({r.retry_max_s}) must be >= risk.retry_initial_s ({r.retry_initial_s})")
+    if r.max_consecutive_losses and not r.loss_pause_s:
+        raise SettingsError("risk.loss_pause_s must be > 0 when risk.max_consecutive_losses is set "
+                            "(how long to pause buying after the losing streak)")

@@ -35,16 +35,11 @@ from actors.messages import (  # noqa: E402
     OrderUpdate,
     PlaceOrder,
     Side,
-    SymbolFilters,
 )
 from actors.settings import Settings, StatusSettings, StorageSettings  # noqa: E402
+from tests.helpers import FILTERS as FILTERS  # noqa: E402  (one FILTERS for the tests and the benchmarks)
 
 D = Decimal
-
-FILTERS = SymbolFilters(
-    symbol="TRUMPUSDC", base_asset="TRUMP", quote_asset="USDC", tick_size=D("0.01"), step_size=D("0.001"),
-    min_qty=D("0.001"), max_qty=D("9000000"), min_notional=D("1"),
-)
 
 
 # -- running -----------------------------------------------------------------------------
@@ -135,7 +130,10 @@ class Recorder:
 
 
 class ProbeActor(pykka.ThreadingActor):
-    """Records every message with `time.perf_counter_ns()` first thing; `respond` may act on it."""
+    """Records every message with `time.perf_counter_ns()` first thing; `respond` may act on it.
+
+    A deliberate near-copy of `tests.probes.Probe`: the timestamp must come before any other work.
+    """
 
     def __init__(self, rec: Recorder, respond: Callable[[Any], Any] | None = None) -> None:
         super().__init__()
@@ -225,8 +223,11 @@ def advice_for(req_or_id: AdviceRequest | str, action: str, price: Decimal | str
     )
 
 
+FEE_RATE = D("0.001")
+
+
 def fill(cmd: PlaceOrder, status: str, cum: Decimal, *, last: Decimal, trade_id: int, ts_ms: int,
-         fee_rate: Decimal = D("0.001")) -> OrderUpdate:
+         fee_rate: Decimal = FEE_RATE) -> OrderUpdate:
     """An OrderUpdate shaped like the paper exchange's: commission in the base asset on a buy, quote on a sell."""
     price = cmd.price
     buy = cmd.side is Side.BUY
@@ -261,7 +262,7 @@ class CoreDriver:
     """
 
     def __init__(self, core: Any, sink: Callable[[str, Any], None] | None = None) -> None:
-        from actors.state_keeper.core import CONSULTANT, EXECUTOR  # noqa: PLC0415
+        from actors.state_keeper.core import CONSULTANT, EXECUTOR
 
         self.core = core
         self.sink = sink

@@ -56,7 +56,7 @@ def ensure_tape(n: int) -> tuple[Path, dict[str, Any]]:
 
 
 def _generate(path: Path, n: int, seed: int = 20250601) -> dict[str, Any]:
-    import numpy as np  # noqa: PLC0415 - only needed to make the file
+    import numpy as np
 
     rng = np.random.default_rng(seed)
     burst = rng.random(n) < 0.7

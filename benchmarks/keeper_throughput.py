@@ -131,7 +131,7 @@ def time_keeper(msgs: list[OrderUpdate], cum: Decimal, fills: int, journal_dir: 
 
 def time_core(msgs: list[OrderUpdate], cum: Decimal) -> float:
     """The same stream through `KeeperCore.on_order_update` alone: no actor, no journal (facts dropped)."""
-    from actors.state_keeper.core import EXECUTOR, KeeperCore  # noqa: PLC0415
+    from actors.state_keeper.core import EXECUTOR, KeeperCore
 
     core = KeeperCore(bench_settings(), FILTERS, PREFIX)
     (_t, req), = core.on_snapshot(snapshot(1))
@@ -159,7 +159,7 @@ def main() -> None:
     repeats = args.repeats or (1 if args.quick else 3)
 
     # the stream is deterministic (fixed id prefix): build it once from a probe run
-    keeper, cmd = start_keeper(None)
+    _keeper, cmd = start_keeper(None)
     stop_all_actors()
     msgs, cum, fills = build_stream(cmd, n)
 
@@ -182,10 +182,10 @@ def main() -> None:
                   f"journaled {jour[-1]:,.0f}/s", file=sys.stderr, flush=True)
 
         # the production logging: INFO to the rotating JSON-lines file, no console
-        from loguru import logger  # noqa: PLC0415
+        from loguru import logger
 
-        from actors.logging_setup import configure_logging  # noqa: PLC0415
-        from actors.settings import LoggingSettings  # noqa: PLC0415
+        from actors.logging_setup import configure_logging
+        from actors.settings import LoggingSettings
 
         logger.remove()
         configure_logging(LoggingSettings(level="INFO", file=str(Path(tmp) / "trader.jsonl")), console=False)

@@ -117,7 +117,7 @@ def main() -> None:
 
 
 def argparse_hidden() -> str:
-    import argparse  # noqa: PLC0415
+    import argparse
 
     return argparse.SUPPRESS
 

@@ -39,18 +39,18 @@ def skipped(reason: str) -> None:
 def main() -> None:
     args = parse_args(__doc__)
     try:
-        import nautilus_trader  # noqa: PLC0415
-        import numpy as np  # noqa: PLC0415
-        import pandas as pd  # noqa: PLC0415
-        from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig  # noqa: PLC0415
-        from nautilus_trader.config import LoggingConfig, StrategyConfig  # noqa: PLC0415
-        from nautilus_trader.model.currencies import USDC  # noqa: PLC0415
-        from nautilus_trader.model.data import TradeTick  # noqa: PLC0415
-        from nautilus_trader.model.enums import AccountType, OmsType, OrderSide, TimeInForce  # noqa: PLC0415
-        from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue  # noqa: PLC0415
-        from nautilus_trader.model.instruments import CurrencyPair  # noqa: PLC0415
-        from nautilus_trader.model.objects import Currency, Money, Price, Quantity  # noqa: PLC0415
-        from nautilus_trader.trading.strategy import Strategy  # noqa: PLC0415
+        import nautilus_trader
+        import numpy as np
+        import pandas as pd
+        from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
+        from nautilus_trader.config import LoggingConfig, StrategyConfig
+        from nautilus_trader.model.currencies import USDC
+        from nautilus_trader.model.data import TradeTick
+        from nautilus_trader.model.enums import AccountType, OmsType, OrderSide, TimeInForce
+        from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
+        from nautilus_trader.model.instruments import CurrencyPair
+        from nautilus_trader.model.objects import Currency, Money, Price, Quantity
+        from nautilus_trader.trading.strategy import Strategy
     except ImportError as exc:
         skipped(f"nautilus_trader cannot be imported: {exc}")
         return
@@ -58,9 +58,9 @@ def main() -> None:
     n = QUICK if args.quick else FULL
     tape, meta = ensure_tape(n)
 
-    from nautilus_trader.model.enums import CurrencyType  # noqa: PLC0415
+    from nautilus_trader.model.enums import CurrencyType
 
-    TRUMP = Currency("TRUMP", 8, 0, "Official Trump", CurrencyType.CRYPTO)  # noqa: N806
+    TRUMP = Currency("TRUMP", 8, 0, "Official Trump", CurrencyType.CRYPTO)
     Currency.register(TRUMP, overwrite=True)
     venue = Venue("BINANCE")
     inst_id = InstrumentId(Symbol("TRUMPUSDC"), venue)

@@ -52,9 +52,9 @@ def replay_settings(tape: Path, interval_ms: int, log_file: Path) -> Settings:
 
 def feed_only(settings: Settings) -> dict[str, Any]:
     """The market actor's work without actors: parse the file, then parse and cut into snapshots."""
-    from actors.market_data.features import Features, SnapshotBuilder  # noqa: PLC0415
-    from actors.market_data.lockstep import LockstepFeed  # noqa: PLC0415
-    from actors.market_data.replay import ReplaySource  # noqa: PLC0415
+    from actors.market_data.features import Features, SnapshotBuilder
+    from actors.market_data.lockstep import LockstepFeed
+    from actors.market_data.replay import ReplaySource
 
     m = settings.market
     t0 = time.perf_counter()
@@ -80,7 +80,7 @@ def feed_only(settings: Settings) -> dict[str, Any]:
 
 
 def run_bot(settings: Settings, report_dir: Path) -> dict[str, Any]:
-    from actors.logging_setup import configure_logging  # noqa: PLC0415
+    from actors.logging_setup import configure_logging
 
     configure_logging(settings.logging, console=False)
     t0 = time.perf_counter()

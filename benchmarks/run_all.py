@@ -23,7 +23,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def run_script(name: str, quick: bool) -> tuple[dict[str, Any], float]:
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=None, text=True,
-                              timeout=TIMEOUT_S)
+                              timeout=TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         return {f"{name}_error": f"timed out after {TIMEOUT_S} s"}, time.perf_counter() - t0
     dt = time.perf_counter() - t0
@@ -100,9 +100,9 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=str(ROOT), capture_output=True, text=True,
-                             timeout=10)
+                             timeout=10, check=False)
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "actors", "bootstrap.py"], cwd=str(ROOT),
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+                               capture_output=True, text=True, timeout=10, check=False).stdout.strip()
         return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -158,7 +158,7 @@ def main() -> int:
             print(f"!! {name}: {data[f'{name}_error']}", file=sys.stderr, flush=True)
 
     r: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "cpu_count": os.cpu_count(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",

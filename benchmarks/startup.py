@@ -52,14 +52,14 @@ def free_port() -> int:
 
 
 def child_cold(tmp: str, port: int) -> None:
-    import dataclasses  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+    import dataclasses
+    import urllib.request
 
-    from actors import app  # noqa: PLC0415
-    from actors.logging_setup import configure_logging  # noqa: PLC0415
-    from actors.messages import GetStats  # noqa: PLC0415
-    from actors.settings import load_settings  # noqa: PLC0415
-    from actors.status.actor import GetBoundPort  # noqa: PLC0415
+    from actors import app
+    from actors.logging_setup import configure_logging
+    from actors.messages import GetStats
+    from actors.settings import load_settings
+    from actors.status.actor import GetBoundPort
 
     t_imported = time.perf_counter()
     settings = load_settings(ROOT / "settings.toml", {"status.port": port})
@@ -88,9 +88,9 @@ def child_cold(tmp: str, port: int) -> None:
 
 def child_restart(path: str, trades: int) -> None:
     quiet_logging()
-    from actors.messages import GetStatus  # noqa: PLC0415
-    from actors.state_keeper.actor import StateKeeperActor  # noqa: PLC0415
-    from actors.state_keeper.journal import Journal  # noqa: PLC0415
+    from actors.messages import GetStatus
+    from actors.state_keeper.actor import StateKeeperActor
+    from actors.state_keeper.journal import Journal
 
     settings = bench_settings()
     t0 = time.perf_counter()
@@ -108,9 +108,9 @@ def child_restart(path: str, trades: int) -> None:
 
 
 def build_journal(path: Path, events: int) -> tuple[int, int]:
-    from actors.state_keeper.actor import _cid, _ts  # noqa: PLC0415
-    from actors.state_keeper.core import KeeperCore  # noqa: PLC0415
-    from actors.state_keeper.journal import Journal  # noqa: PLC0415
+    from actors.state_keeper.actor import _cid, _ts
+    from actors.state_keeper.core import KeeperCore
+    from actors.state_keeper.journal import Journal
 
     journal = Journal(path)
     core = KeeperCore(bench_settings(), FILTERS, "r")
@@ -136,7 +136,7 @@ def build_journal(path: Path, events: int) -> tuple[int, int]:
 
 def run_child(args: list[str], timeout: float = 300) -> dict:
     proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=str(ROOT))
+                          cwd=str(ROOT), check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"child {args[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

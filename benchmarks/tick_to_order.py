@@ -56,7 +56,15 @@ from _common import (
     summary_us,
 )
 
-from actors.messages import AdviceRequest, FeedStatusChanged, GetStats, GetStatus, MarketSnapshot, PlaceOrder, TradingState
+from actors.messages import (
+    AdviceRequest,
+    FeedStatusChanged,
+    GetStats,
+    GetStatus,
+    MarketSnapshot,
+    PlaceOrder,
+    TradingState,
+)
 from actors.state_keeper.actor import StateKeeperActor
 from actors.state_keeper.core import CONSULTANT, EXECUTOR, KeeperCore
 from actors.state_keeper.journal import Journal
@@ -136,9 +144,9 @@ def keeper_samples(n: int, tmp: Path | None) -> dict[str, list[int]]:
 
 
 def via_ai_cache_samples(n: int) -> list[int]:
-    from actors.ai_consultant.actor import AIConsultantActor  # noqa: PLC0415
-    from actors.secrets import Secret  # noqa: PLC0415
-    from tests.fakes.openrouter import FakeOpenRouter  # noqa: PLC0415
+    from actors._lib.secrets import Secret
+    from actors.ai_consultant.actor import AIConsultantActor
+    from tests.fakes.openrouter import FakeOpenRouter
 
     fake = FakeOpenRouter()
     fake.start()
@@ -208,11 +216,11 @@ def main() -> None:
     print(f"tick to order (journal): p50 {result['tick_to_order_p50_us']} us, p99 {result['tick_to_order_p99_us']} us",
           file=sys.stderr, flush=True)
     nj = keeper_samples(max(50, n // 2), None)
-    result.update({k: v for k, v in summary_us(trim(nj["total"]), "tick_to_order_nojournal").items()})
+    result.update(summary_us(trim(nj["total"]), "tick_to_order_nojournal"))
     result.update({k: v for k, v in summary_us(trim(nj["inside"]), "tick_to_order_nojournal_inside").items()
                    if k.endswith(("p50_us", "p99_us"))})
     result.update(summary_us(via_ai_cache_samples(max(50, n // 2)), "tick_to_order_via_ai_cache"))
-    result.update({k: v for k, v in summary_us(trim(core_samples(n * 5)), "core_decision").items()})
+    result.update(summary_us(trim(core_samples(n * 5)), "core_decision"))
     hop = trim(hop_samples(n * 2, relay=False))
     relay2 = trim(hop_samples(n * 2, relay=True))
     result.update(summary_us(hop, "raw_hop"))

@@ -17,7 +17,7 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.market_data.actor import BookView, GetBook, MarketDataActor
+from actors.market_data.actor import MarketDataActor
 from actors.messages import (
     FeedFinished,
     FeedStatusChanged,
@@ -248,17 +248,13 @@ def live_market(fake: FakeBinanceMarket, **market: Any) -> pykka.ActorRef[Any]:
     return MarketDataActor.start(settings, stream_options={"backoff_initial_s": 0.05, "backoff_max_s": 0.5})
 
 
-def fake_top(fake: FakeBinanceMarket, n: int = 20) -> tuple[tuple, tuple]:
-    bids = tuple(sorted(fake.bids.items(), reverse=True)[:n])
-    asks = tuple(sorted(fake.asks.items())[:n])
-    return bids, asks
+def wait_book_synced(md: pykka.ActorRef[Any], fake: FakeBinanceMarket, timeout: float = 10.0) -> dict[str, Any]:
+    """The local book is synced at the fake's latest update id (its content: tests/test_market_live_delivery.py)."""
 
-
-def wait_book_equal(md: pykka.ActorRef[Any], fake: FakeBinanceMarket, timeout: float = 10.0) -> BookView:
-    def check() -> BookView:
-        view = md.ask(GetBook(levels=20), timeout=5)
-        assert view.synced and (view.bids, view.asks) == fake_top(fake), view
-        return view
+    def check() -> dict[str, Any]:
+        s = stats(md)
+        assert s["book_synced"] == 1 and s["book_id"] == fake.update_id, s
+        return s
 
     return eventually(check, timeout=timeout)
 
@@ -271,19 +267,18 @@ def test_live_book_is_correct_after_a_gap_and_a_rebuild(fake: FakeBinanceMarket)
     fake.wait_connected()
     assert fake.stream_paths[0] == "/stream?streams=trumpusdc@bookTicker/trumpusdc@depth@100ms/trumpusdc@aggTrade"
     fake.book_update(bids=[("9.97", "3")], asks=[("10.04", "2")], span=3)
-    wait_book_equal(md, fake)
+    wait_book_synced(md, fake)
     requests_before = fake.depth_requests
     # a diff is lost: the next one starts past book id + 1
     fake.book_update(bids=[("10.00", "0"), ("9.99", "8")], send=False)
     fake.book_update(asks=[("10.01", "1.5"), ("10.05", "1")])
-    view = wait_book_equal(md, fake)
-    assert view.book_id == fake.update_id
+    wait_book_synced(md, fake)
     assert fake.depth_requests > requests_before
     s = stats(md)
     assert s["gaps"] == 1 and s["resyncs"] == 2
     # and it keeps following
     fake.book_update(bids=[("9.99", "0"), ("9.96", "2")], asks=[("10.01", "0")])
-    wait_book_equal(md, fake)
+    wait_book_synced(md, fake)
     snap = sub.handle.wait_for(MarketSnapshot, lambda m: m.bid == Decimal("9.98") and m.ask == Decimal("10.02"))[-1]
     assert snap.mid == Decimal("10.00") and not snap.stale
 
@@ -297,7 +292,7 @@ def test_live_reconnects_after_a_drop_resyncs_and_repeats_nothing(fake: FakeBina
     fake.book_update(bids=[("9.97", "3")])
     ids = [fake.trade("10.01", "1", False), fake.trade("10.00", "2", True)]
     sub.handle.wait_for(MarketSnapshot, lambda m: any(t.trade_id == ids[-1] for t in m.trades))
-    wait_book_equal(md, fake)
+    wait_book_synced(md, fake)
 
     fake.drop()
     sub.handle.wait_for(FeedStatusChanged, lambda m: m.stale, timeout=10)
@@ -309,7 +304,7 @@ def test_live_reconnects_after_a_drop_resyncs_and_repeats_nothing(fake: FakeBina
     new_id = fake.trade("10.01", "3", False)
     sub.handle.wait_for(MarketSnapshot, lambda m: any(t.trade_id == new_id for t in m.trades), timeout=10)
     sub.handle.wait_for(FeedStatusChanged, lambda m: not m.stale, timeout=10)
-    wait_book_equal(md, fake)
+    wait_book_synced(md, fake)
 
     snaps = sub.snapshots()
     seqs = [m.seq for m in snaps]
@@ -421,6 +416,6 @@ def test_live_server_shutdown_reconnects_at_once_and_pings_are_answered(fake: Fa
     fake.server_shutdown()
     fake.wait_connected(count=2, timeout=10)
     fake.book_update(bids=[("9.97", "3")])
-    wait_book_equal(md, fake)
+    wait_book_synced(md, fake)
     assert stats(md)["reconnects"] == 1
     assert fake.ping() == 1

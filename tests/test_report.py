@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from actors.messages import (
     EquityPoint,
@@ -42,7 +48,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def order(oid: str, side: str, qty: str, price: str, ms: int, fees: str = "0", status: str = "FILLED") -> Order:
@@ -82,9 +88,11 @@ def make_status(trades: tuple[Trade, ...] | None = None, **kw) -> StatusSnapshot
     fees = sum((t.fees_quote for t in trades), D(0))
     pos = Position(symbol="TRUMPUSDC", quantity=D("1.0009"), entry_price=D("9.84999"), timestamp=at(T0 + 14 * MIN),
                    cost_quote=D("9.86867820"), dust=D("0.0009"))
-    fields = dict(symbol="TRUMPUSDC", state=TradingState.READY_TO_SELL, active_order=None, position=pos,
-                  trades=trades, realized_pnl=realized, fees_paid=fees, last_advice=None, last_snapshot=None,
-                  feed_stale=False, halted_reason=None, counters=(("advice_requests", 12), ("refused_transitions", 0)))
+    fields: dict[str, Any] = {
+        "symbol": "TRUMPUSDC", "state": TradingState.READY_TO_SELL, "active_order": None, "position": pos,
+        "trades": trades, "realized_pnl": realized, "fees_paid": fees, "last_advice": None, "last_snapshot": None,
+        "feed_stale": False, "halted_reason": None, "counters": (("advice_requests", 12), ("refused_transitions", 0)),
+    }
     fields.update(kw)
     return StatusSnapshot(**fields)
 
@@ -92,7 +100,7 @@ def make_status(trades: tuple[Trade, ...] | None = None, **kw) -> StatusSnapshot
 def curve(equities: list[str], mids: list[str] | None = None) -> tuple[EquityPoint, ...]:
     mids = mids or ["10"] * len(equities)
     return tuple(EquityPoint(ts_ms=T0 + i * MIN, mid=D(m), realized_pnl=D(e), unrealized_pnl=D(0))
-                 for i, (e, m) in enumerate(zip(equities, mids)))
+                 for i, (e, m) in enumerate(zip(equities, mids, strict=True)))
 
 
 AI = Stats(source="ai", values=(("calls", 7), ("model_calls", 0), ("cache_hits", 2), ("fallbacks", 5),
@@ -100,8 +108,9 @@ AI = Stats(source="ai", values=(("calls", 7), ("model_calls", 0), ("cache_hits",
 
 
 def summary_of(status: StatusSnapshot | None = None, equity=None, **kw) -> dict:
-    args = dict(ai=AI, market={"events": 900, "source": "synthetic"}, executor={"kind": "paper", "fills": 9},
-                settings=Settings(), wall_s=1.23456, mode="backtest")
+    args: dict[str, Any] = {"ai": AI, "market": {"events": 900, "source": "synthetic"},
+                            "executor": {"kind": "paper", "fills": 9}, "settings": Settings(), "wall_s": 1.23456,
+                            "mode": "backtest"}
     args.update(kw)
     return build_summary(status or make_status(), curve(["0", "5", "2", "7", "1"], ["10", "10.2", "9.9", "10.4", "11"])
                          if equity is None else equity, **args)
@@ -358,3 +367,60 @@ def test_invariant_holds_on_trades_booked_by_the_real_ledger() -> None:
     assert D(s["realized_pnl"]) == sum((D(t["pnl"]) for t in s["trades"] if t["status"] == "CLOSED"), D(0))
     assert D(s["realized_pnl"]) == led.realized_pnl and s["win_rate"] == "0.750000"
     assert s["trades"][2]["fee_estimated"] is True and s["trades"][0]["client_order_ids"] == ["b-0", "s-0"]
+
+
+# -- the package ------------------------------------------------------------------------------
+
+# Every summary.json key of the one-module report: scripts read them, so none may go or be renamed
+# (new keys may be added).
+SUMMARY_KEYS = {
+    "ai", "base_asset", "capital", "closed_trades", "closed_trades_pnl", "counters", "dust_trades", "equity_points",
+    "executor", "feed_stale", "fees_paid", "halted_reason", "hold_return", "last_ask", "last_bid", "last_mid",
+    "losses", "market", "market_end", "market_end_ms", "market_span_s", "market_start", "market_start_ms",
+    "max_drawdown", "mode", "open_order", "open_trades", "position", "quote_asset", "realized_pnl", "reconciled",
+    "settings", "state", "stopped_reason", "symbol", "total_pnl", "total_return", "trade_count", "trades",
+    "unrealized_pnl", "unrealized_source", "wall_time_s", "win_rate", "wins",
+}
+NESTED_KEYS = {
+    "position": {"cost", "dust", "entry", "qty"},
+    "capital": {"amount", "basis"},
+    "max_drawdown": {"fraction", "peak_ms", "quote", "trough_ms"},
+    "ai": {"available", "cache_hits", "calls", "cost", "fallbacks"},
+    "settings": {"ai_model", "exchange", "fee_rate", "market_source", "min_profit", "quote_per_trade", "stop_loss"},
+}
+TRADE_KEYS = {"client_order_ids", "closed_at", "closed_at_ms", "entry_price", "exit_price", "fee_estimated", "fees",
+              "index", "opened_at", "opened_at_ms", "pnl", "quantity", "sold_quantity", "status"}
+
+
+def test_summary_keeps_every_key_of_the_one_module_report() -> None:
+    s = summary_of()
+    assert SUMMARY_KEYS <= set(s), SUMMARY_KEYS - set(s)
+    for key, inner in NESTED_KEYS.items():
+        assert inner <= set(s[key]), (key, inner - set(s[key]))
+    assert all(TRADE_KEYS <= set(t) for t in s["trades"])
+
+
+def test_a_report_without_a_chart_never_imports_matplotlib(tmp_path: Path) -> None:
+    """Summary and text alone (as `bootstrap.py trades` does) must not pay for matplotlib."""
+    code = (
+        "import sys, json\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from test_report import summary_of\n"
+        "from actors import report\n"
+        "text = report.format_report(summary_of())\n"
+        "json.dumps(report.to_jsonable(summary_of()))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_old_names_still_import_from_actors_report() -> None:
+    from actors import report
+    from actors.report import chart, measures, summary, text
+
+    assert report.build_summary is summary.build_summary and report.format_report is text.format_report
+    assert report.max_drawdown is measures.max_drawdown and callable(chart.draw_chart)
+    assert report.SUMMARY_FILE == "summary.json" and report.CHART_FILE == "equity.png"

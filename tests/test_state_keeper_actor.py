@@ -55,7 +55,7 @@ class Rig:
         if isinstance(msg, PlaceOrder) and self.journal is not None:
             # another connection sees only committed rows: was the intent on disk before the order left?
             db = sqlite3.connect(self.journal.path)
-            rows = db.execute("SELECT payload FROM events WHERE kind='intent'").fetchall()
+            rows = db.execute("SELECT payload FROM events WHERE kind='IntentRecorded'").fetchall()
             db.close()
             self.placed_with_intent_committed.append(any(msg.client_order_id in r[0] for r in rows))
 
@@ -250,3 +250,31 @@ def test_status_reply_is_immutable(count: int) -> None:
     st = rig.status()
     with pytest.raises(AttributeError):
         st.state = TradingState.SELLING  # type: ignore[misc]
+
+
+def test_domain_events_reach_every_subscriber_one_way() -> None:
+    """A listener needs one Subscribe and no change in the keeper; a dead one is dropped, not fatal."""
+    from actors.messages import OrderFilled, OrderPlaced, StateChanged, TradeClosed  # noqa: PLC0415
+
+    rig = Rig()
+    listener, dead = ProbeHandle(), ProbeHandle()
+    rig.keeper.tell(Subscribe(subscriber=listener.ref))
+    rig.keeper.tell(Subscribe(subscriber=dead.ref))
+    dead.ref.stop()
+    rig.tick(1)
+    buy = rig.executor.wait_for(PlaceOrder)[0]
+    placed = listener.wait_for(OrderPlaced)[0]
+    assert (placed.client_order_id, placed.side, placed.reason) == (buy.client_order_id, Side.BUY, "advice")
+    rig.keeper.tell(update(buy.client_order_id, "FILLED", "0.250", "9.9875", commission="0.0099875", asset="USDC",
+                           last="0.250", trade_id=1))
+    listener.wait_for(OrderFilled)
+    changes = listener.wait_for(StateChanged, count=2)
+    assert [(c.previous, c.state) for c in changes] == [(TradingState.READY_TO_BUY, TradingState.BUYING),
+                                                        (TradingState.BUYING, TradingState.READY_TO_SELL)]
+    rig.tick(2)
+    sell = rig.executor.wait_for(PlaceOrder, lambda m: m.side is Side.SELL)[0]
+    rig.keeper.tell(update(sell.client_order_id, "FILLED", "0.250", "10.125", commission="0.010125", asset="USDC",
+                           last="0.250", trade_id=2))
+    closed = listener.wait_for(TradeClosed)[0]
+    assert closed.trade.status == "CLOSED" and closed.trade.exit_reason == "advice"
+    assert rig.status().state is TradingState.READY_TO_BUY  # the keeper carried on past the dead listener

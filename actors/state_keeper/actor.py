@@ -3,6 +3,12 @@
 It routes messages to `KeeperCore`, writes the facts the core recorded, and
 sends what the core decided. An order leaves only after its intent is
 committed; other facts are committed when the mailbox runs dry (a batch).
+
+Domain events (`OrderPlaced`, `OrderFilled`, `OrderDenied`, `TradeClosed`,
+`StateChanged`, `RiskStateChanged`, `TradingHalted`, `TradingStopped`,
+`TradingBlocked`/`TradingUnblocked`) go one way, with `tell`, to every actor
+that sent the keeper `Subscribe`, outside the lockstep acknowledgement: a
+listener can be slow or die without holding up the market or the keeper.
 """
 
 from __future__ import annotations
@@ -26,20 +32,25 @@ from actors.messages import (
     GetEquityCurve,
     GetStats,
     GetStatus,
+    HaltTrading,
     MarketSnapshot,
     OrderOutcomeUnknown,
     OrderUpdate,
+    PauseBuying,
     PlaceOrder,
     QueryOrder,
     RequestTransition,
+    ResumeTrading,
     SnapshotProcessed,
     Stats,
     StopTrading,
     Subscribe,
     SymbolFilters,
+    Unsubscribe,
 )
 from actors.settings import Settings
-from actors.state_keeper.core import ACK, CONSULTANT, EXECUTOR, KeeperCore, replay
+from actors.state_keeper.core import ACK, CONSULTANT, EXECUTOR, PUBLISH, KeeperCore, replay
+from actors.state_keeper.facts import SessionStarted
 from actors.state_keeper.journal import Journal
 
 _BATCH = 512  # commit at least this often under a flood
@@ -63,6 +74,7 @@ class StateKeeperActor(pykka.ThreadingActor):
         self.consultant = consultant
         self.journal = journal
         self.finished: FeedFinished | None = None
+        self.listeners: list[pykka.ActorRef[Any]] = []
         self.recovered = self._recover() if journal is not None else 0  # in the caller's thread: errors reach it
 
     # -- lifecycle (runs on the actor's thread) ----------------------------------------
@@ -82,7 +94,7 @@ class StateKeeperActor(pykka.ThreadingActor):
         core = self.core
         n = replay(core, self.journal.facts())
         if n == 0:
-            core._record("session", {"id_prefix": core.id_prefix})  # noqa: SLF001
+            core.record(SessionStarted(core.id_prefix))
             self._flush(commit=True)
             return 0
         logger.info("recovered from the journal: {} facts, state {}, holding {}, {} trades",
@@ -136,6 +148,16 @@ class StateKeeperActor(pykka.ThreadingActor):
             case RequestTransition():
                 result = core.request_transition(message.to, message.order)
                 effects = []
+            case PauseBuying() | ResumeTrading() | HaltTrading():
+                effects = core.on_control(message)
+                result = core.status(0)
+            case Subscribe(subscriber=ref):
+                if ref not in self.listeners:
+                    self.listeners.append(ref)
+                effects = []
+            case Unsubscribe(subscriber=ref):
+                self.listeners = [r for r in self.listeners if r != ref]
+                effects = []
             case _:
                 logger.warning("state keeper ignored an unexpected message: {}", type(message).__name__)
                 return None
@@ -161,6 +183,15 @@ class StateKeeperActor(pykka.ThreadingActor):
             elif target == ACK and self.market is not None:
                 seq, wake, sent = msg
                 self.market.tell(SnapshotProcessed(seq=seq, subscriber_urn=self.actor_urn, wake=wake, sent_events=sent))
+            elif target == PUBLISH:
+                self._publish(msg)
+
+    def _publish(self, event: Any) -> None:
+        for ref in list(self.listeners):
+            try:
+                ref.tell(event)
+            except pykka.ActorDeadError:
+                self.listeners.remove(ref)
 
     def _ask_consultant(self, req: AdviceRequest) -> None:
         req = dataclasses.replace(req, reply_to=self.actor_ref)

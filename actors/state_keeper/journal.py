@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from actors import codec
+from actors.state_keeper.facts import OLD_KINDS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration takes the journal from version N-1 to N.
 _MIGRATIONS: dict[int, list[str]] = {
@@ -27,6 +28,9 @@ _MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE events ADD COLUMN ts_ms INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE events ADD COLUMN correlation_id TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX IF NOT EXISTS events_kind ON events (kind)",
+    ],
+    3: [  # typed facts: the kind is the fact's class name (state_keeper/facts.py)
+        *(f"UPDATE events SET kind = '{new}' WHERE kind = '{old}'" for old, new in OLD_KINDS.items()),
     ],
 }
 

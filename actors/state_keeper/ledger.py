@@ -42,6 +42,7 @@ class OrderRecord:
     quantity: Decimal
     created_ms: int
     correlation_id: str = ""
+    reason: str = ""  # OrderReason value: why it was placed
     status: OrderStatus = OrderStatus.PENDING_NEW
     exchange_order_id: str = ""
     cum_qty: Decimal = ZERO
@@ -91,6 +92,7 @@ class TradeRecord:
     pnl: Decimal = ZERO  # proceeds - sell fees - cost of what was sold (buy fees included)
     fee_estimated: bool = False
     closed_ms: int | None = None
+    exit_reason: str = ""  # the closing sell's reason (advice, stop_loss, time_exit, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,13 +292,14 @@ class Ledger:
         trade.cost_released += cost
         trade.pnl += quote - fee_q - cost
 
-    def close_trade(self, ts_ms: int) -> TradeRecord | None:
+    def close_trade(self, ts_ms: int, exit_reason: str = "") -> TradeRecord | None:
         """The position is flat (dust at most): the open trade is done, its P&L realised."""
         trade = self.open_trade()
         if trade is None or not trade.sell_ids:
             return None
         trade.status = "CLOSED"
         trade.closed_ms = ts_ms
+        trade.exit_reason = exit_reason
         self.realized_pnl += trade.pnl
         self.closed += 1
         self._open = None
@@ -343,4 +346,6 @@ class Ledger:
             fees_quote=t.fees,
             fee_estimated=t.fee_estimated,
             closed_at=utc_from_ms(t.closed_ms) if t.closed_ms is not None else None,
+            exit_reason=t.exit_reason,
+            entry_reason=(buy.correlation_id or buy.reason) if buy is not None else "",
         )

@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any
 
 from actors.codec import plain
+from actors.market_data.feed_health import FeedHealth
 from actors.messages import MarketSnapshot, Order, Stats, StatusSnapshot, Trade, TradingState, utc_from_ms
 
 REFRESH_S = 2  # the HTML page reloads itself this often
@@ -333,6 +334,15 @@ def _stats_html(view: View) -> str:
     return "".join(parts)
 
 
+def _feed_health(view: View, now_ms: int) -> tuple[str, list[tuple[str, str, Any]]]:
+    """The live feed's cause, since when, attempts and the next one, from the market's stats."""
+    stats = view.stats.get("market")
+    h = FeedHealth.from_stats(stats.as_dict()) if stats is not None else None
+    if h is None:
+        return "", []
+    return h.cause, [(label, f"feed-{slug}", value) for label, slug, value in h.fields(now_ms)]
+
+
 def render_html(view: View, now_mono: float, now_ms: int, refresh_s: int = REFRESH_S) -> str:
     st = view.status
     age = _age_s(view, now_mono)
@@ -353,8 +363,10 @@ def render_html(view: View, now_mono: float, now_ms: int, refresh_s: int = REFRE
         banners += f'<div class="alert" id="halted">Trading halted: {e(st.halted_reason)}</div>'
     if st.stopped_reason and not st.halted_reason:
         banners += f'<div class="warnbox" id="stopped">No new orders: {e(st.stopped_reason)}</div>'
+    cause, health_rows = _feed_health(view, now_ms)
     if st.feed_stale:
-        banners += '<div class="warnbox" id="feed-stale-banner">Market feed is stale: no new orders</div>'
+        why = f" ({e(cause)})" if cause else ""
+        banners += f'<div class="warnbox" id="feed-stale-banner">Market feed is stale{why}: no new orders</div>'
     if view.errors.get("keeper"):
         banners += (f'<div class="warnbox" id="keeper-error">State keeper did not answer: {e(view.errors["keeper"])}'
                     f" (showing data {e(age)} s old)</div>")
@@ -382,6 +394,7 @@ def render_html(view: View, now_mono: float, now_ms: int, refresh_s: int = REFRE
         ("stale", "feed-stale", "yes" if st.feed_stale else "no"),
         ("age (s)", "feed-age", feed_age_s(view, now_ms)),
         ("market time", "market-time", utc_from_ms(snap.ts_data_ms) if snap is not None else None),
+        *health_rows,
     ]
     if snap is not None:
         feed_rows += [("bid", "bid", snap.bid), ("ask", "ask", snap.ask), ("mid", "mid", snap.mid),

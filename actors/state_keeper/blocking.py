@@ -1,0 +1,48 @@
+"""Conditions that keep the keeper from trading, each logged once when it starts and once when it ends.
+
+A condition that holds for hours (a stale feed, a closed market, a halt, a
+trade size below the exchange minimum) must not write a line per snapshot:
+`Blockers.set` reports only the edges, with how long it lasted and how many
+snapshots it blocked, and the status page and the report read `current()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from loguru import logger
+
+from actors.messages import BlockedCondition, TradingBlocked, TradingUnblocked
+
+
+class Blockers:
+    __slots__ = ("_on", "ended")
+
+    def __init__(self) -> None:
+        self._on: dict[str, BlockedCondition] = {}
+        self.ended = 0
+
+    def set(self, condition: str, active: bool, detail: str, now_ms: int) -> TradingBlocked | TradingUnblocked | None:
+        """Record whether `condition` holds now; returns the event when it starts or ends."""
+        cur = self._on.get(condition)
+        if active:
+            if cur is None:
+                c = BlockedCondition(condition=condition, detail=detail, since_ms=now_ms, count=1)
+                self._on[condition] = c
+                logger.warning("not trading: {} ({})", detail, condition)
+                return TradingBlocked(condition=c)
+            self._on[condition] = replace(cur, count=cur.count + 1)
+            return None
+        if cur is None:
+            return None
+        del self._on[condition]
+        self.ended += 1
+        minutes = max(0, now_ms - cur.since_ms) / 60_000
+        logger.info("trading again: {} cleared after {:.1f} min ({} snapshots blocked)", condition, minutes, cur.count)
+        return TradingUnblocked(condition=cur, ts_ms=now_ms)
+
+    def active(self, condition: str) -> bool:
+        return condition in self._on
+
+    def current(self) -> tuple[BlockedCondition, ...]:
+        return tuple(self._on.values())
