@@ -105,7 +105,7 @@ def bench_actor(n: int = 20_000) -> dict[str, float]:
     orders = [PlaceOrder(client_order_id=f"o{i}", symbol="TRUMPUSDC", side=Side.BUY, price=D("10.00"),
                          quantity=D("1"), ts_ms=0) for i in range(n)]
     t0 = time.perf_counter()
-    for order, sn in zip(orders, snaps):
+    for order, sn in zip(orders, snaps, strict=True):
         ex.tell(order)
         ex.tell(sn)
     if not done.wait(120):

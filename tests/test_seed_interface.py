@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -46,7 +46,7 @@ def test_transition_validates_and_records_orders() -> None:
             assert await sm.transition(TradingState.SELLING) is False  # not from READY_TO_BUY
             assert await sm.transition(TradingState.BUYING) is False  # a buy needs its order
             order = Order(id="b-1", symbol="TRUMPUSDC", side="BUY", quantity=D("0.5"), price=D("20.00"),
-                          status="NEW", timestamp=datetime.now(timezone.utc))
+                          status="NEW", timestamp=datetime.now(UTC))
             assert await sm.transition(TradingState.BUYING, order) is True
             assert sm.active_order is not None and sm.active_order.id == "b-1"
             assert await sm.transition(TradingState.READY_TO_SELL) is False  # the buy is still open

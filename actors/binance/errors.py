@@ -16,8 +16,8 @@ effect?" needs one `isinstance`. Texts from the wire pass through `redact`.
 
 from __future__ import annotations
 
+from actors._lib.secrets import redact
 from actors.binance import constants as c
-from actors.secrets import redact
 
 
 class BinanceError(Exception):

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import pykka
 from loguru import logger
 
+from actors._lib.faults import crash_point
+from actors._lib.secrets import Secret, redact
 from actors.binance import constants as c
 from actors.binance import parse
 from actors.binance.account import Account
@@ -44,7 +46,7 @@ from actors.binance.rest import BinanceRest
 from actors.binance.signing import Signer
 from actors.binance.tasks import Tasks, cancel_all_but_me
 from actors.binance.user_stream import StreamDown, StreamUp, UserEvent, UserStream
-from actors.faults import crash_point
+from actors.domain.rules import FilterError, check_order, fmt
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
@@ -56,9 +58,7 @@ from actors.messages import (
     Side,
     SymbolFilters,
 )
-from actors.order_executor.filters import FilterError, check_order, fmt
 from actors.order_executor.tracking import TrackedOrder, apply
-from actors.secrets import Secret, redact
 
 if TYPE_CHECKING:
     from actors.settings import Settings

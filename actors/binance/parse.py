@@ -47,7 +47,7 @@ def wire_decimal(value: Any, name: str = "value") -> Decimal:
     except InvalidOperation:
         raise ParseError(f"{name!r} is not a number: {value!r}") from None
     if not d.is_finite():
-        raise ParseError(f"{name!r} must be a finite number, not {value!r}")
+        raise ParseError(f"{name!r} is not a finite number: {value!r}")
     n = d.normalize()
     return n if n.as_tuple().exponent <= 0 else d.quantize(Decimal(1))  # type: ignore[operator]
 

@@ -36,10 +36,10 @@ import aiohttp
 from loguru import logger
 from yarl import URL
 
+from actors._lib.secrets import Secret
 from actors.binance import constants as c
 from actors.binance.errors import OutcomeUnknown, Refused, refusal
 from actors.binance.signing import Params, Signer, rest_payload
-from actors.secrets import Secret
 
 
 def wall_ms() -> int:
@@ -129,7 +129,8 @@ class BinanceRest:
             logger.warning("binance: {}; pausing all requests for {} ms", why, until_wall_ms - self._now_ms())
 
     async def wait_unpaused(self) -> None:
-        while (left := self.paused_until_ms - self._now_ms()) > 0:
+        # the end of the pause can move (a later 429), so it is re-read after every sleep
+        while (left := self.paused_until_ms - self._now_ms()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(left / 1000)
 
     # -- requests ---------------------------------------------------------------------
@@ -196,7 +197,7 @@ class BinanceRest:
                 status, resp_headers = resp.status, resp.headers
         except asyncio.CancelledError:
             raise
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:  # asyncio.TimeoutError is TimeoutError since 3.11
             raise OutcomeUnknown(f"timeout after {self.timeout_s}s on {method} {path}") from None
         except aiohttp.ClientError as exc:
             raise OutcomeUnknown(f"{type(exc).__name__} on {method} {path}") from None
@@ -246,9 +247,8 @@ class BinanceRest:
 
 
 def _code(data: Any) -> int | None:
-    if isinstance(data, dict) and isinstance(data.get("code"), int):
-        return data["code"]
-    return None
+    code = data.get("code") if isinstance(data, dict) else None
+    return code if isinstance(code, int) else None
 
 
 def _msg(data: Any) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from actors.secrets import Secret
+from actors._lib.secrets import Secret
 
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
@@ -73,7 +73,7 @@ class Signer:
             pem = text.strip().replace("\\n", "\n").encode("ascii")
             try:
                 key = serialization.load_pem_private_key(pem, password=None)
-            except Exception:  # never echo the key material back
+            except Exception:  # noqa: BLE001 - any failure: one message that never echoes the key material back
                 raise ValueError("the Binance API secret looks like a PEM key but cannot be loaded") from None
             if isinstance(key, ed25519.Ed25519PrivateKey):
                 self.kind = "ed25519"
@@ -110,5 +110,5 @@ class Signer:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a Signer cannot be pickled")

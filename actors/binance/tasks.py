@@ -18,7 +18,7 @@ from typing import Any
 
 import pykka
 
-from actors.aio import LoopThread
+from actors._lib.aio import LoopThread
 
 Handler = Callable[[Any, BaseException | None, Any], None]
 

@@ -26,11 +26,11 @@ import aiohttp
 from loguru import logger
 
 from actors._lib.backoff import Backoff
+from actors._lib.secrets import Secret, redact
 from actors.binance import constants as c
 from actors.binance.errors import refusal
 from actors.binance.rest import BinanceRest
 from actors.binance.signing import Signer
-from actors.secrets import Secret, redact
 
 JITTER = (0.5, 1.0)  # reconnects spread over 50-100 % of the step
 
@@ -178,6 +178,8 @@ class UserStream:
             if msg.type is not aiohttp.WSMsgType.TEXT:
                 raise SubscribeError(f"socket {msg.type.name} while subscribing")
             data = json.loads(msg.data)
+            if not isinstance(data, dict):
+                continue  # not an answer to anything
             if data.get("id") == req_id:
                 return data
             if "event" in data:
@@ -224,4 +226,4 @@ class StreamDown:
 class UserEvent:
     """One user-data event, still a dict: `parse` reads it on the actor thread."""
 
-    event: dict = field(hash=False)
+    event: dict[str, Any] = field(hash=False)

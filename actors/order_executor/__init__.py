@@ -13,11 +13,11 @@ __all__ = ["BinanceTuning", "OrderExecutorActor"]
 
 def __getattr__(name: str) -> Any:
     if name == "OrderExecutorActor":
-        from actors.order_executor.actor import OrderExecutorActor  # noqa: PLC0415
+        from actors.order_executor.actor import OrderExecutorActor
 
         return OrderExecutorActor
     if name == "BinanceTuning":
-        from actors.binance.config import BinanceTuning  # noqa: PLC0415
+        from actors.binance.config import BinanceTuning
 
         return BinanceTuning
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

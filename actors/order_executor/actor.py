@@ -24,6 +24,7 @@ from typing import Any
 import pykka
 from loguru import logger
 
+from actors._lib.secrets import Secret, redact
 from actors.binance.config import BinanceTuning
 from actors.binance.orders import BinanceVenue
 from actors.binance.signing import Signer
@@ -53,7 +54,6 @@ from actors.messages import (
 )
 from actors.order_executor.filters import paper_filters
 from actors.order_executor.paper import PaperExchange
-from actors.secrets import Secret, redact
 from actors.settings import Settings
 
 
