@@ -139,7 +139,7 @@ def test_required_keys_and_types() -> None:
     assert s["position"] == {"qty": "1.0009", "entry": "9.84999", "dust": "0.0009", "cost": "9.86867820"}
     assert s["closed_trades"] == 3 and s["open_trades"] == 1 and s["dust_trades"] == 1
     assert s["counters"] == {"advice_requests": 12, "refused_transitions": 0}
-    assert s["capital"]["amount"] == "10" and "quote_per_trade" in s["capital"]["basis"]
+    assert s["capital"]["amount"] == "10" and "risk.capital" in s["capital"]["basis"]
     assert s["market"] == {"events": 900, "source": "synthetic"} and s["executor"]["kind"] == "paper"
     assert s["halted_reason"] is None and s["wall_time_s"] == pytest.approx(1.235)
 

@@ -60,6 +60,13 @@ LIMITS = RiskSettings(capital=D(100))
     (sell("39.00", OrderReason.TIME_EXIT), acct(), LIMITS, D(10), D("0.25")),
     (sell("39.00", OrderReason.TAKE_PROFIT), acct(), LIMITS, D(10), "below_break_even"),
     (sell("40.20", qty="0"), acct(), LIMITS, D(10), "nothing_to_sell"),
+    # a price collar: a limit far through the touch is a fat finger or a stale answer
+    (buy("40.80"), acct(ask=D("40.01"), bid=D("39.99"), price_band=D("0.02")), LIMITS, D(10), D("0.245")),
+    (buy("40.90"), acct(ask=D("40.00"), bid=D("39.98"), price_band=D("0.02")), LIMITS, D(10), "price_collar"),
+    (sell("39.50", OrderReason.STOP_LOSS), acct(bid=D("39.99"), ask=D("40.01"), price_band=D("0.02")), LIMITS, D(10),
+     D("0.25")),
+    (sell("39.00", OrderReason.STOP_LOSS), acct(bid=D("40.00"), ask=D("40.02"), price_band=D("0.02")), LIMITS, D(10),
+     "price_collar"),
     # a sell reduces risk: allowed while halted or reducing
     (sell("40.20"), acct(state=RiskState.HALTED), LIMITS, D(10), D("0.25")),
     (sell("39.00", OrderReason.FLATTEN), acct(state=RiskState.HALTED), LIMITS, D(10), D("0.25")),

@@ -11,7 +11,9 @@ import dataclasses
 from decimal import Decimal as D
 from typing import Any
 
-from hypothesis import HealthCheck, settings as hsettings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from actors import codec
@@ -47,16 +49,18 @@ class RiskMachine(RuleBasedStateMachine):
                 self.pending = msg
             elif target == EXECUTOR and isinstance(msg, PlaceOrder):
                 assert not (msg.side is Side.BUY and self.core.risk.state is RiskState.HALTED), "bought while halted"
-                if msg.side is Side.SELL and msg.price <= self.bid or msg.side is Side.BUY and msg.price >= self.ask:
-                    self._fill(msg)  # marketable: it takes at its limit at once
+                if (msg.side is Side.SELL and msg.price <= self.bid) or (msg.side is Side.BUY and msg.price >= self.ask):
+                    self._fill(msg)  # marketable: it takes the touch at once
 
     @property
     def ask(self) -> D:
         return self.bid + D("0.02")
 
     def _fill(self, cmd: PlaceOrder) -> None:
+        """At the limit, or at the touch when that is better (a marketable order takes the book)."""
         self.trade_id += 1
-        quote = cmd.quantity * cmd.price
+        price = min(cmd.price, self.ask) if cmd.side is Side.BUY else max(cmd.price, self.bid)
+        quote = cmd.quantity * price
         self._run(self.core.on_order_update(update(
             cmd.client_order_id, "FILLED", str(cmd.quantity), str(quote), side=cmd.side, commission=str(quote * FEE),
             asset="USDC", trade_id=self.trade_id, last=str(cmd.quantity), ts_ms=self.seq * 60_000)))
@@ -85,7 +89,7 @@ class RiskMachine(RuleBasedStateMachine):
         rec = self.core.ledger.orders.get(self.core.active_id or "")
         if rec is None or rec.status.is_terminal:
             return
-        if rec.side is Side.SELL and rec.price <= self.bid or rec.side is Side.BUY and rec.price >= self.ask:
+        if (rec.side is Side.SELL and rec.price <= self.bid) or (rec.side is Side.BUY and rec.price >= self.ask):
             cmd = PlaceOrder(client_order_id=rec.client_order_id, symbol="TRUMPUSDC", side=rec.side, price=rec.price,
                              quantity=rec.quantity, ts_ms=0)
             self._fill(cmd)

@@ -34,6 +34,7 @@ from actors.messages import ZERO, EquityPoint, Order, Stats, StatusSnapshot, Tra
 from actors.report.chart import draw_chart
 from actors.report.convert import dec_str, dt_to_iso, dt_to_ms, ms_to_iso, ratio_str, to_jsonable
 from actors.report.measures import final_unrealized, hold_return, max_drawdown_span, win_rate
+from actors.report.risk import risk_summary
 from actors.settings import Settings
 
 SUMMARY_FILE = "summary.json"
@@ -65,6 +66,8 @@ def _trade_dict(index: int, t: Trade) -> dict[str, Any]:
         "closed_at": dt_to_iso(t.closed_at),
         "opened_at_ms": dt_to_ms(t.timestamp),
         "closed_at_ms": dt_to_ms(t.closed_at),
+        "entry_reason": t.entry_reason,
+        "exit_reason": t.exit_reason or ("advice" if t.status == "CLOSED" else ""),
     }
 
 
@@ -111,7 +114,7 @@ def build_summary(
     says whether it equals the sum of `pnl` over the CLOSED trades listed (it can
     only differ if the status was asked for with a bound on `recent_trades`).
     """
-    capital = settings.trading.quote_per_trade
+    capital = settings.risk.capital
     equity = tuple(equity)
     trades = status.trades
     closed = [t for t in trades if t.status == "CLOSED"]
@@ -177,7 +180,7 @@ def build_summary(
         "total_pnl": dec_str(total_pnl),
         "capital": {
             "amount": dec_str(capital),
-            "basis": "trading.quote_per_trade: one position of this size at a time is the quote at risk",
+            "basis": "risk.capital: the quote the bot may use; equity = capital + realised + unrealised P&L",
         },
         "total_return": ratio_str(total_pnl / capital),
         "hold_return": ratio_str(hold),
@@ -188,6 +191,7 @@ def build_summary(
             "trough_ms": equity[trough_i].ts_ms if trough_i is not None else None,
         },
         "equity_points": len(equity),
+        "risk": risk_summary(status, settings, total_pnl, dd),
         "ai": _ai_dict(ai),
         "market": to_jsonable(dict(market)) if market is not None else None,
         "executor": to_jsonable(dict(executor)) if executor is not None else None,

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from actors.report.convert import as_decimal
+from actors.report.risk import risk_lines
 
 
 def fmt_money(value: Any, places: int = 8) -> str:
@@ -116,6 +117,7 @@ def format_report(summary: Mapping[str, Any], max_trades: int = 30, edge: int = 
                    f"({fmt_money(summary.get('closed_trades_pnl'))}); the trade list may be partial")
     out.append("")
 
+    out += risk_lines(summary)
     ai = summary.get("ai") or {}
     out.append("AI consultant")
     out.append(f"  calls {ai.get('calls', 0)}, cache hits {ai.get('cache_hits', 0)}, fallbacks {ai.get('fallbacks', 0)}, "

@@ -122,7 +122,7 @@ class KeeperCore:
         """Apply one journal row (recovery, and tests that go through the journal's encoding)."""
         return self.apply_fact(facts.from_row(kind, payload))
 
-    def apply_fact(self, fact: Fact) -> Any:  # noqa: C901, PLR0911, PLR0912 - one case per fact, on purpose
+    def apply_fact(self, fact: Fact) -> Any:
         """Apply one fact; the only place state changes (live and on recovery alike)."""
         self.facts += 1
         match fact:

@@ -64,7 +64,7 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         if reason is not None:
             assert core.filters is not None
             return propose(core, Side.SELL, round_price(s.bid, Side.SELL, core.filters), reason, "risk", s)
-    if state is S.READY_TO_BUY and blocked & BLOCKS_BUYS or state is S.READY_TO_SELL and blocked & BLOCKS_SELLS:
+    if (state is S.READY_TO_BUY and blocked & BLOCKS_BUYS) or (state is S.READY_TO_SELL and blocked & BLOCKS_SELLS):
         return []
     if state not in (S.READY_TO_BUY, S.READY_TO_SELL):
         return []
@@ -225,7 +225,8 @@ def account(core: KeeperCore, s: MarketSnapshot) -> risk.Account:
     state = RiskState.HALTED if core.integrity_halt else core.risk.state
     return risk.Account(state=state, state_reason=core.halted or core.risk.reason, equity=core.equity_at(s.bid),
                         exposure=core.ledger.cost, free_quote=core.free.get(core.ledger.quote_asset),
-                        filters=core.filters, min_sell_price=min_sell_price(core))
+                        filters=core.filters, min_sell_price=min_sell_price(core), bid=s.bid, ask=s.ask,
+                        price_band=core.settings.ai.price_band_pct)
 
 
 def on_advice(core: KeeperCore, a: Advice) -> list[Effect]:

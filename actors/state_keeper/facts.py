@@ -10,7 +10,7 @@ reads both, and the journal's schema migration 3 renames the old rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -142,7 +142,7 @@ def to_row(fact: Fact) -> tuple[str, Any]:
     attr = _WRAPS.get(cls)
     if attr is not None:
         return cls.__name__, getattr(fact, attr)
-    return cls.__name__, {name: _plain(getattr(fact, name)) for name in cls.__slots__}  # type: ignore[attr-defined]
+    return cls.__name__, {f.name: _plain(getattr(fact, f.name)) for f in fields(fact)}
 
 
 def from_row(kind: str, payload: Any) -> Fact:
@@ -189,7 +189,7 @@ def order_of(fact: Fact) -> str:
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):  # an Enum
+    if hasattr(value, "value") and isinstance(value.value, str):  # an Enum
         return value.value
     return value
 

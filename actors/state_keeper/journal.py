@@ -30,7 +30,8 @@ _MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS events_kind ON events (kind)",
     ],
     3: [  # typed facts: the kind is the fact's class name (state_keeper/facts.py)
-        *(f"UPDATE events SET kind = '{new}' WHERE kind = '{old}'" for old, new in OLD_KINDS.items()),
+        *(f"UPDATE events SET kind = '{new}' WHERE kind = '{old}'"  # noqa: S608 - our own constant names
+          for old, new in OLD_KINDS.items()),
     ],
 }
 

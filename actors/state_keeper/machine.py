@@ -23,7 +23,7 @@ TRANSITIONS: frozenset[tuple[TradingState, TradingState]] = frozenset(
 class Machine:
     """Holds the state; refuses, logs and ignores anything but the six transitions."""
 
-    __slots__ = ("state", "refused")
+    __slots__ = ("refused", "state")
 
     def __init__(self, state: TradingState = S.READY_TO_BUY) -> None:
         self.state = state

@@ -21,7 +21,7 @@ _RANK = {RiskState.ACTIVE: 0, RiskState.REDUCING: 1, RiskState.HALTED: 2}
 
 
 class RiskBook:
-    __slots__ = ("limits", "capital", "state", "reason", "until_ms", "by", "peak", "day", "day_open")
+    __slots__ = ("by", "capital", "day", "day_open", "limits", "peak", "reason", "state", "until_ms")
 
     def __init__(self, limits: RiskSettings) -> None:
         self.limits = limits
@@ -74,9 +74,9 @@ class RiskBook:
                            f"cooldown of {lim.cooldown_after_stop_s} s after a stop-loss (risk.cooldown_after_stop_s)"))
         streak = losing_streak(pnls)
         if lim.max_consecutive_losses and streak >= lim.max_consecutive_losses:
-            pauses.append((now_ms + lim.loss_pause_s * 1000,
-                           f"{streak} losing trades in a row (risk.max_consecutive_losses = "
-                           f"{lim.max_consecutive_losses}): no buys for {lim.loss_pause_s} s"))
+            why = (f"{streak} losing trades in a row (risk.max_consecutive_losses = {lim.max_consecutive_losses}): "
+                   f"no buys for {lim.loss_pause_s} s")
+            pauses.append((now_ms + lim.loss_pause_s * 1000, why))
         if not pauses:
             return None
         until, reason = max(pauses)

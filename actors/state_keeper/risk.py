@@ -38,6 +38,9 @@ class Account:
     free_quote: Decimal | None  # the exchange's free quote balance, if reported
     filters: SymbolFilters
     min_sell_price: Decimal | None  # break-even after both fees plus min_profit, on the grid
+    bid: Decimal = ZERO  # the market the proposal is checked against (0 = unknown: no collar)
+    ask: Decimal = ZERO
+    price_band: Decimal = ZERO  # a limit this far through the touch is refused (a fat finger, a stale answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,10 @@ class Denial:
 def check(p: Proposal, a: Account, limits: RiskSettings, quote_per_trade: Decimal) -> Approved | Denial:
     if p.price <= 0 or not p.price.is_finite():
         return Denial("bad_price", f"price {p.price} is not a positive number")
+    if a.price_band and a.ask > 0 and p.side is Side.BUY and p.price > a.ask * (1 + a.price_band):
+        return Denial("price_collar", f"buy at {p.price} is more than {a.price_band:%} above the ask {a.ask}")
+    if a.price_band and a.bid > 0 and p.side is Side.SELL and p.price < a.bid * (1 - a.price_band):
+        return Denial("price_collar", f"sell at {p.price} is more than {a.price_band:%} below the bid {a.bid}")
     if p.side is Side.BUY:
         return _check_buy(p, a, limits, quote_per_trade)
     return _check_sell(p, a)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 S = TradingState
 
 
-def wake_when(core: KeeperCore) -> WakeWhen | None:  # noqa: C901, PLR0911 - one rule per state
+def wake_when(core: KeeperCore) -> WakeWhen | None:
     if not core.use_wake or core.feed_stale or core.pending is not None or not core.equity:
         return None
     at = [core.equity[-1].ts_ms + core.equity_every_ms]
@@ -30,7 +30,7 @@ def wake_when(core: KeeperCore) -> WakeWhen | None:  # noqa: C901, PLR0911 - one
     if core.risk.until_ms is not None:
         at.append(core.risk.until_ms)
     state = core.machine.state
-    if core.halted and state is S.READY_TO_BUY or core.stopped or core.filters is None or core.integrity_halt:
+    if (core.halted and state is S.READY_TO_BUY) or core.stopped or core.filters is None or core.integrity_halt:
         return WakeWhen(at_ms=min(at))
     holding = core.ledger.qty > 0
     floor, ceiling = (_floor(core), _ceiling(core)) if holding else (None, None)
@@ -47,7 +47,7 @@ def wake_when(core: KeeperCore) -> WakeWhen | None:  # noqa: C901, PLR0911 - one
             core.settings.risk.flatten_on_halt or core.flatten_requested):
         return None
     max_trades = core.settings.trading.max_trades
-    if state is S.READY_TO_BUY and (max_trades and core.ledger.closed >= max_trades
+    if state is S.READY_TO_BUY and ((max_trades and core.ledger.closed >= max_trades)
                                     or core.risk.state is not RiskState.ACTIVE or core.blockers.active("cannot_size")):
         return WakeWhen(at_ms=min(at))
     a, about = core.last_advice, core.advice_for
