@@ -12,6 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from actors.binance.config import BinanceTuning
+from actors.binance.user_stream import UserEvent
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
@@ -25,7 +27,7 @@ from actors.messages import (
     Side,
     Subscribe,
 )
-from actors.order_executor import BinanceTuning, OrderExecutorActor
+from actors.order_executor import OrderExecutorActor
 from actors.order_executor.paper import UNKNOWN_ORDER
 from actors.secrets import Secret
 from actors.settings import ExchangeSettings, Settings
@@ -48,6 +50,7 @@ TUNING = BinanceTuning(
     retry_s=0.2,
     default_retry_after_s=1,
     poll_while_down_s=0.2,
+    closed_poll_s=0.2,
 )
 
 
@@ -288,26 +291,18 @@ def test_local_refusals_never_reach_the_exchange(rig: Rig) -> None:
     assert stats["orders_sent"] == 0 and stats["local_rejects"] == 5 and stats["rejects"] == 5
 
 
-def test_symbol_not_trading_is_refused_locally() -> None:
-    with FakeBinance(status="BREAK") as fake:
-        ex, sub = start_executor(fake, wait_stream=False)
-        [f] = sub.wait_for(FiltersUpdated)
-        assert f.filters.status == "BREAK"
-        ex.tell(PlaceOrder(client_order_id="b1", symbol=SYMBOL, side=Side.BUY, price=D("10"), quantity=D("1"),
-                           ts_ms=1))
-        [u] = sub.wait_for(OrderUpdate)
-        assert u.status is OrderStatus.REJECTED and "not trading" in u.reject_reason
-        assert fake.requests_to("POST", "/api/v3/order") == []
-        ex.stop(timeout=10)
-
-
-def test_exchange_info_is_refreshed_and_rebroadcast() -> None:
-    with FakeBinance() as fake:
-        ex, sub = start_executor(fake, wait_stream=False, exchange_info_refresh_s=1)
-        fake.set_symbol_status("HALT")
-        [_, halted] = sub.wait_for(FiltersUpdated, count=2, timeout=5)
-        assert halted.filters.status == "HALT"
-        ex.stop(timeout=10)
+def test_a_malformed_user_event_is_one_log_line_and_changes_nothing(rig: Rig, logs: Any) -> None:
+    rig.place("b1")
+    rig.wait_status("b1", OrderStatus.NEW)
+    bad = {"e": "executionReport", "s": SYMBOL, "c": "b1", "C": "", "x": "TRADE", "X": "FILLED", "i": 1,
+           "l": "1", "L": "10", "t": 99}  # no cumulative quantity 'z'
+    rig.ex.tell(UserEvent(bad))
+    rig.ex.tell(QueryOrder(client_order_id="b1", symbol=SYMBOL))  # a barrier: answered after the bad event
+    rig.sub.wait_for(OrderUpdate, lambda u: u.client_order_id == "b1", count=2)
+    assert [u.status for u in rig.updates("b1")] == [OrderStatus.NEW, OrderStatus.NEW]
+    lines = [m for m in logs.messages("WARNING") if "cannot be read" in m]
+    assert len(lines) == 1 and "'z'" in lines[0]
+    assert rig.stats()["handler_errors"] == 0
 
 
 def test_clock_drift_gives_1021_then_resync_and_one_retry(rig: Rig) -> None:

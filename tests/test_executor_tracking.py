@@ -1,17 +1,26 @@
-"""Pure parts of the Binance side: merging racing order reports, and parsing the wire formats."""
+"""Pure parts of the Binance side: merging racing order reports, parsing the wire formats, the stream's backoff."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.binance.parse import ParseError
+from actors.binance.parse import account_balances as account_to_balances
+from actors.binance.parse import account_position as account_position_to_balances
+from actors.binance.parse import exchange_info as parse_exchange_info
+from actors.binance.parse import execution_report as execution_report_to_update
+from actors.binance.parse import order as order_to_update
+from actors.binance.parse import trades as trades_to_updates
+from actors.binance.signing import Signer
+from actors.binance.user_stream import JITTER, UserStream
 from actors.messages import OrderStatus, OrderUpdate, Side
-from actors.order_executor.binance_rest import account_to_balances, order_to_update, trades_to_updates
-from actors.order_executor.filters import check_order, parse_exchange_info
+from actors.order_executor.filters import check_order
 from actors.order_executor.tracking import TrackedOrder, apply
-from actors.order_executor.user_stream import account_position_to_balances, execution_report_to_update
+from actors.secrets import Secret
 
 D = Decimal
 
@@ -198,3 +207,30 @@ def test_exchange_info_filters() -> None:
     )
     assert (f.base_asset, f.quote_asset, f.status) == ("TRUMP", "USDC", "TRADING")
     check_order(Side.BUY, D("10.001"), D("1.00"), f)  # max price 0 = no upper bound
+
+
+def test_parsers_refuse_what_they_cannot_read() -> None:
+    with pytest.raises(ParseError, match="client order id"):
+        order_to_update({"symbol": "TRUMPUSDC", "orderId": 7, "status": "NEW"}, "TRUMPUSDC")
+    with pytest.raises(ParseError, match="unknown order status"):
+        order_to_update({"clientOrderId": "b1", "status": "LOST"}, "TRUMPUSDC")
+    with pytest.raises(ParseError, match="'qty'"):
+        trades_to_updates(Side.BUY, D("1"), [{"id": 1, "price": "10", "qty": 0.5}], "b1", "TRUMPUSDC", "7")  # a float
+    with pytest.raises(ParseError, match="'f'"):
+        account_position_to_balances({"e": "outboundAccountPosition", "u": 1, "B": [{"a": "USDC", "f": "x", "l": "0"}]})
+
+
+def test_the_user_stream_keeps_its_backoff_and_jitter() -> None:
+    class Top:  # the top of the jitter band every time
+        def random(self) -> float:
+            return 1.0
+
+    s = UserStream(None, "ws://127.0.0.1:1", Secret("k"), Signer(Secret("s")), on_event=print, on_up=print,  # type: ignore[arg-type]
+                   on_down=print, backoff_initial_s=0.5, backoff_max_s=3.0, rng=Top())  # type: ignore[arg-type]
+    assert JITTER == (0.5, 1.0)
+    b = s._backoff
+    assert [b.next() for _ in range(4)] == [1.0, 2.0, 3.0, 3.0]  # never subscribed: doubling from 2 steps, capped
+    b.reset()  # a session that subscribed, then dropped: back to one step
+    assert b.next() == 0.5
+    b.rand = lambda: 0.0
+    assert b.next() == 0.5  # the bottom of the band: half the step (1.0)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
 
 from actors import Order, StateManager, TradingState
+from actors.messages import OrderStatus
 from actors.state_keeper.ledger import UpdateError
 from actors.state_keeper.updates import parse_order_update
 
@@ -45,7 +46,7 @@ def test_transition_validates_and_records_orders() -> None:
             assert await sm.transition(TradingState.SELLING) is False  # not from READY_TO_BUY
             assert await sm.transition(TradingState.BUYING) is False  # a buy needs its order
             order = Order(id="b-1", symbol="TRUMPUSDC", side="BUY", quantity=D("0.5"), price=D("20.00"),
-                          status="NEW", timestamp=datetime.now(timezone.utc))
+                          status="NEW", timestamp=datetime.now(UTC))
             assert await sm.transition(TradingState.BUYING, order) is True
             assert sm.active_order is not None and sm.active_order.id == "b-1"
             assert await sm.transition(TradingState.READY_TO_SELL) is False  # the buy is still open
@@ -107,3 +108,62 @@ def test_consult_ai_without_a_key_gives_the_fee_aware_fallback(monkeypatch) -> N
     assert advice["action"] in ("buy", "hold")
     if advice["action"] == "buy":
         assert isinstance(advice["base_price"], D) and advice["base_price"] <= D("40.01")
+
+
+_REPORT = {"e": "executionReport", "E": 2, "s": "TRUMPUSDC", "c": "tb-1-B", "C": "", "S": "BUY", "X": "NEW",
+           "x": "NEW", "i": 77, "p": "40.00000000", "q": "0.25000000", "z": "0.00000000", "Z": "0.00000000",
+           "l": "0.00000000", "L": "0.00000000", "n": "0", "N": None, "t": -1, "T": 1700000000000, "r": "NONE"}
+
+
+@pytest.mark.parametrize(
+    ("change", "cid", "reason"),
+    [
+        ({}, "tb-1-B", ""),
+        ({"X": "CANCELED", "x": "CANCELED", "c": "cancel-9", "C": "tb-1-B"}, "tb-1-B", ""),
+        # C names the original order whenever it is set (not only when the status is CANCELED)
+        ({"X": "EXPIRED", "x": "EXPIRED", "c": "cancel-9", "C": "tb-1-B", "eR": "EXCHANGE_CANCELED"}, "tb-1-B",
+         "EXCHANGE_CANCELED"),
+        ({"X": "REJECTED", "x": "REJECTED", "r": "INSUFFICIENT_BALANCES"}, "tb-1-B", "INSUFFICIENT_BALANCES"),
+        ({"X": "REJECTED", "x": "REJECTED"}, "tb-1-B", "REJECTED"),  # a rejection always says so
+        ({"X": "EXPIRED_IN_MATCH", "x": "TRADE_PREVENTION"}, "tb-1-B", "self-trade prevention"),
+        ({"X": "PARTIALLY_FILLED", "x": "TRADE", "l": "0.1", "L": "40", "n": "0.0001", "N": "TRUMP", "t": 5,
+          "z": "0.1", "Z": "4"}, "tb-1-B", ""),
+    ],
+)
+def test_one_execution_report_parser_for_the_seed_and_the_executor(change: dict, cid: str, reason: str) -> None:
+    from actors.binance.parse import execution_report
+
+    report = {**_REPORT, **change}
+    u = parse_order_update(report, "TRUMPUSDC")
+    assert u == execution_report(report)  # the facade and the executor read it alike
+    assert (u.client_order_id, u.reject_reason) == (cid, reason)
+    assert str(u.cum_qty) in ("0", "0.1")  # tidy decimals, never 0E-8
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"z": None}, "'z'"),
+        ({"X": "DONE"}, "unknown order status"),
+        ({"c": "", "C": ""}, "client order id"),
+        ({"s": None}, "symbol"),
+        ({"z": 0.25}, "decimal string"),  # a float is not money
+        ({"p": "-1"}, ">= 0"),
+        ({"S": "HOLD"}, "BUY or SELL"),
+    ],
+)
+def test_a_malformed_execution_report_names_the_field(change: dict, fragment: str) -> None:
+    with pytest.raises(UpdateError, match=fragment.replace("(", r"\(")):
+        parse_order_update({**_REPORT, **change}, "TRUMPUSDC")
+
+
+def test_a_rest_cancel_answer_is_the_cancelled_order() -> None:
+    answer = {"symbol": "TRUMPUSDC", "origClientOrderId": "tb-1-B", "clientOrderId": "cancel_1", "orderId": 77,
+              "price": "40.00000000", "origQty": "0.25000000", "executedQty": "0.10000000",
+              "cummulativeQuoteQty": "4.00000000", "status": "CANCELED", "side": "BUY", "transactTime": 5}
+    u = parse_order_update(answer, "TRUMPUSDC")
+    assert (u.client_order_id, u.status, u.cum_qty, u.cum_quote, u.exchange_order_id) == (
+        "tb-1-B", OrderStatus.CANCELED, D("0.1"), D("4"), "77")
+    seed_named = parse_order_update({"orderId": "123", "status": "FILLED", "executedQty": "0.25", "price": "40"},
+                                    "TRUMPUSDC")
+    assert seed_named.client_order_id == "123" and seed_named.cum_qty == D("0.25")

@@ -11,7 +11,7 @@ with `SnapshotProcessed`, so in lockstep the StateKeeper sees the fills
 before it sees the snapshot that caused them.
 
 Binance mode owns the `order-executor-io` loop thread (started last in
-`on_start`, stopped in `on_stop` and `on_failure`); see `binance_venue`.
+`on_start`, stopped in `on_stop` and `on_failure`); see `actors/binance/orders.py`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,18 @@ from typing import Any
 import pykka
 from loguru import logger
 
+from actors._lib.secrets import Secret, redact
+from actors.binance.config import BinanceTuning
+from actors.binance.orders import BinanceVenue
+from actors.binance.signing import Signer
+from actors.binance.tasks import Done
+from actors.binance.user_stream import StreamDown, StreamUp, UserEvent
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
     Clock,
     FeedFinished,
+    FeedStatusChanged,
     FiltersUpdated,
     GetStats,
     MarketSnapshot,
@@ -44,19 +51,9 @@ from actors.messages import (
     Unsubscribe,
     WakeWhen,
 )
-from actors.order_executor.binance_venue import (
-    BinanceTuning,
-    BinanceVenue,
-    Done,
-    StreamDown,
-    StreamUp,
-    UserEvent,
-)
 from actors.order_executor.candle_fills import candle_model_from
 from actors.order_executor.filters import paper_filters
 from actors.order_executor.paper import PaperExchange
-from actors.order_executor.signing import Signer
-from actors.secrets import Secret, redact
 from actors.settings import Settings
 
 
@@ -254,6 +251,8 @@ class OrderExecutorActor(pykka.ThreadingActor):
             self._subscribers.pop(message.subscriber.actor_urn, None)
         elif isinstance(message, FeedFinished):
             self._feed_finished += 1
+        elif isinstance(message, FeedStatusChanged):
+            pass  # a stale feed brings no snapshots to match; the StateKeeper decides what it means
         else:
             logger.warning("order executor: unexpected message {}", type(message).__name__)
 

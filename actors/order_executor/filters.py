@@ -6,9 +6,7 @@ The rules themselves (rounding, order checks, sellable quantity) moved to
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
+from actors.binance.parse import exchange_info, symbol_filters
 from actors.domain.rules import (
     FilterError,
     check_order,
@@ -54,53 +52,6 @@ def paper_filters(symbol: str, exchange: ExchangeSettings) -> SymbolFilters:
     )
 
 
-# -- Binance exchangeInfo -------------------------------------------------------
-
-_MAX_PRECISION = Decimal("0.00000001")  # Binance quotes at most 8 decimals
-
-
-def _wire_decimal(text: object) -> Decimal:
-    """Binance's padded strings ("0.01000000") as a tidy Decimal (0.01), never in exponent form."""
-    d = Decimal(str(text))
-    n = d.normalize()
-    exponent = n.as_tuple().exponent
-    if not isinstance(exponent, int):  # NaN or infinity: no filter value can be that
-        raise ValueError(f"filter value {text!r} is not a finite number")
-    return n if exponent <= 0 else d.quantize(Decimal(1))
-
-
-def parse_symbol_filters(symbol_info: dict[str, Any]) -> SymbolFilters:
-    """One entry of `exchangeInfo.symbols` as SymbolFilters.
-
-    Reads PRICE_FILTER, LOT_SIZE and NOTIONAL (or the legacy MIN_NOTIONAL) and
-    the symbol status. A filter value of 0 switches that rule off on Binance;
-    a zero tick or step is kept on the 8-decimal grid so the checks stay defined.
-    """
-    by_type = {f.get("filterType"): f for f in symbol_info.get("filters", ())}
-    price = by_type.get("PRICE_FILTER", {})
-    lot = by_type.get("LOT_SIZE", {})
-    notional = by_type.get("NOTIONAL") or by_type.get("MIN_NOTIONAL") or {}
-    tick = _wire_decimal(price.get("tickSize", "0")) or _MAX_PRECISION
-    step = _wire_decimal(lot.get("stepSize", "0")) or _MAX_PRECISION
-    return SymbolFilters(
-        symbol=str(symbol_info["symbol"]),
-        base_asset=str(symbol_info.get("baseAsset", "")),
-        quote_asset=str(symbol_info.get("quoteAsset", "")),
-        tick_size=tick,
-        step_size=step,
-        min_qty=_wire_decimal(lot.get("minQty", "0")),
-        max_qty=_wire_decimal(lot.get("maxQty", "0")),
-        min_notional=_wire_decimal(notional.get("minNotional", "0")),
-        max_notional=_wire_decimal(notional.get("maxNotional", "0")),
-        min_price=_wire_decimal(price.get("minPrice", "0")),
-        max_price=_wire_decimal(price.get("maxPrice", "0")),
-        status=str(symbol_info.get("status", "TRADING")),
-    )
-
-
-def parse_exchange_info(payload: dict[str, Any], symbol: str) -> SymbolFilters:
-    """The `GET /api/v3/exchangeInfo?symbol=` answer for `symbol`; KeyError if it is not listed."""
-    for info in payload.get("symbols", ()):
-        if info.get("symbol") == symbol:
-            return parse_symbol_filters(info)
-    raise KeyError(f"symbol {symbol} is not in exchangeInfo")
+# -- Binance exchangeInfo: read by the Binance adapter's one parser, named here for old imports --
+parse_exchange_info = exchange_info
+parse_symbol_filters = symbol_filters

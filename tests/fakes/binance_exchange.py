@@ -223,6 +223,7 @@ class FakeBinance:
         self._stream_blocked = False
         self._holding = False
         self._held: list[dict[str, Any]] = []
+        self._sending: set[asyncio.Future[Any]] = set()
         self._order_ids = itertools.count(1000)
         self._trade_ids = itertools.count(5000)
         self._sub_ids = itertools.count(0)
@@ -472,7 +473,7 @@ class FakeBinance:
         fault = self._take_fault(method, path)
         if fault is not None and fault.kind in ("429", "418"):
             rec.status = int(fault.kind)
-            code = -1003 if fault.kind == "429" else -1003
+            code = -1003  # the weight limit, for a 429 and for the ban (418) that follows ignoring it
             return web.json_response(
                 {"code": code, "msg": "Too much request weight used; current limit is 6000 request weight per 1 MINUTE."},
                 status=int(fault.kind),
@@ -932,7 +933,9 @@ class FakeBinance:
             if sub.ws.closed:
                 self._subs.remove(sub)
                 continue
-            asyncio.ensure_future(_send(sub.ws, {"subscriptionId": sub.subscription_id, "event": event}))
+            task = asyncio.ensure_future(_send(sub.ws, {"subscriptionId": sub.subscription_id, "event": event}))
+            self._sending.add(task)  # held until sent: a task nobody references may be collected
+            task.add_done_callback(self._sending.discard)
 
     def _release(self) -> None:
         self._holding = False

@@ -1,4 +1,4 @@
-"""Executor measurements (never part of the test run): `python -m actors.order_executor.bench` from the repo root.
+"""Executor measurements (never part of the test run): `python -m benchmarks.executor` from the repo root.
 
 1. Paper engine alone: snapshots per second with no resting order and with one
    (the 1M-trade replay case), and place-to-fill round trips per second.
@@ -105,7 +105,7 @@ def bench_actor(n: int = 20_000) -> dict[str, float]:
     orders = [PlaceOrder(client_order_id=f"o{i}", symbol="TRUMPUSDC", side=Side.BUY, price=D("10.00"),
                          quantity=D("1"), ts_ms=0) for i in range(n)]
     t0 = time.perf_counter()
-    for order, sn in zip(orders, snaps):
+    for order, sn in zip(orders, snaps, strict=True):
         ex.tell(order)
         ex.tell(sn)
     if not done.wait(120):
@@ -126,8 +126,8 @@ def bench_actor(n: int = 20_000) -> dict[str, float]:
 
 
 def bench_latency(n: int = 200) -> dict[str, float]:
+    from actors.binance.config import BinanceTuning
     from actors.order_executor.actor import OrderExecutorActor
-    from actors.order_executor.binance_venue import BinanceTuning
     from actors.secrets import Secret
     from tests.fakes.binance_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBinance
     from tests.probes import ProbeHandle
