@@ -16,7 +16,13 @@ import pytest
 
 from actors.market_data.features import Features, SnapshotBuilder, derive_quotes
 from actors.market_data.lockstep import LockstepFeed
-from actors.market_data.replay import AGG_TRADES, KLINES, TRADES, ReplayError, ReplaySource
+from actors.market_data.replay import (
+    AGG_TRADES,
+    KLINES,
+    TRADES,
+    ReplayError,
+    ReplaySource,
+)
 from actors.messages import Candle, TradeTick
 
 D = Decimal
