@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import pykka
 from loguru import logger
@@ -21,7 +22,7 @@ from loguru import logger
 from actors.messages import GetStats, StartFeed, Stats, StopTrading
 from actors.secrets import Secret, from_env
 from actors.settings import Settings
-from actors.state_keeper.journal import Journal
+from actors.state_keeper.journal import Journal, Owner, fingerprint
 
 READY_TIMEOUT_S = 30.0
 
@@ -62,11 +63,44 @@ def is_backtest(settings: Settings) -> bool:
     return settings.market.source in ("synthetic", "replay")
 
 
+def mode(settings: Settings) -> str:
+    """backtest (a simulated or recorded market), paper-live (live data, paper fills) or real (real orders)."""
+    if settings.exchange.kind == "binance":
+        return "real"
+    return "backtest" if is_backtest(settings) else "paper-live"
+
+
 def journal_path(settings: Settings, report_dir: Path) -> Path:
-    """A backtest journals into its report folder, afresh each run; live runs keep `[storage] path`."""
+    """A backtest journals into its report folder, afresh each run; live runs one journal per mode.
+
+    The live journal is `[storage] path` with the mode before its suffix:
+    data/trader.sqlite3 gives data/trader.paper.sqlite3 (paper on live data)
+    and data/trader.real.sqlite3 (real money), so they can never be mixed up.
+    """
     if is_backtest(settings):
         return report_dir / "journal.sqlite3"
-    return Path(settings.storage.path)
+    if settings.storage.path == ":memory:":
+        return Path(settings.storage.path)
+    path = Path(settings.storage.path)
+    tag = "real" if settings.exchange.kind == "binance" else "paper"
+    return path.with_name(f"{path.stem}.{tag}{path.suffix}")
+
+
+def journal_owner(settings: Settings, keys: Keys) -> Owner:
+    """Who this run is, as the journal records it (the account as a key fingerprint, never the key)."""
+    m = mode(settings)
+    if m == "real":
+        key = keys.binance_key.reveal() if keys.binance_key else ""
+        return Owner(m, _host(settings.exchange.rest_url), fingerprint(key) if key else "no key")
+    if m == "paper-live":
+        return Owner(m, _host(settings.market.stream_url), "paper")
+    venue = f"replay {settings.market.replay_path}" if settings.market.source == "replay" else (
+        f"synthetic seed {settings.market.seed}")
+    return Owner(m, venue, "paper")
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
 
 
 def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int | None = None) -> Running:
@@ -79,7 +113,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
     if is_backtest(settings) and path.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    journal = Journal(path)
+    journal = Journal(path, journal_owner(settings, keys))
     run = Running(settings=settings, journal=journal)
     try:
         run.actors["market"] = _ready(MarketDataActor.start(settings))

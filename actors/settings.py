@@ -102,6 +102,8 @@ class LoggingSettings:
     file: str = "logs/trader.jsonl"
     rotation: str = "10 MB"
     retention: int = 5
+    console_level: str = "WARNING"  # stderr: warnings and errors; progress lines go to stdout regardless
+    file_level: str = ""  # the JSON file; "" = `level`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +132,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "exchange.kind": ("paper", "binance"),
     "market.source": ("synthetic", "replay", "binance"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
+    "logging.console_level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
+    "logging.file_level": ("", "TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
 }
 
 

@@ -89,6 +89,7 @@ class KeeperCore:
         self.use_wake = settings.market.skip_idle_snapshots
         self.equity: list[EquityPoint] = []
         self.equity_every_ms = 60_000  # one point a market minute, thinned to stay bounded
+        self.mark: MarketSnapshot | None = None  # the last snapshot journaled when trading stopped
 
     # -- facts -------------------------------------------------------------------
 
@@ -149,6 +150,12 @@ class KeeperCore:
             return None
         if kind == "session":
             return None
+        if kind == "equity":  # journaled so that `status` and `trades` give the run's own figures
+            self._add_equity(payload)
+            return None
+        if kind == "mark":  # the last snapshot when trading stopped: what `status` marks the position at
+            self.mark = payload
+            return None
         raise ValueError(f"unknown journal fact {kind!r}")
 
     # -- inputs ----------------------------------------------------------------------
@@ -183,6 +190,8 @@ class KeeperCore:
         if self.stopped is None:
             self.stopped = reason
             logger.info("no new orders from now on: {}", reason)
+            if self.last_snapshot is not None:
+                self._record("mark", self.last_snapshot)
         rec = self.ledger.orders.get(self.active_id or "")
         if not cancel_open_orders or rec is None or rec.status.is_terminal or rec.cancel_requested:
             return []
@@ -456,8 +465,11 @@ class KeeperCore:
         if self.equity and s.ts_snapshot_ms - self.equity[-1].ts_ms < self.equity_every_ms:
             return
         led = self.ledger
-        self.equity.append(EquityPoint(ts_ms=s.ts_snapshot_ms, mid=s.mid, realized_pnl=led.realized_pnl,
-                                       unrealized_pnl=led.qty * s.bid - led.cost if led.qty else ZERO))
+        self._record("equity", EquityPoint(ts_ms=s.ts_snapshot_ms, mid=s.mid, realized_pnl=led.realized_pnl,
+                                           unrealized_pnl=led.qty * s.bid - led.cost if led.qty else ZERO))
+
+    def _add_equity(self, point: EquityPoint) -> None:
+        self.equity.append(point)
         if len(self.equity) > 20_000:  # keep every other point, and sample half as often
             self.equity = self.equity[::2]
             self.equity_every_ms *= 2
