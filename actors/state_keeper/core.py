@@ -173,13 +173,20 @@ class KeeperCore:
             logger.error("balance update for {} ignored: free {} locked {}", b.asset, b.free, b.locked)
             return []
         self._record("balance", b)
-        base = self.ledger.base_asset
-        if b.asset == base and self.machine.state in (S.READY_TO_BUY, S.READY_TO_SELL):
-            step = self.filters.step_size if self.filters else ZERO
-            if b.free + b.locked + step < self.ledger.qty:
-                self._halt(f"the exchange holds {b.free + b.locked} {base} but the journal says {self.ledger.qty}: "
-                           "check the account (a manual sale or withdrawal?) and restart")
+        if b.asset == self.ledger.base_asset and self.machine.state in (S.READY_TO_BUY, S.READY_TO_SELL):
+            self._check_base_balance()
         return []
+
+    def _check_base_balance(self) -> None:
+        """Halt when the exchange holds less of the base asset than the journal (a balance newer than the last fill)."""
+        base = self.ledger.base_asset
+        held = self.total.get(base)
+        if held is None or self.last_base_balance_fact <= self.last_fill_fact:
+            return
+        step = self.filters.step_size if self.filters else ZERO
+        if held + step < self.ledger.qty:
+            self._halt(f"the exchange holds {held} {base} but the journal says {self.ledger.qty}: "
+                       "check the account (a manual sale or withdrawal?) and restart")
 
     def on_feed_status(self, msg: FeedStatusChanged) -> list[Effect]:
         self.feed_stale = msg.stale
@@ -363,6 +370,10 @@ class KeeperCore:
             return self._place(Side.SELL, round_price(s.bid, Side.SELL, self.filters), s, "stop-loss")
         if state not in (S.READY_TO_BUY, S.READY_TO_SELL):
             return []
+        if self.ledger.qty and self.last_base_balance_fact > self.last_fill_fact:
+            self._check_base_balance()  # the balance may have come while an order was open (a recovered sell)
+            if self.halted:
+                return []
         max_trades = self.settings.trading.max_trades
         if state is S.READY_TO_BUY and max_trades and self._closed_trades() >= max_trades:
             return []
