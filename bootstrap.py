@@ -200,6 +200,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
                 break
         if signals:
             logger.info("{} received: stopping cleanly", signals[0])
+            print(f"{signals[0]} received: stopping cleanly", flush=True)  # the console shows warnings only
             app.stop_trading(running, f"{signals[0]} received", settings.exchange.cancel_on_exit)
             if settings.exchange.cancel_on_exit:
                 time.sleep(1.0)  # let the executor report what the cancel found

@@ -67,6 +67,7 @@ path = "{storage}"
 port = 0
 [logging]
 file = "{self.tmp / 'logs' / 'bot.jsonl'}"
+console_level = "INFO"
 """
         path = self.tmp / "e2e.toml"
         path.write_text(text)
