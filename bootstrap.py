@@ -56,8 +56,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     for name, what in readers.items():
         r = sub.add_parser(name, help=f"print {what} without running the bot", description=f"Print {what}.")
         r.add_argument("--config", help="settings file (default: settings.toml beside this script)")
-        r.add_argument("--journal", help="the journal to read (default: the one the settings' mode writes, "
-                                         "then REPORT_DIR/journal.sqlite3)")
+        r.add_argument("--journal", help="the journal to read (default: the one --mode writes)")
+        r.add_argument("--mode", choices=("backtest", "paper-live", "real"),
+                       help="whose journal: a backtest's (REPORT_DIR/journal.sqlite3), paper trading on live data's "
+                            "or real money's (from [storage] path); default: the settings' mode")
         r.add_argument("--report-dir", default="reports", help="a backtest's report folder (default reports/)")
         parsers[name] = r
     return p, parsers
@@ -67,7 +69,7 @@ def _with_command(argv: list[str]) -> list[str]:
     """The command first: `bootstrap.py` alone means `run`, and `bootstrap.py --config X trades` still works."""
     if argv and argv[0] in COMMANDS:
         return argv
-    valued = {"--config", "--exchange", "--market", "--replay-path", "--speed", "--report-dir", "--status-port",
+    valued = {"--config", "--exchange", "--market", "--replay-path", "--speed", "--report-dir", "--status-port", "--mode",
               "--journal"}
     i = 0
     while i < len(argv):
@@ -239,11 +241,18 @@ def inspect(settings: Settings, args: argparse.Namespace) -> int:
     from actors.state_keeper.journal import Journal, JournalError  # noqa: PLC0415
 
     report_dir = Path(args.report_dir)
-    candidates = [Path(args.journal)] if args.journal else list(dict.fromkeys(
-        [app.journal_path(settings, report_dir), report_dir / "journal.sqlite3"]))
+    if args.mode:
+        market = {"backtest": settings.market.source if app.is_backtest(settings) else "synthetic"}.get(
+            args.mode, "binance")
+        kind = "binance" if args.mode == "real" else "paper"
+        settings = replace(settings, exchange=replace(settings.exchange, kind=kind),
+                           market=replace(settings.market, source=market))
+    candidates = [Path(args.journal)] if args.journal else [app.journal_path(settings, report_dir)]
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
-        print(f"no journal found at {', '.join(str(p) for p in candidates)}", file=sys.stderr)
+        print(f"no journal found at {', '.join(str(p) for p in candidates)}"
+              + ("" if args.journal or args.mode else " (--mode paper-live or --mode real for a live run's)"),
+              file=sys.stderr)
         return 2
     try:
         journal = Journal(path)

@@ -192,3 +192,18 @@ def test_old_style_command_after_options_still_works(tmp_path: Path) -> None:
 
     assert bootstrap.parse_args(["--config", "x.toml", "trades"]).command == "trades"
     assert bootstrap.parse_args(["--report-dir", "status"]).command == "run"  # a value, not a command
+
+
+def test_status_reads_the_journal_of_the_mode_asked_for(tmp_path: Path) -> None:
+    from actors.state_keeper.journal import Journal, Owner
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[storage]\npath = "{tmp_path / "live.sqlite3"}"\n')
+    j = Journal(tmp_path / "live.paper.sqlite3", Owner("paper-live", "stream.binance.com:9443", "paper"))
+    j.append("session", {"id_prefix": "tbp"})
+    j.close()
+    proc = run_bot(tmp_path, "status", "--config", str(cfg), "--mode", "paper-live")
+    assert proc.returncode == 0, proc.stderr
+    assert "live.paper.sqlite3: 1 facts, written by mode paper-live" in proc.stdout
+    missing = run_bot(tmp_path, "status", "--config", str(cfg), "--mode", "real")
+    assert missing.returncode == 2 and "live.real.sqlite3" in missing.stderr
