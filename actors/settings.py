@@ -86,7 +86,7 @@ class TradingSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StorageSettings:
-    path: str = "data/trader.sqlite3"
+    path: str = "data/trader.sqlite3"  # live runs insert their mode: data/trader.paper.sqlite3, data/trader.real.sqlite3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
