@@ -257,7 +257,8 @@ def inspect(settings: Settings, args: argparse.Namespace) -> int:
     try:
         journal = Journal(path)
         core = KeeperCore(settings)
-        n = replay(core, journal.facts())
+        advice: list[Any] = []
+        n = replay(core, _noting_advice(journal.facts(), advice))
         owner = journal.owner
         journal.close()
     except JournalError as exc:
@@ -266,12 +267,37 @@ def inspect(settings: Settings, args: argparse.Namespace) -> int:
     status, equity = core.status(), tuple(core.equity)
     if status.last_snapshot is None and core.mark is not None:
         status = replace(status, last_snapshot=core.mark)  # marked where the run stopped, as its report was
-    summary = report.build_summary(status, equity, None, None, None, settings, 0.0, f"journal {path}")
+    summary = report.build_summary(status, equity, advice_stats(advice), None, None, settings, 0.0, f"journal {path}")
     print(f"journal {path}: {n} facts" + (f", written by {owner.describe()}" if owner else ""))
     print(report.format_report(summary, max_trades=10**9 if args.command == "trades" else 30))
     for line in journal_caveats(status, equity):
         print(line)
     return 0
+
+
+def _noting_advice(facts: Any, into: list[Any]) -> Any:
+    for fact in facts:
+        if fact[1] == "advice":
+            into.append(fact[2])
+        yield fact
+
+
+def advice_stats(advice: list[Any]) -> dict[str, Any]:
+    """The consultant's counters as far as the journal knows them: every advice the keeper received."""
+    from decimal import Decimal  # noqa: PLC0415
+
+    from actors.messages import AdviceSource  # noqa: PLC0415
+
+    models = sorted({a.model for a in advice if a.model})
+    out: dict[str, Any] = {
+        "calls": len(advice),
+        "cache_hits": sum(1 for a in advice if a.source is AdviceSource.CACHE),
+        "fallbacks": sum(1 for a in advice if a.source is AdviceSource.FALLBACK),
+        "cost": sum((a.cost for a in advice), Decimal(0)),
+    }
+    if models:
+        out["model"] = ", ".join(models)
+    return out
 
 
 def journal_caveats(status: Any, equity: tuple[Any, ...]) -> list[str]:
