@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loguru import logger
+
 from actors import codec
 
 SCHEMA_VERSION = 2
@@ -99,6 +101,9 @@ class Journal:
         if owner is None:
             return recorded
         if recorded is None:
+            if self.db.execute("SELECT 1 FROM events LIMIT 1").fetchone():
+                logger.warning("journal {} records no owner (written by an older version): now claimed by {}",
+                               self.path, owner.describe())
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                                 [("mode", owner.mode), ("venue", owner.venue), ("account", owner.account)])
