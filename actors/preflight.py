@@ -80,6 +80,30 @@ def trade_size_refusals(s: Settings, price: Decimal | None = None) -> list[str]:
     return out
 
 
+class PreflightRefused(ValueError):
+    """The exchange's own rules or balance mean this run could never trade; the message says what would work."""
+
+
+def live_trade_size_refusals(s: Settings, min_notional: Decimal, free_quote: Decimal | None, flat: bool) -> list[str]:
+    """`trading.quote_per_trade` against what Binance answered: its minimum notional and the free quote balance.
+
+    The balance only matters when the journal holds nothing: a position to
+    sell, or a buy already resting, needs no more quote.
+    """
+    out: list[str] = []
+    q, quote = s.trading.quote_per_trade, s.exchange.quote_asset
+    if q < min_notional:
+        least = _round_up(min_notional * HEADROOM, CENT)
+        out.append(f"trading.quote_per_trade = {q} is below Binance's minimum notional for {s.symbol} "
+                   f"({min_notional} {quote}): no order could ever be placed. Set trading.quote_per_trade = "
+                   f"\"{least}\" or more.")
+    if flat and free_quote is not None and free_quote < q:
+        out.append(f"trading.quote_per_trade = {q} is more than the account's free balance ({free_quote} {quote}): "
+                   f"no buy could be paid for. Set trading.quote_per_trade = \"{free_quote.quantize(CENT, 'ROUND_FLOOR')}\" "
+                   f"or less, or add {quote} to the account.")
+    return out
+
+
 def refusals(s: Settings) -> list[str]:
     """Every refusal the settings alone reveal, the gravest first."""
     out = [r for r in (mode_refusal(s), replay_refusal(s)) if r]

@@ -98,3 +98,22 @@ def _secret(value: str):  # noqa: ANN202 - a Secret, built the way the bot build
     from actors.secrets import Secret
 
     return Secret(value)
+
+
+# -- issue 11, item 4: the real account's own minimum and balance, before the first order ------------
+
+
+def test_real_money_below_binance_minimum_notional_is_refused_before_any_order(stand: Stand, tmp_path: Path) -> None:
+    bot = Bot(stand, stand.config(trading='quote_per_trade = "0.5"'), tmp_path / "report")
+    assert bot.proc.wait(60) == 2, bot.stderr()[-2000:]
+    err = bot.stderr()
+    assert "minimum notional" in err and 'Set trading.quote_per_trade = "1.05" or more' in err
+    assert not stand.exchange.orders
+
+
+def test_real_money_above_the_free_balance_is_refused_when_nothing_is_held(stand: Stand, tmp_path: Path) -> None:
+    stand.exchange.set_balance("USDC", "4.5")
+    bot = Bot(stand, stand.config(), tmp_path / "report")
+    assert bot.proc.wait(60) == 2, bot.stderr()[-2000:]
+    assert 'free balance (4.5 USDC)' in bot.stderr() and 'quote_per_trade = "4.50" or less' in bot.stderr()
+    assert not stand.exchange.orders
