@@ -36,7 +36,7 @@ def write_klines(path: Path, minutes: int = 240, start: float = 10.0) -> Path:
 def run_with_keys(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **KEYS, "TRADER_NO_DOTENV": "1"}
     env.pop("OPENROUTER_API_KEY", None)
-    return subprocess.run([sys.executable, str(ROOT / "bootstrap.py"), "--status-port", "0", *args],
+    return subprocess.run([sys.executable, str(ROOT / "bootstrap.py"), "--status-port", "0", *args], check=False,
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
 

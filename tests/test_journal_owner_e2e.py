@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from actors.messages import BalanceUpdated, OrderStatus, OrderUpdate, PlaceOrder, Side, TradingState
+from actors.secrets import Secret
 from actors.state_keeper.journal import Journal, Owner, fingerprint
 from tests.e2e_harness import Bot, Stand, journal_view, wait_until
 from tests.fakes.binance_exchange import DEFAULT_API_KEY
@@ -29,19 +30,19 @@ def write_holding_journal(path: Path, owner: Owner, *, selling: bool = False) ->
     sell = "tbtest-2-S"
     journal.append_many([
         ("session", {"id_prefix": "tbtest"}, ts, ""),
-        ("intent", PlaceOrder(client_order_id=cid, symbol="TRUMPUSDC", side=Side.BUY, price=D("10"), quantity=HELD,
+        ("intent", PlaceOrder(client_order_id=cid, symbol="TRUMPUSDC", side=Side.BUY, price=D(10), quantity=HELD,
                               ts_ms=ts), ts, cid),
         ("transition", {"to": TradingState.BUYING.value, "reason": "buy", "active": cid}, ts, cid),
         ("update", OrderUpdate(symbol="TRUMPUSDC", client_order_id=cid, status=OrderStatus.FILLED, side=Side.BUY,
-                               price=D("10"), orig_qty=HELD, cum_qty=HELD, cum_quote=D("9.6"), last_qty=HELD,
-                               last_price=D("10"), commission=D("0"), commission_asset="USDC", trade_id=1, ts_ms=ts),
+                               price=D(10), orig_qty=HELD, cum_qty=HELD, cum_quote=D("9.6"), last_qty=HELD,
+                               last_price=D(10), commission=D(0), commission_asset="USDC", trade_id=1, ts_ms=ts),
          ts, cid),
         ("transition", {"to": TradingState.READY_TO_SELL.value, "reason": "buy filled", "active": None}, ts, cid),
         ("balance", BalanceUpdated(asset="TRUMP", free=HELD, locked=D(0), ts_ms=ts), ts, ""),
     ])
     if selling:
         journal.append_many([
-            ("intent", PlaceOrder(client_order_id=sell, symbol="TRUMPUSDC", side=Side.SELL, price=D("11"),
+            ("intent", PlaceOrder(client_order_id=sell, symbol="TRUMPUSDC", side=Side.SELL, price=D(11),
                                   quantity=HELD, ts_ms=ts + 1), ts, sell),
             ("transition", {"to": TradingState.SELLING.value, "reason": "sell", "active": sell}, ts, sell),
         ])
@@ -94,9 +95,7 @@ def test_exchange_balance_below_the_journal_halts_with_a_message(stand: Stand, t
     assert journal_view(config, stand.journal).halted
 
 
-def _secret(value: str):  # noqa: ANN202 - a Secret, built the way the bot builds it
-    from actors.secrets import Secret
-
+def _secret(value: str) -> Secret:
     return Secret(value)
 
 
