@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from actors import app, preflight  # noqa: PLC0415 - after the settings are known to be good
     from actors.logging_setup import configure_logging  # noqa: PLC0415
 
-    refused = preflight.refusals(settings)
+    refused = preflight.refusals(settings)  # the replay file's checks (symbol, price scale vs tick) join this list
     if refused:
         print("\n".join(f"refusing to start: {r}" for r in refused), file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Real money never continues another mode's journal, and a balance below the journal's halts (issue 11, item 2)."""
+"""Real money never continues another mode's journal, halts on a short balance, and checks Binance's minimum (issue 11)."""
 
 from __future__ import annotations
 
