@@ -2,10 +2,13 @@
 """settings + .env → actors → run → report.
 
     python bootstrap.py                       offline: synthetic market, paper exchange, report
-    python bootstrap.py --market replay --replay-path FILE_OR_DIR
+    python bootstrap.py --replay-path FILE_OR_DIR [--speed 120]   replay Binance public data
     python bootstrap.py --market binance      paper trading on live data, until stopped
-    python bootstrap.py --exchange binance --yes-real-money   REAL orders with REAL money
+    python bootstrap.py --exchange binance --market binance --yes-real-money   REAL orders with REAL money
     python bootstrap.py trades | status       read the journal without running the bot
+
+Contradictions and runs that could never trade are refused at start (exit 2),
+before any actor starts: see `actors/preflight.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +31,76 @@ DEFAULT_CONFIG = Path(__file__).with_name("settings.toml")
 PROGRESS_EVERY_S = 1.0
 
 
+COMMANDS = ("run", "trades", "status")
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    p = argparse.ArgumentParser(prog="bootstrap.py", description="An actor-based TRUMP/USDC spot bot.",
+                                epilog="`python bootstrap.py` alone means `run`; see `bootstrap.py trades --help`.")
+    sub = p.add_subparsers(dest="command", metavar="{run,trades,status}")
+    run = sub.add_parser("run", help="run the bot (the default)", description="Run the bot.",
+                         epilog="trades | status read the journal without running the bot: bootstrap.py trades --help")
+    run.add_argument("--config", help="settings file (default: settings.toml beside this script)")
+    run.add_argument("--exchange", choices=("paper", "binance"), help="overrides [exchange] kind")
+    run.add_argument("--market", choices=("synthetic", "replay", "binance"), help="overrides [market] source")
+    run.add_argument("--replay-path", help="overrides [market] replay_path (and implies --market replay): "
+                                           "a Binance public-data CSV/zip or a folder")
+    run.add_argument("--speed", help="overrides [market] speed: replay pace, 0 = as fast as possible, "
+                                     "1 = real time, 120 = two market minutes a second")
+    run.add_argument("--report-dir", default="reports",
+                     help="where summary.json, equity.png and a backtest's journal and logs go (default reports/)")
+    run.add_argument("--yes-real-money", action="store_true", help="confirm real orders with --exchange binance")
+    run.add_argument("--status-port", type=int, help="overrides [status] port (0 = off)")
+    readers = {"trades": "every trade in the journal", "status": "the journal's state and the last 30 trades"}
+    parsers = {"run": run}
+    for name, what in readers.items():
+        r = sub.add_parser(name, help=f"print {what} without running the bot", description=f"Print {what}.")
+        r.add_argument("--config", help="settings file (default: settings.toml beside this script)")
+        r.add_argument("--journal", help="the journal to read (default: the one --mode writes)")
+        r.add_argument("--mode", choices=("backtest", "paper-live", "real"),
+                       help="whose journal: a backtest's (REPORT_DIR/journal.sqlite3), paper trading on live data's "
+                            "or real money's (from [storage] path); default: the settings' mode")
+        r.add_argument("--report-dir", default="reports", help="a backtest's report folder (default reports/)")
+        parsers[name] = r
+    return p, parsers
+
+
+def _with_command(argv: list[str]) -> list[str]:
+    """The command first: `bootstrap.py` alone means `run`, and `bootstrap.py --config X trades` still works."""
+    if argv and argv[0] in COMMANDS:
+        return argv
+    valued = {"--config", "--exchange", "--market", "--replay-path", "--speed", "--report-dir", "--status-port", "--mode",
+              "--journal"}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in COMMANDS:
+            return [token, *argv[:i], *argv[i + 1:]]
+        i += 2 if token in valued else 1
+    return ["run", *argv]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bootstrap.py", description="An actor-based TRUMP/USDC spot bot.")
-    p.add_argument("command", nargs="?", default="run", choices=("run", "trades", "status"),
-                   help="run the bot (default), or read the journal: trades | status")
-    p.add_argument("--config", help="settings file (default: settings.toml beside this script)")
-    p.add_argument("--exchange", choices=("paper", "binance"), help="overrides [exchange] kind")
-    p.add_argument("--market", choices=("synthetic", "replay", "binance"), help="overrides [market] source")
-    p.add_argument("--replay-path", help="overrides [market] replay_path: a Binance public-data CSV/zip or a folder")
-    p.add_argument("--report-dir", default="reports", help="where summary.json and equity.png go (default reports/)")
-    p.add_argument("--journal", help="for trades/status: the journal to read (default [storage] path)")
-    p.add_argument("--yes-real-money", action="store_true", help="confirm real orders with --exchange binance")
-    p.add_argument("--status-port", type=int, help="overrides [status] port (0 = off)")
-    return p.parse_args(argv)
+    p, parsers = _parser()
+    args = p.parse_args(_with_command(list(sys.argv[1:] if argv is None else argv)))
+    if args.command == "run":
+        if args.replay_path and args.market in (None, "replay"):
+            args.market = "replay"  # a replay path implies replay
+        elif args.replay_path:
+            parsers["run"].error(f"--replay-path replays a recorded market, but --market {args.market} asks for "
+                                 f"another one: drop --market (a replay path implies replay), or drop --replay-path")
+    return args
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
-    overrides = {"exchange.kind": args.exchange, "market.source": args.market, "market.replay_path": args.replay_path,
-                 "status.port": args.status_port}
+    overrides = {}
+    if args.command == "run":
+        replay_path = args.replay_path
+        if args.market not in (None, "replay") and replay_path is None:
+            replay_path = ""  # --market on the command line wins over a file's replay_path
+        overrides = {"exchange.kind": args.exchange, "market.source": args.market,
+                     "market.replay_path": replay_path, "market.speed": args.speed, "status.port": args.status_port}
     return load_settings(config, overrides)
 
 
@@ -83,23 +138,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "run":
         return inspect(settings, args)
 
-    from actors import app  # noqa: PLC0415 - after the settings are known to be good
-    from actors.market_data import replay_check  # noqa: PLC0415
+    from actors import app, preflight  # noqa: PLC0415 - after the settings are known to be good
     from actors.logging_setup import configure_logging  # noqa: PLC0415
+    from actors.market_data import replay_check  # noqa: PLC0415
 
+    settings, refusal = replay_check.checked(settings)  # a replay's symbol and price grid (exit 2 if wrong)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    refused = preflight.refusals(settings)
+    if refused:
+        print("\n".join(f"refusing to start: {r}" for r in refused), file=sys.stderr)
+        return 2
+    report_dir = Path(args.report_dir)
+    if app.is_backtest(settings):  # a backtest logs beside its report, never rotating the live bot's logs away
+        settings = replace(settings, logging=replace(settings.logging, file=str(report_dir / "trader.jsonl")))
     configure_logging(settings.logging)
     keys = app.Keys.from_env()
     refusal = real_money_gate(settings, keys, args.yes_real_money)
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
-    settings, refusal = replay_check.checked(settings)  # a replay's symbol and price grid (exit 2 if wrong)
-    if refusal:
-        print(refusal, file=sys.stderr)
-        return 2
     if settings.exchange.kind == "binance":
         print(banner(settings), file=sys.stderr, flush=True)
-    return run(settings, keys, Path(args.report_dir))
+    return run(settings, keys, report_dir)
 
 
 def run(settings: Settings, keys: Any, report_dir: Path) -> int:
@@ -145,6 +207,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
                 break
         if signals:
             logger.info("{} received: stopping cleanly", signals[0])
+            print(f"{signals[0]} received: stopping cleanly", flush=True)  # the console shows warnings only
             app.stop_trading(running, f"{signals[0]} received", settings.exchange.cancel_on_exit)
             if settings.exchange.cancel_on_exit:
                 time.sleep(1.0)  # let the executor report what the cancel found
@@ -177,29 +240,85 @@ def progress_line(status: Any) -> str:
 
 
 def inspect(settings: Settings, args: argparse.Namespace) -> int:
-    """Read the journal without running the bot: `trades` or `status`."""
-    from actors import report  # noqa: PLC0415
+    """Read the journal without running the bot: `trades` or `status`, with the figures the run reported."""
+    from actors import app, report  # noqa: PLC0415
     from actors.state_keeper.core import KeeperCore, replay  # noqa: PLC0415
     from actors.state_keeper.journal import Journal, JournalError  # noqa: PLC0415
 
-    candidates = [Path(args.journal)] if args.journal else [Path(settings.storage.path),
-                                                           Path(args.report_dir) / "journal.sqlite3"]
+    report_dir = Path(args.report_dir)
+    if args.mode:
+        market = {"backtest": settings.market.source if app.is_backtest(settings) else "synthetic"}.get(
+            args.mode, "binance")
+        kind = "binance" if args.mode == "real" else "paper"
+        settings = replace(settings, exchange=replace(settings.exchange, kind=kind),
+                           market=replace(settings.market, source=market))
+    candidates = [Path(args.journal)] if args.journal else [app.journal_path(settings, report_dir)]
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
-        print(f"no journal found at {', '.join(str(p) for p in candidates)}", file=sys.stderr)
+        print(f"no journal found at {', '.join(str(p) for p in candidates)}"
+              + ("" if args.journal or args.mode else " (--mode paper-live or --mode real for a live run's)"),
+              file=sys.stderr)
         return 2
     try:
         journal = Journal(path)
         core = KeeperCore(settings)
-        n = replay(core, journal.facts())
+        advice: list[Any] = []
+        n = replay(core, _noting_advice(journal.facts(), advice))
+        owner = journal.owner
         journal.close()
     except JournalError as exc:
         print(f"cannot read the journal: {exc}", file=sys.stderr)
         return 2
-    summary = report.build_summary(core.status(), (), None, None, None, settings, 0.0, f"journal {path}")
-    print(f"journal {path}: {n} facts")
+    status, equity = core.status(), tuple(core.equity)
+    if status.last_snapshot is None and core.mark is not None:
+        status = replace(status, last_snapshot=core.mark)  # marked where the run stopped, as its report was
+    summary = report.build_summary(status, equity, advice_stats(advice), None, None, settings, 0.0, f"journal {path}")
+    print(f"journal {path}: {n} facts" + (f", written by {owner.describe()}" if owner else ""))
     print(report.format_report(summary, max_trades=10**9 if args.command == "trades" else 30))
+    for line in journal_caveats(status, equity):
+        print(line)
     return 0
+
+
+def _noting_advice(facts: Any, into: list[Any]) -> Any:
+    for fact in facts:
+        if fact[1] in ("advice", "AdviceReceived"):
+            into.append(fact[2])
+        yield fact
+
+
+def advice_stats(advice: list[Any]) -> dict[str, Any]:
+    """The consultant's counters as far as the journal knows them: every advice the keeper received."""
+    from decimal import Decimal  # noqa: PLC0415
+
+    from actors.messages import AdviceSource  # noqa: PLC0415
+
+    models = sorted({a.model for a in advice if a.model})
+    out: dict[str, Any] = {
+        "calls": len(advice),
+        "cache_hits": sum(1 for a in advice if a.source is AdviceSource.CACHE),
+        "fallbacks": sum(1 for a in advice if a.source is AdviceSource.FALLBACK),
+        "cost": sum((a.cost for a in advice), Decimal(0)),
+    }
+    if models:
+        out["model"] = ", ".join(models)
+    return out
+
+
+def journal_caveats(status: Any, equity: tuple[Any, ...]) -> list[str]:
+    """What a journal cannot tell, said plainly rather than shown as a zero."""
+    out = []
+    if not equity:
+        out.append("note: this journal holds no equity samples (written before they were journaled): "
+                   "drawdown and buy-and-hold cannot be known from it")
+    if status.position.quantity and status.last_snapshot is None:
+        if equity:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(equity[-1].ts_ms / 1000))
+            out.append(f"note: the position is marked at the last journaled equity sample ({when} UTC), "
+                       "not at the current market")
+        else:
+            out.append("note: no price is journaled, so unrealized P&L cannot be known: it is shown as 0")
+    return out
 
 
 if __name__ == "__main__":

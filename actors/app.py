@@ -9,21 +9,25 @@ more `_start` line here and nothing else.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import pykka
 from loguru import logger
 
-from actors.messages import GetStats, StartFeed, Stats, StopTrading
+from actors.messages import (BalanceUpdated, FiltersUpdated, GetStats, StartFeed, Stats, StopTrading, Subscribe,
+                             Unsubscribe)
 from actors.secrets import Secret, from_env
 from actors.settings import Settings
-from actors.state_keeper.journal import Journal
+from actors.state_keeper.journal import Journal, Owner, fingerprint
 
 READY_TIMEOUT_S = 30.0
+PREFLIGHT_WAIT_S = 15.0  # how long a real-money start waits for exchangeInfo and the balance
 
 
 @dataclass
@@ -62,11 +66,44 @@ def is_backtest(settings: Settings) -> bool:
     return settings.market.source in ("synthetic", "replay")
 
 
+def mode(settings: Settings) -> str:
+    """backtest (a simulated or recorded market), paper-live (live data, paper fills) or real (real orders)."""
+    if settings.exchange.kind == "binance":
+        return "real"
+    return "backtest" if is_backtest(settings) else "paper-live"
+
+
 def journal_path(settings: Settings, report_dir: Path) -> Path:
-    """A backtest journals into its report folder, afresh each run; live runs keep `[storage] path`."""
+    """A backtest journals into its report folder, afresh each run; live runs one journal per mode.
+
+    The live journal is `[storage] path` with the mode before its suffix:
+    data/trader.sqlite3 gives data/trader.paper.sqlite3 (paper on live data)
+    and data/trader.real.sqlite3 (real money), so they can never be mixed up.
+    """
     if is_backtest(settings):
         return report_dir / "journal.sqlite3"
-    return Path(settings.storage.path)
+    if settings.storage.path == ":memory:":
+        return Path(settings.storage.path)
+    path = Path(settings.storage.path)
+    tag = "real" if settings.exchange.kind == "binance" else "paper"
+    return path.with_name(f"{path.stem}.{tag}{path.suffix}")
+
+
+def journal_owner(settings: Settings, keys: Keys) -> Owner:
+    """Who this run is, as the journal records it (the account as a key fingerprint, never the key)."""
+    m = mode(settings)
+    if m == "real":
+        key = keys.binance_key.reveal() if keys.binance_key else ""
+        return Owner(m, _host(settings.exchange.rest_url), fingerprint(key) if key else "no key")
+    if m == "paper-live":
+        return Owner(m, _host(settings.market.stream_url), "paper")
+    venue = f"replay {settings.market.replay_path}" if settings.market.source == "replay" else (
+        f"synthetic seed {settings.market.seed}")
+    return Owner(m, venue, "paper")
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
 
 
 def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int | None = None) -> Running:
@@ -79,7 +116,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
     if is_backtest(settings) and path.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    journal = Journal(path)
+    journal = Journal(path, journal_owner(settings, keys))
     run = Running(settings=settings, journal=journal)
     try:
         run.actors["market"] = _ready(MarketDataActor.start(settings))
@@ -87,6 +124,8 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
         run.actors["executor"] = _ready(OrderExecutorActor.start(
             settings, market=run.actors["market"], api_key=keys.binance_key, api_secret=keys.binance_secret,
             paper_base_balance=_held(settings, journal)))
+        if settings.exchange.kind == "binance":
+            _preflight_live(settings, run.actors["executor"], journal)
         run.actors["keeper"] = _ready(StateKeeperActor.start(
             settings, market=run.actors["market"], executor=run.actors["executor"],
             consultant=run.actors["ai"], journal=journal))
@@ -113,6 +152,54 @@ def _held(settings: Settings, journal: Journal) -> Decimal:
     core = KeeperCore(settings)
     replay(core, journal.facts())
     return core.ledger.qty
+
+
+class _Greeting(pykka.ThreadingActor):
+    """Collects what the executor tells a new subscriber: the exchange's filters and balances."""
+
+    def __init__(self, quote: str, found: dict[str, Any], done: threading.Event) -> None:
+        super().__init__()
+        self.quote, self.found, self.done = quote, found, done
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, FiltersUpdated):
+            self.found.setdefault("filters", message.filters)
+        elif isinstance(message, BalanceUpdated) and message.asset == self.quote:
+            self.found.setdefault("free_quote", message.free)
+        if len(self.found) == 2:
+            self.done.set()
+        return None
+
+
+def _preflight_live(settings: Settings, executor: pykka.ActorRef[Any], journal: Journal) -> None:
+    """Before the keeper (and so any order) starts: can this trade size ever trade on this account?
+
+    Waits up to PREFLIGHT_WAIT_S for Binance's answers; without them the run
+    starts (the keeper reports what blocks it later) with one warning.
+    """
+    from actors import preflight  # noqa: PLC0415
+    from actors.state_keeper.core import KeeperCore, replay  # noqa: PLC0415
+
+    found: dict[str, Any] = {}
+    done = threading.Event()
+    ref = _Greeting.start(settings.exchange.quote_asset, found, done)
+    try:
+        executor.tell(Subscribe(subscriber=ref))
+        answered = done.wait(PREFLIGHT_WAIT_S)
+        executor.tell(Unsubscribe(subscriber=ref))
+    finally:
+        ref.stop()
+    if not answered:
+        logger.warning("preflight: Binance did not give the symbol's rules and the {} balance within {} s; "
+                       "starting without checking the trade size", settings.exchange.quote_asset, PREFLIGHT_WAIT_S)
+        return
+    core = KeeperCore(settings)
+    replay(core, journal.facts())
+    active = core.ledger.orders.get(core.active_id or "")
+    flat = not core.ledger.qty and (active is None or active.status.is_terminal)
+    refused = preflight.live_trade_size_refusals(settings, found["filters"].min_notional, found["free_quote"], flat)
+    if refused:
+        raise preflight.PreflightRefused(" ".join(refused))
 
 
 def _ready(ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:

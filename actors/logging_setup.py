@@ -1,10 +1,12 @@
 """Logging for the whole process: loguru to the console and to a rotating JSON-lines file.
 
-- Console (stderr): one human-readable line per record, with the
-  `correlation_id` (from `logger.bind(correlation_id=...)`) when there is one.
-- File: JSON lines (`serialize=True`), rotated by `logging.rotation` and
-  pruned to `logging.retention` files; the correlation id is in
-  `record.extra.correlation_id`.
+- Console (stderr): one human-readable line per record at `console_level`
+  or above (WARNING by default, so progress lines on stdout stay readable),
+  with the `correlation_id` (from `logger.bind(correlation_id=...)`) when
+  there is one.
+- File: JSON lines (`serialize=True`) at `file_level` ("" = `level`, INFO by
+  default), rotated by `logging.rotation` and pruned to `logging.retention`
+  files; the correlation id is in `record.extra.correlation_id`.
 - Secrets: a patcher runs `actors.secrets.redact` over every record before any
   sink sees it: the message, every string in `extra` (nested too) and the
   exception (its text and the whole chain of causes). Sinks never print local
@@ -199,7 +201,7 @@ def configure_logging(
         json_file: JSON-lines file; defaults to `settings.file`; None or "" for no file.
         stream: the console stream (tests pass a StringIO).
     """
-    level = settings.level.upper()
+    console_level, file_level = levels(settings)
     path = settings.file if json_file is _FROM_SETTINGS else json_file
     with _LOCK:
         for sink_id in _sink_ids:
@@ -215,16 +217,23 @@ def configure_logging(
         logger.configure(patcher=redact_record)
         if console:
             _sink_ids.append(logger.add(
-                _RedactingStream(stream), level=level, format=_console_format,
+                _RedactingStream(stream), level=console_level, format=_console_format,
                 colorize=stream is None and sys.stderr.isatty(), backtrace=False, diagnose=False))
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             _sink_ids.append(logger.add(
-                path, level=level, format=_file_format, serialize=True,
+                path, level=file_level, format=_file_format, serialize=True,
                 rotation=settings.rotation, retention=settings.retention, encoding="utf-8",
                 backtrace=False, diagnose=False))
-        _intercept_stdlib(level)
+        used = [lv for lv, on in ((console_level, console), (file_level, bool(path))) if on] or [file_level]
+        _intercept_stdlib(min(used, key=lambda lv: _LEVELS.get(lv, logging.INFO)))
         return list(_sink_ids)
+
+
+def levels(settings: LoggingSettings) -> tuple[str, str]:
+    """(console level, file level): `file_level` "" falls back to `level`, so an old `level` keeps working."""
+    console = (getattr(settings, "console_level", "") or settings.level).upper()
+    return console, (getattr(settings, "file_level", "") or settings.level).upper()
 
 
 def remove_logging() -> None:

@@ -116,7 +116,7 @@ class RiskSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StorageSettings:
-    path: str = "data/trader.sqlite3"
+    path: str = "data/trader.sqlite3"  # live runs insert their mode: data/trader.paper.sqlite3, data/trader.real.sqlite3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +132,8 @@ class LoggingSettings:
     file: str = "logs/trader.jsonl"
     rotation: str = "10 MB"
     retention: int = 5
+    console_level: str = "WARNING"  # stderr: warnings and errors; progress lines go to stdout regardless
+    file_level: str = ""  # the JSON file; "" = `level`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +168,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "risk.sizing": ("fixed", "equity"),
     "market.candle_fills": ("next_bar", "path"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
+    "logging.console_level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
+    "logging.file_level": ("", "TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
 }
 
 

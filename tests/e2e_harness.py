@@ -34,6 +34,11 @@ class Stand:
         self.exchange.set_auto_fill(auto_fill)
         self.market.start_auto(market_rate_hz)
 
+    @property
+    def journal(self) -> Path:
+        """Where a real-money run against these stand-ins journals: [storage] path with the mode in its name."""
+        return self.tmp / "journal.real.sqlite3"
+
     def config(self, trading: str = "") -> Path:
         """The bot's settings file for these stand-ins; `trading` adds lines to [trading]."""
         storage = self.tmp / "journal.sqlite3"
@@ -62,6 +67,7 @@ path = "{storage}"
 port = 0
 [logging]
 file = "{self.tmp / 'logs' / 'bot.jsonl'}"
+console_level = "INFO"
 """
         path = self.tmp / "e2e.toml"
         path.write_text(text)

@@ -70,7 +70,7 @@ def check_books(stand: Stand, config: Path, journal: Path) -> None:
 
 def crash_then_recover(stand: Stand, tmp_path: Path, point: str, after: int) -> None:
     config = stand.config(trading=f"max_trades = {ROUND_TRIPS}")
-    journal = tmp_path / "journal.sqlite3"
+    journal = tmp_path / "journal.real.sqlite3"  # [storage] path with the mode before its suffix
     env = {**stand.env(), "TRADER_CRASH_AT": point, "TRADER_CRASH_AFTER": str(after)}
     first = Bot(stand, config, tmp_path / "r1", env)
     code = first.proc.wait(120)
@@ -107,7 +107,7 @@ def test_kill_mid_sell_and_fill_the_rest_while_down(tmp_path: Path, delay_s: flo
     stand = Stand(tmp_path, auto_fill=False)
     try:
         config = stand.config(trading="max_trades = 1")
-        journal = tmp_path / "journal.sqlite3"
+        journal = tmp_path / "journal.real.sqlite3"  # [storage] path with the mode before its suffix
         first = Bot(stand, config, tmp_path / "r1")
         buy = wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "BUY"], 60, "a buy", first.proc)[0]
         stand.exchange.fill(buy["clientOrderId"])

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_bot(tmp_path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENROUTER_API_KEY", "BINANCE_API_KEY", "BINANCE_API_SECRET")}
     env["TRADER_NO_DOTENV"] = "1"
+    port = [] if args and args[0] in ("trades", "status") else ["--status-port", "0"]  # a run-only flag
     return subprocess.run(
-        [sys.executable, str(ROOT / "bootstrap.py"), "--status-port", "0", *args],
+        [sys.executable, str(ROOT / "bootstrap.py"), *port, *args],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout,
     )
 
@@ -87,10 +88,11 @@ def test_bad_setting_stops_the_start_naming_the_key(tmp_path: Path) -> None:
 
 
 def test_real_money_needs_keys_and_confirmation(tmp_path: Path) -> None:
-    proc = run_bot(tmp_path, "--exchange", "binance")
+    proc = run_bot(tmp_path, "--exchange", "binance", "--market", "binance")
     assert proc.returncode == 2 and "BINANCE_API_KEY" in proc.stderr
     env_keys = {"BINANCE_API_KEY": "k" * 64, "BINANCE_API_SECRET": "s" * 64}
-    proc = subprocess.run([sys.executable, str(ROOT / "bootstrap.py"), "--exchange", "binance", "--status-port", "0"],
+    proc = subprocess.run([sys.executable, str(ROOT / "bootstrap.py"), "--exchange", "binance", "--market", "binance",
+                           "--status-port", "0"],
                           cwd=tmp_path, env={**os.environ, **env_keys, "TRADER_NO_DOTENV": "1"},
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--yes-real-money" in proc.stderr

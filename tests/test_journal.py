@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from actors.messages import OrderStatus, PlaceOrder, Side
-from actors.state_keeper.journal import SCHEMA_VERSION, Journal, JournalError
+from actors.state_keeper.journal import SCHEMA_VERSION, Journal, JournalError, Owner, fingerprint
 from tests.helpers import update
 
 
@@ -94,3 +94,65 @@ def test_a_newer_journal_is_refused(tmp_path) -> None:
     db.close()
     with pytest.raises(JournalError, match="newer than this bot"):
         Journal(path)
+
+
+# -- who wrote it (issue 11: a paper journal must never carry into real money) ------------------
+
+PAPER = Owner("paper-live", "stream.binance.com:9443", "paper")
+REAL = Owner("real", "api.binance.com", fingerprint("the-api-key"))
+
+
+def test_the_first_opener_is_recorded_and_the_same_owner_continues(tmp_path) -> None:
+    path = tmp_path / "j.sqlite3"
+    Journal(path, REAL).close()
+    j = Journal(path, REAL)
+    assert j.owner == REAL
+    j.close()
+    assert Journal(path).owner == REAL  # a reader (status, trades) sees who wrote it, and claims nothing
+
+
+def test_another_mode_or_account_is_refused_naming_both(tmp_path) -> None:
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path, PAPER)
+    j.append("intent", intent())
+    j.close()
+    with pytest.raises(JournalError) as err:
+        Journal(path, REAL)
+    assert "mode paper-live" in str(err.value) and "mode real" in str(err.value)
+    other = Owner("real", "api.binance.com", fingerprint("another-key"))
+    Journal(tmp_path / "r.sqlite3", REAL).close()
+    with pytest.raises(JournalError) as err:
+        Journal(tmp_path / "r.sqlite3", other)
+    assert REAL.account in str(err.value) and other.account in str(err.value)
+    assert [k for _s, k, _p in Journal(path).facts()] == ["intent"]  # nothing was changed
+
+
+def test_a_journal_without_an_owner_still_opens_and_is_claimed(tmp_path) -> None:
+    path = tmp_path / "old.sqlite3"
+    j = Journal(path)  # as every journal was before owners were recorded
+    j.append("intent", intent())
+    j.close()
+    assert Journal(path).owner is None
+    assert Journal(path, REAL).owner == REAL
+
+
+def test_the_fingerprint_never_holds_the_key() -> None:
+    key = "fakeKey0vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7"
+    fp = fingerprint(key)
+    assert fp.startswith("sha256:") and len(fp) == len("sha256:") + 16
+    assert key not in fp and key[:8] not in fp and fingerprint(key) == fp
+
+
+def test_live_modes_journal_apart_from_each_other_and_from_backtests(tmp_path) -> None:
+    from pathlib import Path
+
+    from actors.app import journal_path, mode
+    from actors.settings import load_settings
+
+    paper = load_settings(None, {"market.source": "binance"})
+    real = load_settings(None, {"market.source": "binance", "exchange.kind": "binance"})
+    backtest = load_settings(None, {})
+    assert (mode(paper), mode(real), mode(backtest)) == ("paper-live", "real", "backtest")
+    assert journal_path(paper, tmp_path) == Path("data/trader.paper.sqlite3")
+    assert journal_path(real, tmp_path) == Path("data/trader.real.sqlite3")
+    assert journal_path(backtest, tmp_path) == tmp_path / "journal.sqlite3"

@@ -66,7 +66,7 @@ def _has_stderr_sink() -> bool:
 def rig(tmp_path: Path) -> Iterator[Rig]:
     path = tmp_path / "logs" / "trader.jsonl"
     console = io.StringIO()
-    configure_logging(LoggingSettings(level="DEBUG", file=str(path)), stream=console)
+    configure_logging(LoggingSettings(level="DEBUG", console_level="DEBUG", file=str(path)), stream=console)
     yield Rig(path, console)
 
 
@@ -122,7 +122,7 @@ def test_correlation_ids_reach_the_json_and_the_console(rig: Rig) -> None:
 
 
 def test_configuring_twice_does_not_duplicate(rig: Rig) -> None:
-    configure_logging(LoggingSettings(level="DEBUG", file=str(rig.path)), stream=rig.console)
+    configure_logging(LoggingSettings(level="DEBUG", console_level="DEBUG", file=str(rig.path)), stream=rig.console)
     logger.info("once")
     console, records = rig.close()
     assert console.count("once") == 1
@@ -176,3 +176,26 @@ def test_the_key_never_survives_whatever_surrounds_it(rig: Rig, before: str, aft
     rig.console.truncate()
     logger.bind(ctx=before + KEY + after).info("{}", before + KEY + after)
     assert KEY not in rig.console.getvalue()
+
+
+def test_console_and_file_levels_are_separate(tmp_path: Path) -> None:
+    """By default the console shows warnings and errors while the JSON file keeps INFO."""
+    path = tmp_path / "split.jsonl"
+    console = io.StringIO()
+    try:
+        configure_logging(LoggingSettings(file=str(path)), stream=console)
+        logger.info("routine progress")
+        logger.warning("something to see")
+    finally:
+        remove_logging()
+    messages = [json.loads(line)["record"]["message"] for line in path.read_text().splitlines()]
+    assert messages == ["routine progress", "something to see"]
+    assert "something to see" in console.getvalue() and "routine progress" not in console.getvalue()
+
+
+def test_file_level_overrides_level_and_empty_falls_back(tmp_path: Path) -> None:
+    from actors.logging_setup import levels
+
+    assert levels(LoggingSettings()) == ("WARNING", "INFO")
+    assert levels(LoggingSettings(level="DEBUG")) == ("WARNING", "DEBUG")  # `level` still sets the file
+    assert levels(LoggingSettings(level="DEBUG", file_level="ERROR", console_level="INFO")) == ("INFO", "ERROR")

@@ -45,6 +45,8 @@ def test_missing_keys_take_their_defaults(tmp_path: Path) -> None:
         ('symbol = "trump/usdc"\n', "symbol"),
         ("[trading\n", "not valid TOML"),
         ('[trading]\nfee_rate = "NaN"\n', "finite"),
+        ('[logging]\nconsole_level = "LOUD"\n', "logging.console_level = 'LOUD' is not allowed"),
+        ('[logging]\nfile_level = "chatty"\n', "logging.file_level"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, fragment: str) -> None:
@@ -62,3 +64,8 @@ def test_overrides_beat_the_file(tmp_path: Path) -> None:
 def test_missing_file_is_an_error() -> None:
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings("/nonexistent/settings.toml")
+
+
+def test_logging_levels_default_to_a_quiet_console_and_an_info_file() -> None:
+    s = load_settings(None)
+    assert (s.logging.level, s.logging.console_level, s.logging.file_level) == ("INFO", "WARNING", "")

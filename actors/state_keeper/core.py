@@ -93,6 +93,7 @@ class KeeperCore:
         self.use_wake = settings.market.skip_idle_snapshots
         self.equity: list[EquityPoint] = []
         self.equity_every_ms = 60_000  # one point a market minute, thinned to stay bounded
+        self.mark: MarketSnapshot | None = None  # the last snapshot journaled when trading stopped
         self.risk = RiskBook(settings.risk)
         self.exit_plan: facts.ExitPlanSet | None = None
         self.high_bid = ZERO  # the highest bid since the position opened (trailing stop)
@@ -182,6 +183,9 @@ class KeeperCore:
             case facts.EquitySampled(point=p):
                 self._add_equity_point(p)
                 return None
+            case facts.MarkRecorded(snapshot=snap):
+                self.mark = snap  # what `status` marks the position at
+                return None
             case facts.DenialRecorded() | facts.SessionStarted():
                 return None
         raise ValueError(f"unknown journal fact {type(fact).__name__}")
@@ -203,14 +207,21 @@ class KeeperCore:
             logger.error("balance update for {} ignored: free {} locked {}", b.asset, b.free, b.locked)
             return []
         self.record(facts.BalanceReported(b))
-        base = self.ledger.base_asset
-        if b.asset == base and self.machine.state in (S.READY_TO_BUY, S.READY_TO_SELL):
-            step = self.filters.step_size if self.filters else ZERO
-            if b.free + b.locked + step < self.ledger.qty:
-                return self.halt_integrity(
-                    f"the exchange holds {b.free + b.locked} {base} but the journal says {self.ledger.qty}: "
-                    "check the account (a manual sale or withdrawal?), then resume", b.ts_ms)
+        if b.asset == self.ledger.base_asset and self.machine.state in (S.READY_TO_BUY, S.READY_TO_SELL):
+            return self.check_base_balance(b.ts_ms)
         return []
+
+    def check_base_balance(self, ts: int) -> list[Effect]:
+        """Halt when the exchange holds less of the base asset than the journal (a balance newer than the last fill)."""
+        base = self.ledger.base_asset
+        held = self.total.get(base)
+        if held is None or self.last_base_balance_fact <= self.last_fill_fact:
+            return []
+        step = self.filters.step_size if self.filters else ZERO
+        if held + step >= self.ledger.qty:
+            return []
+        return self.halt_integrity(f"the exchange holds {held} {base} but the journal says {self.ledger.qty}: "
+                                   "check the account (a manual sale or withdrawal?), then resume", ts)
 
     def on_feed_status(self, msg: FeedStatusChanged) -> list[Effect]:
         self.feed_stale = msg.stale
@@ -222,6 +233,8 @@ class KeeperCore:
         if self.stopped is None:
             self.stopped = reason
             logger.info("no new orders from now on: {}", reason)
+            if self.last_snapshot is not None:
+                self.record(facts.MarkRecorded(self.last_snapshot))
             out.append((PUBLISH, TradingStopped(reason=reason, ts_ms=ts)))
         rec = self.ledger.orders.get(self.active_id or "")
         if not cancel_open_orders or rec is None or rec.status.is_terminal or rec.cancel_requested:

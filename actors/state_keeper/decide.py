@@ -57,8 +57,13 @@ class Pending:
 
 
 def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
-    blocked = update_blockers(core, s)
     state = core.machine.state
+    halt: list[Effect] = []
+    if state in (S.READY_TO_BUY, S.READY_TO_SELL) and core.ledger.qty:
+        halt = core.check_base_balance(s.ts_snapshot_ms)  # a balance that came while an order was open
+    blocked = update_blockers(core, s)
+    if halt:
+        return halt
     if state is S.READY_TO_SELL and not blocked & BLOCKS_SELLS:
         reason = exit_due(core, s)
         if reason is not None:

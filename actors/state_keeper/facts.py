@@ -19,6 +19,7 @@ from actors.messages import (
     BalanceUpdated,
     CancelOrder,
     EquityPoint,
+    MarketSnapshot,
     OrderDenied,
     OrderUpdate,
     PlaceOrder,
@@ -118,22 +119,32 @@ class EquitySampled:
     point: EquityPoint
 
 
+@dataclass(**_f)
+class MarkRecorded:
+    """The last snapshot when trading stopped: what `bootstrap.py status` marks the position at."""
+
+    snapshot: MarketSnapshot
+
+
 Fact = (SessionStarted | IntentRecorded | TransitionRecorded | UpdateApplied | CancelRequested | PositionClosed
         | DustMarked | AdviceReceived | BalanceReported | FiltersChanged | RiskStateSet | ExitPlanSet
-        | DenialRecorded | EquitySampled)
+        | DenialRecorded | EquitySampled | MarkRecorded)
 
 # facts whose payload is one protocol message, stored as it is
 _WRAPS: dict[type, str] = {
     IntentRecorded: "order", UpdateApplied: "update", CancelRequested: "cancel", AdviceReceived: "advice",
     BalanceReported: "balance", FiltersChanged: "filters", DenialRecorded: "denial", EquitySampled: "point",
+    MarkRecorded: "snapshot",
 }
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in (
     SessionStarted, IntentRecorded, TransitionRecorded, UpdateApplied, CancelRequested, PositionClosed, DustMarked,
-    AdviceReceived, BalanceReported, FiltersChanged, RiskStateSet, ExitPlanSet, DenialRecorded, EquitySampled)}
+    AdviceReceived, BalanceReported, FiltersChanged, RiskStateSet, ExitPlanSet, DenialRecorded, EquitySampled,
+    MarkRecorded)}
 OLD_KINDS: dict[str, str] = {  # schema 2's kinds
     "session": "SessionStarted", "intent": "IntentRecorded", "transition": "TransitionRecorded",
     "update": "UpdateApplied", "cancel": "CancelRequested", "close": "PositionClosed", "dust": "DustMarked",
     "advice": "AdviceReceived", "balance": "BalanceReported", "filters": "FiltersChanged", "halt": "RiskStateSet",
+    "equity": "EquitySampled", "mark": "MarkRecorded",
 }
 
 

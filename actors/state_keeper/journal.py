@@ -8,10 +8,14 @@ batch of messages drained from the mailbox.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from loguru import logger
 
 from actors import codec
 from actors.state_keeper.facts import OLD_KINDS
@@ -40,8 +44,29 @@ class JournalError(RuntimeError):
     """The journal cannot be opened or read; the message says what to do."""
 
 
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who writes a journal: a paper run's position must never be "recovered" into real money.
+
+    `account` is a fingerprint (see `fingerprint`), never a key.
+    """
+
+    mode: str  # backtest | paper-live | real
+    venue: str  # where prices (and, for real, orders) come from
+    account: str
+
+    def describe(self) -> str:
+        return f"mode {self.mode}, venue {self.venue}, account {self.account}"
+
+
+def fingerprint(api_key: str) -> str:
+    """A short, stable name for an account: the first 16 hex digits of the key's SHA-256."""
+    return "sha256:" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
+
+
 class Journal:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, owner: Owner | None = None) -> None:
+        """Open (or create) the journal; with `owner`, refuse one that another mode or account wrote."""
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +75,7 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+            self.owner = self._claim(owner)
             self.db.execute("BEGIN")
         except sqlite3.DatabaseError as exc:
             raise JournalError(
@@ -72,6 +98,30 @@ class Journal:
                 self.db.execute(stmt)
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(v),))
             self.db.execute("COMMIT")
+
+    def _claim(self, owner: Owner | None) -> Owner | None:
+        """The recorded owner; a first opener (or an old file without one) records `owner`."""
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('mode', 'venue', 'account')"))
+        recorded = Owner(rows["mode"], rows.get("venue", "?"), rows.get("account", "?")) if "mode" in rows else None
+        if owner is None:
+            return recorded
+        if recorded is None:
+            if self.db.execute("SELECT 1 FROM events LIMIT 1").fetchone():
+                logger.warning("journal {} records no owner (written by an older version): now claimed by {}",
+                               self.path, owner.describe())
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                [("mode", owner.mode), ("venue", owner.venue), ("account", owner.account)])
+            self.db.execute("COMMIT")
+            return owner
+        if (recorded.mode, recorded.account) != (owner.mode, owner.account):
+            self.db.close()
+            raise JournalError(
+                f"the journal {self.path!r} was written by {recorded.describe()}; this run is {owner.describe()}. "
+                "A journal is only ever continued by the mode and account that wrote it. Nothing was changed: "
+                "point [storage] path at another file, or remove --exchange/--market to run in the journal's mode"
+            )
+        return recorded
 
     def _version(self) -> int:
         has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
