@@ -1,0 +1,185 @@
+"""Record and replay model exchanges (`[ai] mode`), as hooks the consultant calls on its own thread.
+
+- live: ask the model, store nothing (the hooks only count cost per model).
+- record: ask the model and append every exchange, answered or failed, to the store.
+- replay: never ask anyone, and need no key: `ReplayClient` stands in for the
+  provider and answers from the store, so the actor's cache, single flight,
+  pauses after bad replies and breaker run exactly the code they ran when the
+  run was recorded. A prompt the store does not hold is a miss: counted, and
+  answered by the rule-based advisor.
+
+Replay is exact when the market data gives the same prompts: a backtest
+recorded and replayed on the same data takes the same decisions (the tests
+check the trades to the digit). What it cannot reproduce is what wall time
+decided in the recorded run: a model answer that missed its deadline, the
+hourly spend cap, the breaker. A recorded live session replays against the
+snapshots it saw; a backtest rebuilt from kline archives sees other
+snapshots (another book, other prompts), so its misses say how much of it
+the model really decided.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+
+from loguru import logger
+
+from actors.ai_consultant.client import ChatClient, ChatError, Completion, Messages, Usage, Verdict
+from actors.ai_consultant.store import AdviceStore, Exchange, prompt_hash, prompt_text
+from actors.messages import ZERO, Advice
+from actors.settings import AISettings
+
+StatValue = int | Decimal | str | None
+MODEL_COST = "cost_model:"  # Stats key prefix: cost (paid, or recorded when replaying) per answering model
+MODEL_CALLS = "calls_model:"
+
+
+class RecordedError(ChatError):
+    """A failure replayed from the store, with the verdict the provider's rules gave it then."""
+
+    def __init__(self, ex: Exchange) -> None:
+        super().__init__(ex.reason or "recorded failure", status=ex.error_status, kind=ex.error_kind or "http",  # type: ignore[arg-type]
+                         usage=Usage(ex.prompt_tokens, ex.completion_tokens, ex.cost), attempts=ex.attempts,
+                         latency_ms=ex.latency_ms, hint=ex.hint)
+        self.verdict = Verdict(ex.verdict or "retry")
+
+
+class ReplayClient:
+    """A `ChatClient` that answers from the store; the k-th ask of a prompt gets its k-th recorded answer."""
+
+    name = "the advice store"
+
+    def __init__(self, answers: dict[str, list[Exchange]], models: Sequence[str]) -> None:
+        self._answers = answers  # read-only after construction: safe on the loop thread
+        self._served: dict[str, int] = {}  # loop thread only
+        self._models = frozenset(models)
+
+    async def complete(self, messages: Messages, deadline_s: float, models: Sequence[str] | None = None) -> Completion:
+        h = prompt_hash(prompt_text(messages))
+        rows = self._answers.get(h)
+        if not rows:
+            raise ChatError("replay miss: the store has no answer to this prompt", kind="reply")
+        k = self._served.get(h, 0)
+        self._served[h] = k + 1
+        ex = rows[min(k, len(rows) - 1)]
+        if ex.outcome == "failed" or ex.reply is None:
+            raise RecordedError(ex)
+        usage = Usage(ex.prompt_tokens, ex.completion_tokens, ex.cost)
+        return Completion(ex.reply, ex.answered_by, usage, ex.latency_ms, ex.attempts)
+
+    async def list_models(self, deadline_s: float) -> frozenset[str]:
+        return self._models
+
+    def classify(self, error: ChatError) -> Verdict:
+        return error.verdict if isinstance(error, RecordedError) else Verdict.RETRY
+
+    def model_hint(self, ids: Sequence[str]) -> str:
+        return f"the advice store has no answers of {', '.join(ids)}"
+
+    async def close(self) -> None:
+        return None
+
+
+class Recording:
+    """What `[ai] mode` asks of the consultant: open the store, note each call, serve replays, count."""
+
+    def __init__(self, ai: AISettings) -> None:
+        self.mode = ai.mode
+        self._ai = ai
+        self._store: AdviceStore | None = None
+        self._answers: dict[str, list[Exchange]] = {}
+        self._asked: dict[int, tuple[str, int]] = {}  # flight id -> (prompt text, market ts)
+        self.recorded = self.replayed = self.misses = 0
+        self._calls: dict[str, int] = {}
+        self._cost: dict[str, Decimal] = {}
+
+    @property
+    def replaying(self) -> bool:
+        return self.mode == "replay"
+
+    def open(self) -> None:
+        if self.mode == "live":
+            return
+        self._store = AdviceStore(self._ai.store_path)
+        if self.replaying:
+            self._answers = self._store.answers(self._ai.model)
+            n = sum(len(v) for v in self._answers.values())
+            (logger.info if n else logger.warning)(
+                "AI consultant: replaying {} recorded exchange(s) of {} from {} (no model is asked; a prompt not "
+                "in the store is answered by the rule-based advisor)", n, self._ai.model, self._ai.store_path)
+        else:
+            logger.info("AI consultant: recording every model exchange into {}", self._ai.store_path)
+
+    def close(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
+    def client(self) -> ChatClient | None:
+        """The stand-in provider when replaying, else None (the configured provider is used)."""
+        return ReplayClient(self._answers, (self._ai.model, *self._ai.fallback_models)) if self.replaying else None
+
+    def miss(self, messages: Messages) -> str | None:
+        """Replay only: why this prompt cannot be answered from the store (counted), else None."""
+        if not self.replaying or prompt_hash(prompt_text(messages)) in self._answers:
+            return None
+        self.misses += 1
+        return "replay miss: the advice store has no answer to this prompt"
+
+    def billed(self, usage: Usage) -> Usage:
+        """What this run really paid: nothing when replaying (the recorded cost stays on the advice)."""
+        return Usage(usage.prompt_tokens, usage.completion_tokens, ZERO) if self.replaying else usage
+
+    def asked(self, flight_id: int, messages: Messages, market_ts_ms: int) -> None:
+        if self.mode == "record":
+            self._asked[flight_id] = (prompt_text(messages), market_ts_ms)
+
+    def answered(self, flight_id: int, c: Completion, advice: Advice | None, unusable: str | None) -> None:
+        """A call came back with text: `advice` is what the first requester got, or why the text was unusable."""
+        self._count(c.model, c.usage.cost)
+        if self.replaying:
+            self.replayed += 1
+        asked = self._asked.pop(flight_id, None)
+        if asked is None or self._store is None:
+            return
+        outcome = "unusable" if advice is None else ("rejected" if advice.rejected_reason else "advice")
+        reason = unusable if advice is None else advice.rejected_reason
+        self._add(asked, outcome=outcome, reply=c.text, answered_by=c.model, reason=reason,
+                  action=advice.action.value if advice is not None else None,
+                  base_price=advice.base_price if advice is not None else None,
+                  confidence=advice.confidence if advice is not None else None,
+                  latency_ms=c.latency_ms, attempts=c.attempts, prompt_tokens=c.usage.prompt_tokens,
+                  completion_tokens=c.usage.completion_tokens, cost=c.usage.cost)
+
+    def failed(self, flight_id: int, e: ChatError, verdict: Verdict) -> None:
+        self._count(None, e.usage.cost)
+        asked = self._asked.pop(flight_id, None)
+        if asked is None or self._store is None:
+            return
+        self._add(asked, outcome="failed", reason=e.reason, error_kind=e.kind, error_status=e.status,
+                  verdict=verdict.value, hint=e.hint, latency_ms=e.latency_ms, attempts=e.attempts,
+                  prompt_tokens=e.usage.prompt_tokens, completion_tokens=e.usage.completion_tokens, cost=e.usage.cost)
+
+    def _add(self, asked: tuple[str, int], **kw: object) -> None:
+        text, ts = asked
+        assert self._store is not None
+        try:
+            self._store.add(Exchange(model=self._ai.model, prompt_hash=prompt_hash(text), prompt=text,
+                                     market_ts_ms=ts, recorded_ms=time.time_ns() // 1_000_000, **kw))  # type: ignore[arg-type]
+            self.recorded += 1
+        except Exception as e:  # noqa: BLE001 - a full disk must not stop the advice
+            logger.error("AI consultant: could not record an exchange in {}: {}", self._ai.store_path, e)
+
+    def _count(self, model: str | None, cost: Decimal) -> None:
+        m = model or self._ai.model
+        self._calls[m] = self._calls.get(m, 0) + 1
+        self._cost[m] = self._cost.get(m, ZERO) + cost
+
+    def values(self) -> tuple[tuple[str, StatValue], ...]:
+        per_model: list[tuple[str, StatValue]] = [(f"{MODEL_CALLS}{m}", n) for m, n in sorted(self._calls.items())]
+        per_model += [(f"{MODEL_COST}{m}", c) for m, c in sorted(self._cost.items())]
+        replay_cost = sum(self._cost.values(), ZERO) if self.replaying else ZERO
+        return (("ai_mode", self.mode), ("recorded", self.recorded), ("replayed", self.replayed),
+                ("replay_misses", self.misses), ("replay_cost", replay_cost), *per_model)
