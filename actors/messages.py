@@ -509,6 +509,8 @@ class Trade:
     closed_at: datetime | None = None
     exit_reason: str = ""  # what closed it: "advice", "stop_loss", "take_profit", "trailing_stop", "time_exit", ...
     entry_reason: str = ""  # what opened it: the advice id or the rule that fired
+    entry_advice: AdviceRef | None = None  # the advice (or rule) behind the buy, for attribution
+    exit_advice: AdviceRef | None = None  # the advice (or rule) behind the sell that closed it
 
 
 @dataclass(**_frozen)
@@ -702,3 +704,17 @@ class HaltTrading:
 
 KeeperEvent = (OrderPlaced | OrderDenied | OrderFilled | TradeClosed | StateChanged | RiskStateChanged
                | TradingHalted | TradingStopped | TradingBlocked | TradingUnblocked)
+
+
+# -- aieval --
+
+
+@dataclass(**_frozen)
+class AdviceRef:
+    """Who proposed an order: an advice (model, cache, rule-based) or a rule (risk exit, operator)."""
+
+    advice_id: str  # the advice's request id, or the rule ("stop_loss", "manual")
+    source: str  # "model", "cache", "rule_based", "risk", "operator"
+    model: str | None = None
+    confidence: Decimal | None = None
+    cost: Decimal = ZERO  # what the model call behind it cost (0 for cache, rules)
