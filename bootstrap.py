@@ -138,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "run":
         return inspect(settings, args)
 
-    from actors import app, preflight  # noqa: PLC0415 - after the settings are known to be good
-    from actors.logging_setup import configure_logging  # noqa: PLC0415
-    from actors.market_data import replay_check  # noqa: PLC0415
+    from actors import app, preflight
+    from actors.logging_setup import configure_logging
+    from actors.market_data import replay_check
 
     settings, refusal = replay_check.checked(settings)  # a replay's symbol and price grid (exit 2 if wrong)
     if refusal:
@@ -165,11 +165,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(settings: Settings, keys: Any, report_dir: Path) -> int:
-    from loguru import logger  # noqa: PLC0415
+    from loguru import logger
 
-    from actors import app  # noqa: PLC0415
-    from actors.messages import GetEquityCurve, GetStatus  # noqa: PLC0415
-    from actors.state_keeper.journal import JournalError  # noqa: PLC0415
+    from actors import app
+    from actors.messages import EquityPoint, GetEquityCurve, GetStatus, StatusSnapshot
+    from actors.state_keeper.journal import JournalError
 
     report_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
@@ -196,7 +196,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     try:
         last = 0.0
         while True:
-            status = keeper.ask(GetStatus(recent_trades=0), timeout=30)
+            status: StatusSnapshot = keeper.ask(GetStatus(recent_trades=0), timeout=30)  # type: ignore[assignment]
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY_S:
                 print(progress_line(status), flush=True)
@@ -211,14 +211,14 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
             app.stop_trading(running, f"{signals[0]} received", settings.exchange.cancel_on_exit)
             if settings.exchange.cancel_on_exit:
                 time.sleep(1.0)  # let the executor report what the cancel found
-        status = keeper.ask(GetStatus(), timeout=30)
-        equity = keeper.ask(GetEquityCurve(), timeout=30)
+        status = keeper.ask(GetStatus(), timeout=30)  # type: ignore[assignment]
+        equity: tuple[EquityPoint, ...] = keeper.ask(GetEquityCurve(), timeout=30)  # type: ignore[assignment]
         stats = {name: running.stats(name) for name in ("ai", "market", "executor")}
     finally:
         app.stop(running)
         for s, handler in old.items():
             signal.signal(s, handler)
-    from actors import report  # noqa: PLC0415
+    from actors import report
 
     summary = report.build_summary(status, equity, stats["ai"], stats["market"], stats["executor"], settings,
                                    time.monotonic() - wall0, mode)
@@ -241,9 +241,9 @@ def progress_line(status: Any) -> str:
 
 def inspect(settings: Settings, args: argparse.Namespace) -> int:
     """Read the journal without running the bot: `trades` or `status`, with the figures the run reported."""
-    from actors import app, report  # noqa: PLC0415
-    from actors.state_keeper.core import KeeperCore, replay  # noqa: PLC0415
-    from actors.state_keeper.journal import Journal, JournalError  # noqa: PLC0415
+    from actors import app, report
+    from actors.state_keeper.core import KeeperCore, replay
+    from actors.state_keeper.journal import Journal, JournalError
 
     report_dir = Path(args.report_dir)
     if args.mode:
@@ -289,9 +289,9 @@ def _noting_advice(facts: Any, into: list[Any]) -> Any:
 
 def advice_stats(advice: list[Any]) -> dict[str, Any]:
     """The consultant's counters as far as the journal knows them: every advice the keeper received."""
-    from decimal import Decimal  # noqa: PLC0415
+    from decimal import Decimal
 
-    from actors.messages import AdviceSource  # noqa: PLC0415
+    from actors.messages import AdviceSource
 
     models = sorted({a.model for a in advice if a.model})
     out: dict[str, Any] = {
