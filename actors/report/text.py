@@ -7,9 +7,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from actors.market_data.replay_report import format_data
+from actors.report.attribution import attribution_lines
 from actors.report.convert import as_decimal
 from actors.report.risk import risk_lines
-from actors.report.attribution import attribution_lines
 
 
 def fmt_money(value: Any, places: int = 8) -> str:
