@@ -142,7 +142,7 @@ def _group(trades: Sequence[Trade], key: Any, cost_of: Mapping[str, Decimal] | N
         closed = [t for t in ts if t.status == "CLOSED"]
         pnl = sum((t.profit_loss or ZERO for t in closed), ZERO)
         wins = sum(1 for t in closed if (t.profit_loss or ZERO) > 0)
-        held_s = sum(((dt_to_ms(t.closed_at) or 0) - (dt_to_ms(t.timestamp) or 0) for t in closed), 0) / 1000
+        held_s = sum(((dt_to_ms(t.closed_at) or 0) - (dt_to_ms(t.timestamp) or 0) for t in closed), 0) // 1000
         direct = sum(((t.entry_advice.cost if t.entry_advice else ZERO) + (t.exit_advice.cost if t.exit_advice else ZERO)
                       for t in ts), ZERO)
         row: dict[str, Any] = {"trades": len(ts), "closed": len(closed), "pnl": dec_str(pnl), "wins": wins,
@@ -197,8 +197,8 @@ def attribution_summary(trades: Sequence[Trade], ai: Mapping[str, Any] | Stats |
 def attribution_lines(summary: Mapping[str, Any]) -> list[str]:
     """The console section: what each source and model earned and cost, and how well its confidence held."""
     a = summary.get("attribution")
-    if not a:
-        return []
+    if not a or (set(a.get("by_source") or {}) <= {"unknown"} and not a.get("by_model", {}).keys() - {NO_MODEL}):
+        return []  # nothing to attribute (trades from before attribution, no model)
     out = ["AI attribution (by the advice that opened each trade)"]
     for title, key in (("source", "by_source"), ("model", "by_model")):
         for name, r in (a.get(key) or {}).items():
