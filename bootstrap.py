@@ -132,6 +132,10 @@ def banner(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["compare"]:  # model vs rule-based on the same data (actors/ai_eval/compare.py)
+        from actors.ai_eval import compare
+        return compare.main(argv[1:])
     args = parse_args(argv)
     if not os.environ.get("TRADER_NO_DOTENV"):  # tests keep a developer's .env out of their runs
         load_dotenv(Path(__file__).with_name(".env"), override=False)  # the environment wins over .env
