@@ -104,9 +104,9 @@ def run_arm(cfg: dict[str, Any], out: Path) -> dict[str, Any] | str:
     cfg_path.write_text(to_toml(cfg), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in KEYS_OUT}  # replay needs no key; rule-based must have none
     env["TRADER_NO_DOTENV"] = "1"
-    proc = subprocess.run([sys.executable  # noqa: S603 - our own bootstrap.py, our arguments, str(ROOT / "bootstrap.py"), "run", "--config", str(cfg_path),
-                           "--report-dir", str(out), "--status-port", "0"],
-                          env=env, capture_output=True, text=True, check=False)
+    cmd = [sys.executable, str(ROOT / "bootstrap.py"), "run", "--config", str(cfg_path), "--report-dir", str(out),
+           "--status-port", "0"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603 - our own bootstrap.py
     summary = out / "summary.json"
     if proc.returncode != 0 or not summary.is_file():
         return f"exit {proc.returncode}: {(proc.stderr.strip().splitlines() or ['?'])[-1]}"
