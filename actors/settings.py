@@ -79,6 +79,7 @@ class AISettings:
     breaker_cooldown_cap_s: int = 600  # ...after each failed retry, up to this
     mode: str = "live"  # live: ask, store nothing | record: ask and store | replay: answer from the store only
     store_path: str = "data/advice.sqlite3"  # the advice store (record and replay)
+    replay_match: str = "exact"  # exact: the same prompt only | nearest: else the latest earlier answer (same state)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,6 +170,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "market.source": ("synthetic", "replay", "binance"),
     "risk.sizing": ("fixed", "equity"),
     "ai.mode": ("live", "record", "replay"),
+    "ai.replay_match": ("exact", "nearest"),
     "market.candle_fills": ("next_bar", "path"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.console_level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),

@@ -180,3 +180,28 @@ def test_mode_is_validated(tmp_path: Path) -> None:
     cfg.write_text('[ai]\nmode = "record"\nstore_path = ""\n')
     with pytest.raises(SettingsError, match="store_path"):
         load_settings(cfg)
+
+
+def test_nearest_match_replays_the_latest_earlier_answer_and_never_a_later_one(fake: FakeOpenRouter,
+                                                                                 tmp_path: Path) -> None:
+    store = tmp_path / "advice.sqlite3"
+    rec = AIConsultantActor.start(settings(store, "record", fake.base_url), Secret(KEY))
+    try:
+        (recorded,) = ask_all(rec, [("live", {"ts_ms": 1_000_000})])
+    finally:
+        rec.stop()
+    later = [("soon", {"ts_ms": 1_030_000, "mid": "10.025"}),  # 30 s later, another book: not the same prompt
+             ("before", {"ts_ms": 990_000, "mid": "12.025"}),  # before the answer was given: look-ahead
+             ("stale", {"ts_ms": 1_200_000, "mid": "14.025"})]  # beyond cache_ttl_s (60 s)
+    for match, want in (("exact", [AdviceSource.FALLBACK] * 3),
+                        ("nearest", [AdviceSource.MODEL, AdviceSource.FALLBACK, AdviceSource.FALLBACK])):
+        ref = AIConsultantActor.start(settings(store, "replay", replay_match=match), None)
+        try:
+            got = ask_all(ref, later)
+            st = stats(ref)
+        finally:
+            ref.stop()
+        assert [a.source for a in got] == want, match
+        assert st["replay_nearest"] == want.count(AdviceSource.MODEL)
+        assert st["replay_misses"] == want.count(AdviceSource.FALLBACK)
+    assert got[0].base_price == recorded.base_price and got[0].confidence == recorded.confidence

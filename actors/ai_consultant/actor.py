@@ -203,7 +203,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             why = self._why_no_model(req)
             if why is None:
                 messages = build_messages(req, self._ai)  # may raise: before the breaker lets a probe out
-                why = self._rec.miss(messages) or self._why_breaker_holds()
+                why = self._rec.miss(messages, req) or self._why_breaker_holds()
             if why is not None:
                 self._answer(req, rule_based_advice(req, self._ai, why))
                 return
@@ -249,7 +249,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         timeout_s = float(self._ai.timeout_s)
         deadline_s = timeout_s + min(timeout_s, 2.0)
         self._tally.model_calls += 1
-        self._rec.asked(flight.flight_id, messages, req.ts_ms)
+        self._rec.asked(flight.flight_id, messages, req)
         self._io.submit(run_call(self.actor_ref, self._client, messages, deadline_s, self._models, flight.flight_id))
         return flight
 

@@ -12,15 +12,23 @@ Replay is exact when the market data gives the same prompts: a backtest
 recorded and replayed on the same data takes the same decisions (the tests
 check the trades to the digit). What it cannot reproduce is what wall time
 decided in the recorded run: a model answer that missed its deadline, the
-hourly spend cap, the breaker. A recorded live session replays against the
-snapshots it saw; a backtest rebuilt from kline archives sees other
-snapshots (another book, other prompts), so its misses say how much of it
-the model really decided.
+hourly spend cap, the breaker.
+
+A live or paper session sees snapshots (the live book, its trades) that a
+backtest rebuilt from archives never sees again, so its prompts do not
+recur. `[ai] replay_match = "nearest"` replays such a session: a prompt the
+store lacks gets the latest answer the model gave for the same symbol and
+state at most `cache_ttl_s` of market time EARLIER (never a later one: that
+would be look-ahead), re-validated against the backtest's own prices by the
+same rules as a fresh answer. Those are counted apart (`replay_nearest`),
+so a report always says how much of a replay is the model's exact word.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
+from collections import deque
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -28,7 +36,7 @@ from loguru import logger
 
 from actors.ai_consultant.client import ChatClient, ChatError, Completion, Messages, Usage, Verdict
 from actors.ai_consultant.store import AdviceStore, Exchange, prompt_hash, prompt_text
-from actors.messages import ZERO, Advice
+from actors.messages import ZERO, Advice, AdviceRequest
 from actors.settings import AISettings
 
 StatValue = int | Decimal | str | None
@@ -51,19 +59,25 @@ class ReplayClient:
 
     name = "the advice store"
 
-    def __init__(self, answers: dict[str, list[Exchange]], models: Sequence[str]) -> None:
+    def __init__(self, answers: dict[str, list[Exchange]], models: Sequence[str],
+                 nearest: dict[str, deque[Exchange]] | None = None) -> None:
         self._answers = answers  # read-only after construction: safe on the loop thread
+        self._nearest = nearest if nearest is not None else {}  # the actor appends before it submits the call
         self._served: dict[str, int] = {}  # loop thread only
         self._models = frozenset(models)
 
     async def complete(self, messages: Messages, deadline_s: float, models: Sequence[str] | None = None) -> Completion:
         h = prompt_hash(prompt_text(messages))
-        rows = self._answers.get(h)
-        if not rows:
-            raise ChatError("replay miss: the store has no answer to this prompt", kind="reply")
-        k = self._served.get(h, 0)
-        self._served[h] = k + 1
-        ex = rows[min(k, len(rows) - 1)]
+        stand_ins = self._nearest.get(h)
+        if stand_ins:
+            ex = stand_ins.popleft()
+        else:
+            rows = self._answers.get(h)
+            if not rows:
+                raise ChatError("replay miss: the store has no answer to this prompt", kind="reply")
+            k = self._served.get(h, 0)
+            self._served[h] = k + 1
+            ex = rows[min(k, len(rows) - 1)]
         if ex.outcome == "failed" or ex.reply is None:
             raise RecordedError(ex)
         usage = Usage(ex.prompt_tokens, ex.completion_tokens, ex.cost)
@@ -90,8 +104,11 @@ class Recording:
         self._ai = ai
         self._store: AdviceStore | None = None
         self._answers: dict[str, list[Exchange]] = {}
-        self._asked: dict[int, tuple[str, int]] = {}  # flight id -> (prompt text, market ts)
-        self.recorded = self.replayed = self.misses = 0
+        self._asked: dict[int, tuple[str, AdviceRequest]] = {}  # flight id -> (prompt text, request)
+        self._by_time: dict[tuple[str, str], list[tuple[int, int, Exchange]]] = {}  # (symbol, state) -> by market ts
+        self._nearest: dict[str, deque[Exchange]] = {}  # prompt hash -> stand-in answers for calls started
+        self._near: Exchange | None = None  # the stand-in found for the call about to start
+        self.recorded = self.replayed = self.misses = self.nearest = 0
         self._calls: dict[str, int] = {}
         self._cost: dict[str, Decimal] = {}
 
@@ -105,6 +122,12 @@ class Recording:
         self._store = AdviceStore(self._ai.store_path)
         if self.replaying:
             self._answers = self._store.answers(self._ai.model)
+            for rows in self._answers.values():
+                for ex in rows:
+                    if ex.reply is not None:
+                        self._by_time.setdefault((ex.symbol, ex.state), []).append((ex.market_ts_ms, ex.id, ex))
+            for entries in self._by_time.values():
+                entries.sort(key=lambda e: (e[0], e[1]))
             n = sum(len(v) for v in self._answers.values())
             (logger.info if n else logger.warning)(
                 "AI consultant: replaying {} recorded exchange(s) of {} from {} (no model is asked; a prompt not "
@@ -119,22 +142,42 @@ class Recording:
 
     def client(self) -> ChatClient | None:
         """The stand-in provider when replaying, else None (the configured provider is used)."""
-        return ReplayClient(self._answers, (self._ai.model, *self._ai.fallback_models)) if self.replaying else None
+        if not self.replaying:
+            return None
+        return ReplayClient(self._answers, (self._ai.model, *self._ai.fallback_models), self._nearest)
 
-    def miss(self, messages: Messages) -> str | None:
+    def miss(self, messages: Messages, req: AdviceRequest) -> str | None:
         """Replay only: why this prompt cannot be answered from the store (counted), else None."""
+        self._near = None
         if not self.replaying or prompt_hash(prompt_text(messages)) in self._answers:
             return None
+        if self._ai.replay_match == "nearest":
+            self._near = self._latest_before(req)
+            if self._near is not None:
+                return None
         self.misses += 1
         return "replay miss: the advice store has no answer to this prompt"
+
+    def _latest_before(self, req: AdviceRequest) -> Exchange | None:
+        """The latest answer for this symbol and state within cache_ttl_s of market time before `req` (no look-ahead)."""
+        entries = self._by_time.get((req.symbol, req.state.value), [])
+        i = bisect.bisect_right(entries, req.ts_ms, key=lambda e: e[0])
+        if i == 0 or req.ts_ms - entries[i - 1][0] > self._ai.cache_ttl_s * 1000:
+            return None
+        return entries[i - 1][2]
 
     def billed(self, usage: Usage) -> Usage:
         """What this run really paid: nothing when replaying (the recorded cost stays on the advice)."""
         return Usage(usage.prompt_tokens, usage.completion_tokens, ZERO) if self.replaying else usage
 
-    def asked(self, flight_id: int, messages: Messages, market_ts_ms: int) -> None:
+    def asked(self, flight_id: int, messages: Messages, req: AdviceRequest) -> None:
+        """A call starts: remember its prompt (record), or queue the stand-in answer `miss` found (replay)."""
         if self.mode == "record":
-            self._asked[flight_id] = (prompt_text(messages), market_ts_ms)
+            self._asked[flight_id] = (prompt_text(messages), req)
+        elif self._near is not None:
+            self._nearest.setdefault(prompt_hash(prompt_text(messages)), deque()).append(self._near)
+            self._near = None
+            self.nearest += 1
 
     def answered(self, flight_id: int, c: Completion, advice: Advice | None, unusable: str | None) -> None:
         """A call came back with text: `advice` is what the first requester got, or why the text was unusable."""
@@ -162,12 +205,13 @@ class Recording:
                   verdict=verdict.value, hint=e.hint, latency_ms=e.latency_ms, attempts=e.attempts,
                   prompt_tokens=e.usage.prompt_tokens, completion_tokens=e.usage.completion_tokens, cost=e.usage.cost)
 
-    def _add(self, asked: tuple[str, int], **kw: object) -> None:
-        text, ts = asked
+    def _add(self, asked: tuple[str, AdviceRequest], **kw: object) -> None:
+        text, req = asked
         assert self._store is not None
         try:
             self._store.add(Exchange(model=self._ai.model, prompt_hash=prompt_hash(text), prompt=text,
-                                     market_ts_ms=ts, recorded_ms=time.time_ns() // 1_000_000, **kw))  # type: ignore[arg-type]
+                                     market_ts_ms=req.ts_ms, recorded_ms=time.time_ns() // 1_000_000,
+                                     symbol=req.symbol, state=req.state.value, **kw))  # type: ignore[arg-type]
             self.recorded += 1
         except Exception as e:  # noqa: BLE001 - a full disk must not stop the advice
             logger.error("AI consultant: could not record an exchange in {}: {}", self._ai.store_path, e)
@@ -182,4 +226,5 @@ class Recording:
         per_model += [(f"{MODEL_COST}{m}", c) for m, c in sorted(self._cost.items())]
         replay_cost = sum(self._cost.values(), ZERO) if self.replaying else ZERO
         return (("ai_mode", self.mode), ("recorded", self.recorded), ("replayed", self.replayed),
-                ("replay_misses", self.misses), ("replay_cost", replay_cost), *per_model)
+                ("replay_misses", self.misses), ("replay_nearest", self.nearest), ("replay_cost", replay_cost),
+                *per_model)

@@ -52,8 +52,10 @@ CREATE TABLE IF NOT EXISTS exchanges (
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     cost TEXT NOT NULL DEFAULT '0', -- USD, exact
-    market_ts_ms INTEGER NOT NULL DEFAULT 0,
-    recorded_ms INTEGER NOT NULL DEFAULT 0
+    market_ts_ms INTEGER NOT NULL DEFAULT 0,  -- market time of the request
+    recorded_ms INTEGER NOT NULL DEFAULT 0,
+    symbol TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT ''            -- the trading state asked about (ready_to_buy, ...)
 );
 CREATE INDEX IF NOT EXISTS exchanges_key ON exchanges (model, prompt_hash, id);
 """
@@ -90,6 +92,8 @@ class Exchange:
     cost: Decimal = ZERO
     market_ts_ms: int = 0
     recorded_ms: int = 0
+    symbol: str = ""
+    state: str = ""
     id: int = 0
 
 
