@@ -95,6 +95,7 @@ def test_the_suggested_min_confidence_keeps_the_most_pnl() -> None:
            Point("model", D("0.75"), 1, D(1)), Point("model", D("0.85"), 1, D(2)), Point("model", D("0.95"), 0, D("-0.5"))]
     assert suggest_min_confidence(pts) == D("0.7")
     assert suggest_min_confidence(pts[:4]) is None  # too few to say
+    assert suggest_min_confidence([dataclasses.replace(p, confidence=D("0.8")) for p in pts]) is None  # one bin
 
 
 def _trade(opened: int, closed: int | None, pnl: str | None, entry: AdviceRef | None, exit_: AdviceRef | None) -> Trade:
@@ -122,9 +123,10 @@ def test_the_summary_splits_pnl_and_cost_by_source_and_model(tmp_path: Any) -> N
     assert a["by_exit_source"]["risk"]["pnl"] == "0.5"
     assert a["ai_cost"] == "0.05" and a["ai_cost_per_closed_trade"] == "0.016667"
     assert a["net_pnl_after_ai_cost"] == "0.35"
-    assert a["calibration"]["model"]["n"] == 2  # the open trade has no outcome yet
-    # with a horizon the open one is past it: counted as not coming true
-    assert len(points(trades, horizon_s=60, end_ms=600_000)) == 4
+    assert a["calibration"]["model"]["n"] == 3  # the trade still open at the end did not come true
+    assert [p.outcome for p in points(trades)] == [1, 0, 1, 0]
+    # with a horizon still ahead of it, the open one has no outcome yet
+    assert len(points(trades, horizon_s=600, end_ms=600_000)) == 3
     text = "\n".join(attribution_lines({"attribution": a}))
     assert "model m/a" in text and "net P&L after AI cost 0.35" in text and "Brier" in text
     assert draw_calibration({"attribution": a}, tmp_path / "c.png")

@@ -1,6 +1,7 @@
 """`bootstrap.py compare`: the same data with each recorded model and with the rule-based advisor, run by run.
 
-    python bootstrap.py compare PATH... [--store FILE] [--model ID]... [--config FILE] [--report-dir DIR]
+    python bootstrap.py compare PATH... [--store FILE] [--model ID]... [--match exact|nearest] [--config FILE]
+                                        [--report-dir DIR]
 
 PATH is a Binance public-data file or folder (replayed), or `synthetic` (the
 config's synthetic market). For every PATH, one run per arm:
@@ -40,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="replay data (file or folder), or `synthetic`")
     p.add_argument("--store", help="the advice store (default: [ai] store_path of the config)")
     p.add_argument("--model", action="append", help="a recorded model to replay (default: every model in the store)")
+    p.add_argument("--match", choices=("exact", "nearest"), help="[ai] replay_match for the model runs "
+                   "(nearest: replay a recorded live session on archive data)")
     p.add_argument("--config", help="settings laid under every run (default: settings.toml beside bootstrap.py)")
     p.add_argument("--report-dir", default="reports/compare", help="one folder per run and arm, and compare.json")
     return p
@@ -64,7 +67,7 @@ def to_toml(d: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def arm_config(base: dict[str, Any], path: str, arm: str, store: str) -> dict[str, Any]:
+def arm_config(base: dict[str, Any], path: str, arm: str, store: str, match: str | None = None) -> dict[str, Any]:
     """The base settings with this run's market and advisor."""
     cfg = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     ai = cfg.setdefault("ai", {})
@@ -72,6 +75,8 @@ def arm_config(base: dict[str, Any], path: str, arm: str, store: str) -> dict[st
         ai["mode"] = "live"
     else:
         ai.update(mode="replay", store_path=store, model=arm)
+        if match:
+            ai["replay_match"] = match
     if path != "synthetic":
         cfg.setdefault("market", {}).update(source="replay", replay_path=str(Path(path).resolve()))
         symbol = file_symbol(str(path)) or file_symbol(next((p.name for p in Path(path).glob("*")), "")
@@ -92,7 +97,8 @@ def _row(path: str, arm: str, s: dict[str, Any]) -> dict[str, Any]:
             "total_pnl": s.get("total_pnl"), "win_rate": s.get("win_rate"),
             "max_drawdown": (s.get("max_drawdown") or {}).get("quote"), "fees": s.get("fees_paid"),
             "ai_cost": a.get("ai_cost", "0"), "net_after_ai_cost": a.get("net_pnl_after_ai_cost"),
-            "replay_misses": a.get("replay_misses", 0), "model_answers": (s.get("ai") or {}).get("model_answers", 0),
+            "replay_misses": a.get("replay_misses", 0), "replay_nearest": a.get("replay_nearest", 0),
+            "model_answers": (s.get("ai") or {}).get("model_answers", 0),
             "brier": own.get("brier"), "trades": [(t["entry_price"], t["exit_price"], t["quantity"], t["pnl"])
                                                   for t in s.get("trades", [])]}
 
@@ -128,11 +134,12 @@ def _models(store: str) -> list[str]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ["path", "arm", "closed", "P&L", "win", "max DD", "AI cost", "net", "misses", "Brier"]
+    head = ["path", "arm", "closed", "P&L", "win", "max DD", "AI cost", "net", "misses", "nearest", "Brier"]
     body = [[Path(r["path"]).name, r["arm"], *(["-"] * 8), r["error"]] if "error" in r else
             [Path(r["path"]).name, r["arm"], str(r["closed"]), str(r["realized_pnl"]),
              f"{Decimal(r['win_rate']) * 100:.1f}%" if r["win_rate"] else "-", str(r["max_drawdown"]),
-             str(r["ai_cost"]), str(r["net_after_ai_cost"]), str(r["replay_misses"]), str(r["brier"] or "-")]
+             str(r["ai_cost"]), str(r["net_after_ai_cost"]), str(r["replay_misses"]), str(r["replay_nearest"]),
+             str(r["brier"] or "-")]
             for r in rows]
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=False)).rstrip() for line in [head, *body]]
@@ -158,7 +165,7 @@ def main(argv: list[str]) -> int:
     for i, path in enumerate(args.paths, start=1):
         for arm in (RULE_BASED, *models):
             print(f"[{i}/{len(args.paths)}] {path}: {arm} ...", flush=True)
-            got = run_arm(arm_config(base, path, arm, store), out_dir / f"{i:02d}-{Path(path).stem}" / arm.replace("/", "_"))
+            got = run_arm(arm_config(base, path, arm, store, args.match), out_dir / f"{i:02d}-{Path(path).stem}" / arm.replace("/", "_"))
             rows.append({"path": path, "arm": arm, "error": got} if isinstance(got, str) else _row(path, arm, got))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "compare.json").write_text(json.dumps({"store": store, "rows": rows}, indent=2) + "\n", encoding="utf-8")

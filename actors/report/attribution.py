@@ -14,12 +14,15 @@ Choices a reader of the numbers should know:
 - Calibration: each filled entry is one point, (the opening advice's
   confidence, did the round trip close at a profit within its horizon). The
   horizon is `risk.max_holding_s` when set, else the end of the run; a trade
-  still open before its horizon is left out (its outcome is not known yet).
+  still open at the end counts as not coming true (the bags a bot is left
+  holding are its losers), unless its horizon has not passed yet: then it is
+  left out (its outcome is not known).
   Orders that never filled make no trade and are not counted: the figures are
   conditional on a fill.
 - The suggested `min_confidence` is the bin edge that would have kept the
-  most P&L on this run's trades (at least `MIN_POINTS` of them). It is
-  in-sample: check it on other data before using it.
+  most P&L on this run's trades (at least `MIN_POINTS` of them, in at least
+  two bins: a confidence that never varies cannot tell good calls from bad).
+  It is in-sample: check it on other data before using it.
 """
 
 from __future__ import annotations
@@ -87,8 +90,8 @@ def reliability(points: Sequence[Point]) -> list[dict[str, Any]]:
 
 
 def suggest_min_confidence(points: Sequence[Point]) -> Decimal | None:
-    """The bin edge keeping the most P&L (ties: the lower edge), or None with fewer than MIN_POINTS."""
-    if len(points) < MIN_POINTS:
+    """The bin edge keeping the most P&L (ties: the lower edge); None with too few points or a single bin."""
+    if len(points) < MIN_POINTS or len({_bin(p.confidence) for p in points}) < 2:
         return None
     best: tuple[Decimal, Decimal] | None = None
     for b in range(BINS):
@@ -110,7 +113,7 @@ def calibration(points: Sequence[Point]) -> dict[str, Any]:
 
 
 def points(trades: Iterable[Trade], horizon_s: int = 0, end_ms: int | None = None) -> list[Point]:
-    """One point per filled entry with a confidence; open ones only once past their horizon (as losses)."""
+    """One point per filled entry with a confidence; an open one as a loss, unless its horizon is still ahead."""
     out = []
     for t in trades:
         ref = t.entry_advice
@@ -120,7 +123,7 @@ def points(trades: Iterable[Trade], horizon_s: int = 0, end_ms: int | None = Non
         closed = dt_to_ms(t.closed_at)
         pnl = t.profit_loss or ZERO
         if t.status == "OPEN" or closed is None:
-            if not horizon_s or end_ms is None or end_ms - opened <= horizon_s * 1000:
+            if horizon_s and (end_ms is None or end_ms - opened <= horizon_s * 1000):
                 continue
             out.append(Point(ref.source, ref.confidence, 0, ZERO))
             continue
@@ -181,6 +184,8 @@ def attribution_summary(trades: Sequence[Trade], ai: Mapping[str, Any] | Stats |
     return {
         "mode": _stats(ai).get("ai_mode", "live"),
         "replay_misses": _stats(ai).get("replay_misses", 0),
+        "replay_nearest": _stats(ai).get("replay_nearest", 0),
+        "replayed": _stats(ai).get("replayed", 0),
         "by_source": _group(trades, lambda t: t.entry_advice.source if t.entry_advice else "unknown"),
         "by_exit_source": _group(trades, lambda t: t.exit_advice.source if t.exit_advice else "none"),
         "by_model": by_model,
@@ -210,7 +215,8 @@ def attribution_lines(summary: Mapping[str, Any]) -> list[str]:
     out.append(f"  AI cost {a['ai_cost']} ({a['ai_cost_paid']} paid this run), per closed trade "
                f"{a['ai_cost_per_closed_trade'] or '-'}; net P&L after AI cost {a['net_pnl_after_ai_cost']}")
     if a.get("mode") == "replay":
-        out.append(f"  replayed from the advice store: {a.get('replay_misses', 0)} miss(es) answered by the rule-based advisor")
+        out.append(f"  replayed from the advice store: {a.get('replayed', 0)} answer(s), {a.get('replay_nearest', 0)} of them "
+                   f"the nearest earlier one; {a.get('replay_misses', 0)} miss(es) answered by the rule-based advisor")
     for src, c in (a.get("calibration") or {}).items():
         out.append(f"  calibration {src}: {c['n']} entries, Brier {c['brier'] or '-'}, hit rate {c['hit_rate'] or '-'}, "
                    f"suggested min_confidence {c['suggested_min_confidence'] or '- (too few trades)'}")
