@@ -134,9 +134,9 @@ def _models(store: str) -> list[str]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ["path", "arm", "closed", "P&L", "win", "max DD", "AI cost", "net", "misses", "nearest", "Brier"]
-    body = [[Path(r["path"]).name, r["arm"], *(["-"] * 8), r["error"]] if "error" in r else
-            [Path(r["path"]).name, r["arm"], str(r["closed"]), str(r["realized_pnl"]),
+    head = ["path", "arm", "closed", "realized", "total P&L", "win", "max DD", "AI cost", "net", "misses", "nearest", "Brier"]
+    body = [[Path(r["path"]).name, r["arm"], *(["-"] * 9), r["error"]] if "error" in r else
+            [Path(r["path"]).name, r["arm"], str(r["closed"]), str(r["realized_pnl"]), str(r["total_pnl"]),
              f"{Decimal(r['win_rate']) * 100:.1f}%" if r["win_rate"] else "-", str(r["max_drawdown"]),
              str(r["ai_cost"]), str(r["net_after_ai_cost"]), str(r["replay_misses"]), str(r["replay_nearest"]),
              str(r["brier"] or "-")]

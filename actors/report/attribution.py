@@ -219,7 +219,7 @@ def attribution_lines(summary: Mapping[str, Any]) -> list[str]:
                    f"the nearest earlier one; {a.get('replay_misses', 0)} miss(es) answered by the rule-based advisor")
     for src, c in (a.get("calibration") or {}).items():
         out.append(f"  calibration {src}: {c['n']} entries, Brier {c['brier'] or '-'}, hit rate {c['hit_rate'] or '-'}, "
-                   f"suggested min_confidence {c['suggested_min_confidence'] or '- (too few trades)'}")
+                   f"suggested min_confidence {c['suggested_min_confidence'] or f'- (needs {MIN_POINTS} entries in 2 bins or more)'}")
         for row in c["table"]:
             out.append(f"    [{row['low']}, {row['high']})  n {row['n']:>4}  mean conf {row['mean_confidence']}  "
                        f"came true {row['hit_rate']}  P&L {row['pnl']}")
