@@ -205,3 +205,15 @@ def test_nearest_match_replays_the_latest_earlier_answer_and_never_a_later_one(f
         assert st["replay_nearest"] == want.count(AdviceSource.MODEL)
         assert st["replay_misses"] == want.count(AdviceSource.FALLBACK)
     assert got[0].base_price == recorded.base_price and got[0].confidence == recorded.confidence
+
+
+def test_an_unreadable_store_is_one_error_and_every_prompt_misses(tmp_path: Path) -> None:
+    store = tmp_path / "advice.sqlite3"
+    store.write_text("not a database")
+    ref = AIConsultantActor.start(settings(store, "replay"), None)
+    try:
+        (a,) = ask_all(ref, [("x", {"ts_ms": 5_000})])
+        st = stats(ref)
+    finally:
+        ref.stop()
+    assert a.source is AdviceSource.FALLBACK and st["replay_misses"] == 1

@@ -103,7 +103,7 @@ class AIConsultantActor(pykka.ThreadingActor):
     # -- lifecycle (actor thread) --
 
     def on_start(self) -> None:
-        self._rec.open()
+        self._rec.open(self._key is not None)
         self._client = self._rec.client()  # the advice store stands in for the provider when replaying
         if self._client is None:
             if self._key is None:

@@ -35,7 +35,7 @@ from decimal import Decimal
 from loguru import logger
 
 from actors.ai_consultant.client import ChatClient, ChatError, Completion, Messages, Usage, Verdict
-from actors.ai_consultant.store import AdviceStore, Exchange, prompt_hash, prompt_text
+from actors.ai_consultant.store import AdviceStore, Exchange, StoreError, prompt_hash, prompt_text
 from actors.messages import ZERO, Advice, AdviceRequest
 from actors.settings import AISettings
 
@@ -116,10 +116,18 @@ class Recording:
     def replaying(self) -> bool:
         return self.mode == "replay"
 
-    def open(self) -> None:
+    def open(self, key_given: bool) -> None:
         if self.mode == "live":
             return
-        self._store = AdviceStore(self._ai.store_path)
+        if self.mode == "record" and not key_given:
+            logger.warning("AI consultant: [ai] mode = \"record\" but no OPENROUTER_API_KEY: the rule-based advisor "
+                           "answers and nothing is recorded")
+        try:
+            self._store = AdviceStore(self._ai.store_path)
+        except StoreError as e:  # one line, and the run goes on: a replay then misses every prompt (counted)
+            logger.error("AI consultant: {}; {}", e, "every prompt is a replay miss" if self.replaying else
+                         "nothing is recorded")
+            return
         if self.replaying:
             self._answers = self._store.answers(self._ai.model)
             for rows in self._answers.values():
