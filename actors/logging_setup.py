@@ -23,14 +23,12 @@ it replaces the sinks it added before and leaves sinks others added alone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import inspect
 import logging
 import sys
 import threading
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
 

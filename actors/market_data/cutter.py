@@ -14,10 +14,9 @@ and one `MarketSnapshot` is built per cut.
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 from actors.market_data.features import BPS, MAX_DERIVED_SPREAD_BPS, SnapshotBuilder, derive_quotes
 from actors.messages import MarketSnapshot, TradeTick
