@@ -22,6 +22,7 @@ from tests.fakes.openrouter import FakeOpenRouter
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-or-v1-" + "e2eRECOGNISABLEkey0123456789abcdef"
 MODEL = "deepseek/deepseek-chat-v3.1"
+MODEL_B = "qwen/qwen3-235b-a22b"
 
 
 @pytest.fixture
@@ -32,10 +33,10 @@ def fake() -> Iterator[FakeOpenRouter]:
     server.stop()
 
 
-def config(tmp: Path, fake: FakeOpenRouter, mode: str) -> Path:
-    cfg = tmp / f"{mode}.toml"
+def config(tmp: Path, fake: FakeOpenRouter, mode: str, model: str = MODEL) -> Path:
+    cfg = tmp / f"{mode}-{model.replace('/', '_')}.toml"
     cfg.write_text(f'[market]\nduration_s = 14400\nseed = 7\n[ai]\nbase_url = "{fake.base_url}"\nmode = "{mode}"\n'
-                   f'store_path = "{tmp / "advice.sqlite3"}"\ncheck_models_at_start = false\n')
+                   f'store_path = "{tmp / "advice.sqlite3"}"\ncheck_models_at_start = false\nmodel = "{model}"\n')
     return cfg
 
 
@@ -96,13 +97,19 @@ def test_record_replay_offline_same_trades_then_compare(fake: FakeOpenRouter, tm
     assert t["entry_advice"]["source"] == "model" and t["entry_advice"]["model"] == MODEL
     assert t["entry_advice"]["id"] == t["entry_reason"] and t["exit_advice"]["source"] == "model"
 
-    # side by side: the rule-based advisor and the recorded model on the same data
+    # a second model recorded on the same data: the store and the comparison are per model
+    second = run(tmp_path, config(tmp_path, fake, "record", MODEL_B), "rec_b", key=KEY)
+    assert second["attribution"]["by_model"][MODEL_B]["calls"] > 0
+    fake.clear()
+
+    # side by side: the rule-based advisor and each recorded model on the same data
     proc = bootstrap(tmp_path, "compare", "synthetic", "--store", str(tmp_path / "advice.sqlite3"),
                      "--config", str(config(tmp_path, fake, "live")), "--report-dir", "cmp")
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     rows_out = json.loads((tmp_path / "cmp" / "compare.json").read_text())["rows"]
     by_arm = {r["arm"]: r for r in rows_out}
-    assert set(by_arm) == {"rule_based", MODEL}
+    assert set(by_arm) == {"rule_based", MODEL, MODEL_B}
+    assert by_arm[MODEL_B]["realized_pnl"] == second["realized_pnl"] and by_arm[MODEL_B]["replay_misses"] == 0
     assert by_arm[MODEL]["realized_pnl"] == recorded["realized_pnl"] and by_arm[MODEL]["replay_misses"] == 0
     assert by_arm["rule_based"]["model_answers"] == 0 and by_arm["rule_based"]["ai_cost"] == "0"
     assert "rule_based" in proc.stdout and MODEL in proc.stdout

@@ -129,5 +129,6 @@ def test_the_summary_splits_pnl_and_cost_by_source_and_model(tmp_path: Any) -> N
     assert len(points(trades, horizon_s=600, end_ms=600_000)) == 3
     text = "\n".join(attribution_lines({"attribution": a}))
     assert "model m/a" in text and "net P&L after AI cost 0.35" in text and "Brier" in text
+    assert "closed by: model 1 (P&L -0.2), risk 1 (P&L 0.5), rule_based 1 (P&L 0.1)" in text
     assert draw_calibration({"attribution": a}, tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"

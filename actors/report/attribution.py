@@ -212,6 +212,9 @@ def attribution_lines(summary: Mapping[str, Any]) -> list[str]:
             out.append(f"  {title} {name:<28} {r['closed']:>4} closed  P&L {r['pnl']:>12}  win "
                        f"{'n/a' if wr is None else format(Decimal(wr) * 100, '.1f') + '%':>6}  in position "
                        f"{r['time_in_position_s']:.0f} s{extra}")
+    exits = {k: r for k, r in (a.get("by_exit_source") or {}).items() if r["closed"]}
+    if exits:
+        out.append("  closed by: " + ", ".join(f"{k} {r['closed']} (P&L {r['pnl']})" for k, r in exits.items()))
     out.append(f"  AI cost {a['ai_cost']} ({a['ai_cost_paid']} paid this run), per closed trade "
                f"{a['ai_cost_per_closed_trade'] or '-'}; net P&L after AI cost {a['net_pnl_after_ai_cost']}")
     if a.get("mode") == "replay":
