@@ -18,7 +18,7 @@ from actors.messages import Advice, AdviceSource, GetStats, Stats, TradingState
 from actors.secrets import Secret
 from actors.settings import Settings, SettingsError, load_settings
 from tests.fakes.openrouter import FakeOpenRouter, Reply, sample_request
-from tests.probes import ProbeHandle
+from tests.probes import ProbeHandle, eventually
 
 KEY = "sk-or-v1-storetest-RECOGNISABLE-0123456789abcdef"
 D = Decimal
@@ -217,3 +217,36 @@ def test_an_unreadable_store_is_one_error_and_every_prompt_misses(tmp_path: Path
     finally:
         ref.stop()
     assert a.source is AdviceSource.FALLBACK and st["replay_misses"] == 1
+
+
+def test_an_answer_recorded_after_its_deadline_replays_as_the_timeout_it_was(fake: FakeOpenRouter,
+                                                                           tmp_path: Path) -> None:
+    store = tmp_path / "advice.sqlite3"
+    fake.push(Reply.advice(delay_s=1.5, base_price="9.99"))  # after the 1 s deadline, inside the 2 s call
+    rec = AIConsultantActor.start(settings(store, "record", fake.base_url, timeout_s=D(1)), Secret(KEY))
+    try:
+        (first,) = ask_all(rec, [("slow", {"ts_ms": 1_000_000})])
+        _wait_recorded(rec)
+        (second,) = ask_all(rec, [("cached", {"ts_ms": 1_010_000})])  # the late answer was cached
+    finally:
+        rec.stop()
+    assert first.source is AdviceSource.FALLBACK and "timeout" in first.reasoning
+    assert second.source is AdviceSource.CACHE
+    db = AdviceStore(store)
+    try:
+        (row,) = db.exchanges()
+    finally:
+        db.close()
+    assert row.late and row.outcome == "advice"
+    rep = AIConsultantActor.start(settings(store, "replay"), None)
+    try:
+        replayed = ask_all(rep, [("slow", {"ts_ms": 1_000_000}), ("cached", {"ts_ms": 1_010_000})])
+        st = stats(rep)
+    finally:
+        rep.stop()
+    assert [_view(a) for a in replayed] == [_view(first), _view(second)]
+    assert st["timeouts"] == 1
+
+
+def _wait_recorded(ref: pykka.ActorRef[Any], n: int = 1) -> None:
+    eventually(lambda: stats(ref)["recorded"] >= n, timeout=5)

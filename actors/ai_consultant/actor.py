@@ -264,11 +264,16 @@ class AIConsultantActor(pykka.ThreadingActor):
         self._account(self._rec.billed(c.usage), c.attempts, c.latency_ms)
         self._reached()
         waiters = self._take_waiters(flight)
+        late = not any(w.request is flight.leader for w in waiters)
+        if self._rec.late(msg.flight_id) and not late:  # replaying an answer that missed its leader's deadline
+            self._tally.timeouts += 1
+            waiters = [w for w in waiters if w.request is not flight.leader]
+            self._answer(flight.leader, rule_based_advice(flight.leader, self._ai, "timeout (as recorded)"))
         try:
             fields = parse_reply(c.text)
         except ReplyError as e:
             self._tally.errors += 1
-            self._rec.answered(msg.flight_id, c, None, e.reason)
+            self._rec.answered(msg.flight_id, c, None, e.reason, late)
             self._pause(flight, f"unusable reply: {e.reason}; it began {redact(c.text[:120])!r}")
             for w in waiters:
                 self._answer(w.request, rule_based_advice(w.request, self._ai, f"invalid reply: {e.reason}",
@@ -277,7 +282,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         self._failures_in_row, self._cooldown_until_ms = 0, 0
         meta = ReplyMeta(c.model, c.latency_ms, c.usage.cost, c.usage.prompt_tokens, c.usage.completion_tokens)
         leader = advice_from_fields(fields, flight.leader, self._ai, meta)
-        self._rec.answered(msg.flight_id, c, leader, None)
+        self._rec.answered(msg.flight_id, c, leader, None, late)
         self._cache.put(flight.key, leader, flight.leader.ts_ms)
         if leader.rejected_reason:
             self._tally.rejected += 1

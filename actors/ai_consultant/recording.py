@@ -10,9 +10,10 @@
 
 Replay is exact when the market data gives the same prompts: a backtest
 recorded and replayed on the same data takes the same decisions (the tests
-check the trades to the digit). What it cannot reproduce is what wall time
-decided in the recorded run: a model answer that missed its deadline, the
-hourly spend cap, the breaker.
+check the trades to the digit). An answer that came after its requester's
+deadline is stored as late and replayed as the timeout it was (the answer is
+still cached, as it was). What it cannot reproduce is the rest of what wall
+time decided in the recorded run: the hourly spend cap and the breaker.
 
 A live or paper session sees snapshots (the live book, its trades) that a
 backtest rebuilt from archives never sees again, so its prompts do not
@@ -55,29 +56,19 @@ class RecordedError(ChatError):
 
 
 class ReplayClient:
-    """A `ChatClient` that answers from the store; the k-th ask of a prompt gets its k-th recorded answer."""
+    """A `ChatClient` that answers from the store: the exchange `Recording.asked` queued for each call."""
 
     name = "the advice store"
 
-    def __init__(self, answers: dict[str, list[Exchange]], models: Sequence[str],
-                 nearest: dict[str, deque[Exchange]] | None = None) -> None:
-        self._answers = answers  # read-only after construction: safe on the loop thread
-        self._nearest = nearest if nearest is not None else {}  # the actor appends before it submits the call
-        self._served: dict[str, int] = {}  # loop thread only
+    def __init__(self, queued: dict[str, deque[Exchange]], models: Sequence[str]) -> None:
+        self._queued = queued  # prompt hash -> answers; the actor appends before it submits the call, FIFO
         self._models = frozenset(models)
 
     async def complete(self, messages: Messages, deadline_s: float, models: Sequence[str] | None = None) -> Completion:
-        h = prompt_hash(prompt_text(messages))
-        stand_ins = self._nearest.get(h)
-        if stand_ins:
-            ex = stand_ins.popleft()
-        else:
-            rows = self._answers.get(h)
-            if not rows:
-                raise ChatError("replay miss: the store has no answer to this prompt", kind="reply")
-            k = self._served.get(h, 0)
-            self._served[h] = k + 1
-            ex = rows[min(k, len(rows) - 1)]
+        queue = self._queued.get(prompt_hash(prompt_text(messages)))
+        if not queue:
+            raise ChatError("replay miss: the store has no answer to this prompt", kind="reply")
+        ex = queue.popleft()
         if ex.outcome == "failed" or ex.reply is None:
             raise RecordedError(ex)
         usage = Usage(ex.prompt_tokens, ex.completion_tokens, ex.cost)
@@ -106,7 +97,9 @@ class Recording:
         self._answers: dict[str, list[Exchange]] = {}
         self._asked: dict[int, tuple[str, AdviceRequest]] = {}  # flight id -> (prompt text, request)
         self._by_time: dict[tuple[str, str], list[tuple[int, int, Exchange]]] = {}  # (symbol, state) -> by market ts
-        self._nearest: dict[str, deque[Exchange]] = {}  # prompt hash -> stand-in answers for calls started
+        self._queued: dict[str, deque[Exchange]] = {}  # prompt hash -> the answers of calls started (replay)
+        self._served: dict[str, int] = {}  # prompt hash -> times asked so far (replay: the k-th gets the k-th row)
+        self._flight_answer: dict[int, Exchange] = {}  # flight id -> the exchange it replays
         self._near: Exchange | None = None  # the stand-in found for the call about to start
         self.recorded = self.replayed = self.misses = self.nearest = 0
         self._calls: dict[str, int] = {}
@@ -152,7 +145,7 @@ class Recording:
         """The stand-in provider when replaying, else None (the configured provider is used)."""
         if not self.replaying:
             return None
-        return ReplayClient(self._answers, (self._ai.model, *self._ai.fallback_models), self._nearest)
+        return ReplayClient(self._queued, (self._ai.model, *self._ai.fallback_models))
 
     def miss(self, messages: Messages, req: AdviceRequest) -> str | None:
         """Replay only: why this prompt cannot be answered from the store (counted), else None."""
@@ -179,16 +172,34 @@ class Recording:
         return Usage(usage.prompt_tokens, usage.completion_tokens, ZERO) if self.replaying else usage
 
     def asked(self, flight_id: int, messages: Messages, req: AdviceRequest) -> None:
-        """A call starts: remember its prompt (record), or queue the stand-in answer `miss` found (replay)."""
+        """A call starts: remember its prompt (record), or queue the answer it replays (the k-th ask of a
+        prompt gets its k-th recorded answer, the last one again once they run out; or the stand-in `miss` found)."""
         if self.mode == "record":
             self._asked[flight_id] = (prompt_text(messages), req)
-        elif self._near is not None:
-            self._nearest.setdefault(prompt_hash(prompt_text(messages)), deque()).append(self._near)
-            self._near = None
+        if not self.replaying:
+            return
+        h = prompt_hash(prompt_text(messages))
+        ex, self._near = self._near, None
+        if ex is not None:
             self.nearest += 1
+        elif h in self._answers:
+            k = self._served.get(h, 0)
+            self._served[h] = k + 1
+            rows = self._answers[h]
+            ex = rows[min(k, len(rows) - 1)]
+        if ex is not None:
+            self._queued.setdefault(h, deque()).append(ex)
+            self._flight_answer[flight_id] = ex
 
-    def answered(self, flight_id: int, c: Completion, advice: Advice | None, unusable: str | None) -> None:
-        """A call came back with text: `advice` is what the first requester got, or why the text was unusable."""
+    def late(self, flight_id: int) -> bool:
+        """Replay: the recorded answer came after its first requester's deadline (so it gets the fallback again)."""
+        ex = self._flight_answer.pop(flight_id, None)
+        return ex is not None and ex.late
+
+    def answered(self, flight_id: int, c: Completion, advice: Advice | None, unusable: str | None,
+                 late: bool = False) -> None:
+        """A call came back with text: `advice` is what its first requester would get, or why the text was
+        unusable; `late`: that requester's deadline had passed (it got the rule-based advice)."""
         self._count(c.model, c.usage.cost)
         if self.replaying:
             self.replayed += 1
@@ -202,10 +213,11 @@ class Recording:
                   base_price=advice.base_price if advice is not None else None,
                   confidence=advice.confidence if advice is not None else None,
                   latency_ms=c.latency_ms, attempts=c.attempts, prompt_tokens=c.usage.prompt_tokens,
-                  completion_tokens=c.usage.completion_tokens, cost=c.usage.cost)
+                  completion_tokens=c.usage.completion_tokens, cost=c.usage.cost, late=late)
 
     def failed(self, flight_id: int, e: ChatError, verdict: Verdict) -> None:
         self._count(None, e.usage.cost)
+        self._flight_answer.pop(flight_id, None)
         asked = self._asked.pop(flight_id, None)
         if asked is None or self._store is None:
             return

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS exchanges (
     market_ts_ms INTEGER NOT NULL DEFAULT 0,  -- market time of the request
     recorded_ms INTEGER NOT NULL DEFAULT 0,
     symbol TEXT NOT NULL DEFAULT '',
-    state TEXT NOT NULL DEFAULT ''            -- the trading state asked about (ready_to_buy, ...)
+    state TEXT NOT NULL DEFAULT '',           -- the trading state asked about (ready_to_buy, ...)
+    late INTEGER NOT NULL DEFAULT 0           -- 1: the answer came after its first requester's deadline
 );
 CREATE INDEX IF NOT EXISTS exchanges_key ON exchanges (model, prompt_hash, id);
 """
@@ -94,6 +95,7 @@ class Exchange:
     recorded_ms: int = 0
     symbol: str = ""
     state: str = ""
+    late: bool = False
     id: int = 0
 
 
@@ -116,14 +118,14 @@ def _to_db(name: str, value: Any) -> Any:
         return format(value, "f")
     if name in _TEXTS:
         return redact(str(value))
-    return value
+    return int(value) if isinstance(value, bool) else value
 
 
 def _from_db(row: sqlite3.Row) -> Exchange:
     values: dict[str, Any] = {}
     for name in row.keys():
         v = row[name]
-        values[name] = Decimal(v) if name in _DECIMALS and v is not None else v
+        values[name] = Decimal(v) if name in _DECIMALS and v is not None else (bool(v) if name == "late" else v)
     values.setdefault("prompt", "")
     return Exchange(**values)
 
