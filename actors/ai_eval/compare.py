@@ -160,6 +160,10 @@ def main(argv: list[str]) -> int:
         print(f"compare: the advice store {store} holds no recorded model; record one first "
               "([ai] mode = \"record\"), or name it with --model", file=sys.stderr)
         return 2
+    missing = [p for p in args.paths if p != "synthetic" and not Path(p).exists()]
+    if missing:
+        print(f"compare: no such data: {', '.join(missing)}", file=sys.stderr)
+        return 2
     out_dir = Path(args.report_dir)
     rows: list[dict[str, Any]] = []
     for i, path in enumerate(args.paths, start=1):
