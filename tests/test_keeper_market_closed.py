@@ -6,7 +6,6 @@ blocks it with one log line), and trading resumes as soon as the executor sees t
 
 from __future__ import annotations
 
-from decimal import Decimal as D
 from typing import Any
 
 from actors.messages import AdviceRequest, GetStatus, SnapshotProcessed
