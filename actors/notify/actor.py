@@ -220,8 +220,9 @@ class NotifierActor(pykka.ThreadingActor):
     def _stats(self) -> Stats:
         values: list[tuple[str, int | str | None]] = [(k, v) for k, v in self._counts.items()]
         for name, box in self._outboxes.items():
-            values += [(f"{name}_delivered", box.delivered), (f"{name}_queued", box.queued),
-                       (f"{name}_dropped", box.dropped), (f"{name}_down", int(box.down))]
+            values += [(f"{name}_attempts", box.attempts), (f"{name}_delivered", box.delivered), (f"{name}_queued", box.queued),
+                       (f"{name}_dropped", box.dropped), (f"{name}_down", int(box.down)),
+                       (f"{name}_in_flight", int(box.in_flight))]
         return Stats(source="notify", values=tuple(values))
 
 

@@ -42,6 +42,7 @@ class Outbox:
         self._attempts = 0  # of the note at the head
         self._failures = 0  # in a row
         self._retry_at = 0
+        self.attempts = 0
         self.delivered = 0
         self.dropped = 0  # queue full, or given up after max_attempts
         self._untold = 0  # dropped since the last delivered note said so
@@ -49,6 +50,10 @@ class Outbox:
     @property
     def down(self) -> bool:
         return self._failures > 0
+
+    @property
+    def in_flight(self) -> bool:
+        return self._in_flight is not None
 
     @property
     def queued(self) -> int:
@@ -73,6 +78,7 @@ class Outbox:
         note = self._queue.popleft()
         self._sent_at.append(now_ms)
         self._in_flight = note
+        self.attempts += 1
         if self._untold:
             tail = f" ({self._untold} earlier notifications dropped: rate limit or channel down)"
             note = replace(note, text=note.text[: MAX_TEXT - len(tail)] + tail)
