@@ -179,9 +179,13 @@ def test_what_is_left_goes_out_at_stop(env: None, tg: FakeTelegram) -> None:
     ref = start(notify_settings(tg.base_url), keeper, clock)
     ref.tell(OrderDenied(side=Side.SELL, price=Decimal("10"), quantity=Decimal("1"), code="below_min_notional",
                          detail="0.5 USDC < 1", proposed_by="risk", ts_ms=T0))
+    ref.tell(closed())
+    ref.tell(TradingHalted(reason="feed lost", ts_ms=T0))  # queued behind the trade still being delivered
     ref.stop()
-    [m] = tg.messages()
-    assert "1 order denied" in m["text"] and "below_min_notional" in m["text"]
+    texts = [m["text"] for m in tg.messages()]
+    assert len(texts) == 4 and "trade closed" in texts[0] and "HALTED" in texts[1]
+    assert "1 order denied" in texts[2] and "below_min_notional" in texts[2]
+    assert "so far: 1 trades" in texts[3] and "1 denials, 1 halts" in texts[3]  # the day so far
 
 
 def test_a_real_keeper_halt_reaches_telegram_without_a_keeper_change(env: None, tg: FakeTelegram) -> None:

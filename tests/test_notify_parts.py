@@ -92,8 +92,18 @@ def test_a_burst_of_denials_is_one_note_when_its_window_closes() -> None:
     assert "halted ×5" in n.text and "below_min_notional ×2" in n.text
     assert c.on_tick(200_000) == []  # nothing new: nothing said
     c.on_event(denied(), wall_ms=300_000)
-    [one] = c.flush(300_001)  # at stop an open burst goes out at once
+    [one] = [n for n in c.flush(300_001) if n.kind == "denials"]  # at stop an open burst goes out at once
     assert "1 order denied" in one.text
+
+
+def test_at_stop_the_day_so_far_is_summarised_if_anything_happened() -> None:
+    c = composer(market_time=False)
+    c.on_tick(T0)
+    assert c.flush(T0 + 1) == []  # a quiet day: nothing to say
+    c.on_event(TradeClosed(trade=trade("-0.05"), ts_ms=T0), wall_ms=T0 + 2)
+    [n] = c.flush(T0 + 3)
+    assert n.kind == "daily_summary" and "2025-01-29 (UTC) so far: 1 trades (0 won, 1 lost)" in n.text
+    assert c.flush(T0 + 4) == []
 
 
 def test_error_lines_gather_like_denials_and_are_redacted() -> None:
@@ -185,6 +195,19 @@ def test_a_failing_channel_changes_state_once_and_retries_with_backoff() -> None
     back = box.done(15_000, None)
     assert back is not None and back.up and back.failures == 2
     assert [n.text for n in _send_all(box, 15_000)] == ["1", "2", "3", "4"]
+
+
+def test_at_stop_a_working_channel_drains_what_the_rate_allows() -> None:
+    box = Outbox(per_minute=3)
+    for i in range(5):
+        box.put(note(str(i)))
+    assert box.take(0) is not None  # one in flight: the drain does not wait for it
+    assert [n.text for n in box.drain(0)] == ["1", "2"]
+    down = Outbox(per_minute=3)
+    down.put(note())
+    down.take(0)
+    down.done(0, "refused")
+    assert down.drain(10**9) == []  # a channel that is down sends nothing more
 
 
 def test_a_note_is_given_up_after_max_attempts() -> None:

@@ -16,6 +16,7 @@ Threads:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class NotifierActor(pykka.ThreadingActor):
                                   n.burst_s * 1000, market_time=market_time)
         self._outboxes = {name: Outbox(n.rate_per_minute) for name in self._channels}
         self._io: LoopThread | None = None
+        self._sending: set[concurrent.futures.Future[Any]] = set()  # deliveries under way on the loop
         self._sink_id: int | None = None
         self._counts = {"events": 0, "notes": 0, "errors_seen": 0}
 
@@ -149,24 +151,14 @@ class NotifierActor(pykka.ThreadingActor):
         if io is None:
             return
         if io.alive:
-            work = self._last_notes() if drain else {}
+            work = {name: box.drain(self._clock()) for name, box in self._outboxes.items()} if drain else {}
             try:
-                io.submit(_drain_and_close(self._channels, work)).result(timeout=DRAIN_TIMEOUT_S + 1)
+                io.submit(_drain_and_close(self._channels, work, list(self._sending))).result(
+                    timeout=DRAIN_TIMEOUT_S + 1)
             except Exception as exc:  # noqa: BLE001 - stopping anyway; one line says what was lost
                 logger.warning("notifier: the last notifications did not all go out: {}",
                                redact(f"{type(exc).__name__}: {exc}"))
         io.stop()
-
-    def _last_notes(self) -> dict[str, list[Note]]:
-        """What each working channel may still send now (rate limit kept); a channel that is down sends nothing."""
-        now, out = self._clock(), {}
-        for name, box in self._outboxes.items():
-            notes: list[Note] = []
-            while not box.down and (note := box.take(now)) is not None:
-                notes.append(note)
-                box.done(now, None)
-            out[name] = notes
-        return out
 
     # -- messages (actor thread) -----------------------------------------------------
 
@@ -202,7 +194,9 @@ class NotifierActor(pykka.ThreadingActor):
         for name, box in self._outboxes.items():
             note = box.take(now)
             if note is not None:
-                self._io.submit(_deliver(self.actor_ref, self._channels[name], note))
+                fut = self._io.submit(_deliver(self.actor_ref, self._channels[name], note))
+                self._sending.add(fut)
+                fut.add_done_callback(self._sending.discard)  # on the loop thread; a set's discard is atomic
 
     def _delivered(self, name: str, error: str | None, retry_after_ms: int, now: int) -> None:
         box = self._outboxes.get(name)
@@ -253,9 +247,15 @@ async def _deliver(ref: pykka.ActorRef[Any], channel: Channel, note: Note) -> No
         pass
 
 
-async def _drain_and_close(channels: Mapping[str, Channel], work: Mapping[str, list[Note]]) -> None:
+async def _drain_and_close(channels: Mapping[str, Channel], work: Mapping[str, list[Note]],
+                           sending: list[concurrent.futures.Future[Any]]) -> None:
+    """Let the deliveries under way finish, send what is left, close the sessions: all within DRAIN_TIMEOUT_S."""
+    under_way = [asyncio.wrap_future(f) for f in sending if not f.done()]
+
     async def one(channel: Channel, notes: list[Note]) -> None:
         try:
+            if under_way:
+                await asyncio.wait(under_way)
             for note in notes:
                 await channel.send(note)
         finally:

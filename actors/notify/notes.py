@@ -110,7 +110,8 @@ class Composer:
     def on_event(self, event: Any, wall_ms: int) -> list[Note]:
         """A keeper event; in a backtest its market time also moves the summary's day."""
         ts = _event_ms(event)
-        out = self._roll_day(ts) if self.market_time and ts is not None else []
+        day_ms = ts if self.market_time else wall_ms
+        out = self._roll_day(day_ms) if day_ms is not None else []
         match event:
             case TradeClosed(trade=trade):
                 out += self._trade_closed(event, trade)
@@ -134,9 +135,10 @@ class Composer:
 
     def on_error(self, text: str, wall_ms: int) -> list[Note]:
         """An ERROR (or worse) log line, already redacted by the logging patcher (redacted again here)."""
+        out = [] if self.market_time else self._roll_day(wall_ms)
         self.today.errors += 1
         self._gather("errors", "error", text, wall_ms)
-        return []
+        return out
 
     def on_tick(self, wall_ms: int) -> list[Note]:
         """Close the bursts whose window has passed; live, a new UTC day sends yesterday's summary."""
@@ -147,8 +149,13 @@ class Composer:
         return out
 
     def flush(self, wall_ms: int) -> list[Note]:
-        """At stop: every open burst, now."""
-        return [n for kind in list(self._bursts) for n in self._close(kind, wall_ms)]
+        """At stop: every open burst, now, and the day so far if anything happened in it."""
+        out = [n for kind in list(self._bursts) for n in self._close(kind, wall_ms)]
+        t = self.today
+        if self.day is not None and (t.trades or t.denials or t.halts or t.errors):
+            out += self._summary(self.day, t, wall_ms, so_far=True)
+            self.today = DayTally()
+        return out
 
     # -- notes -----------------------------------------------------------------------
 
@@ -209,13 +216,15 @@ class Composer:
             return []
         done, tally = self.day, self.today
         self.day, self.today = day, DayTally()
-        t = tally
-        text = (f"{self.symbol} day {done} (UTC): {t.trades} trades ({t.wins} won, {t.losses} lost), "
-                f"P&L {_signed(t.pnl)} {self.quote}, fees {t.fees:.4f}; {t.denials} denials, {t.halts} halts, "
-                f"{t.errors} errors. Since the notifier started: {self.total_trades} trades, "
+        return self._summary(done, tally, ts_ms)
+
+    def _summary(self, day: str, t: DayTally, ts_ms: int, so_far: bool = False) -> list[Note]:
+        text = (f"{self.symbol} day {day} (UTC){' so far' if so_far else ''}: {t.trades} trades ({t.wins} won, "
+                f"{t.losses} lost), P&L {_signed(t.pnl)} {self.quote}, fees {t.fees:.4f}; {t.denials} denials, "
+                f"{t.halts} halts, {t.errors} errors. Since the notifier started: {self.total_trades} trades, "
                 f"{_signed(self.total_pnl)} {self.quote}.")
-        data = (("day", done), ("trades", t.trades), ("pnl", str(t.pnl)), ("fees", str(t.fees)),
-                ("denials", t.denials), ("total_pnl", str(self.total_pnl)))
+        data = (("day", day), ("so_far", int(so_far)), ("trades", t.trades), ("pnl", str(t.pnl)),
+                ("fees", str(t.fees)), ("denials", t.denials), ("total_pnl", str(self.total_pnl)))
         return self._want("daily_summary", text, ts_ms, data)
 
 

@@ -45,7 +45,7 @@ class Outbox:
         self.attempts = 0
         self.delivered = 0
         self.dropped = 0  # queue full, or given up after max_attempts
-        self._untold = 0  # dropped since the last delivered note said so
+        self._untold = 0  # dropped since the last note sent said so
 
     @property
     def down(self) -> bool:
@@ -69,19 +69,32 @@ class Outbox:
 
     def take(self, now_ms: int) -> Note | None:
         """The note to deliver now, if any: none in flight, no backoff running, the rate allows."""
-        if self._in_flight is not None or not self._queue or now_ms < self._retry_at:
+        if self._in_flight is not None or now_ms < self._retry_at or not self._allowed(now_ms):
             return None
+        note = self._next(now_ms)
+        self._in_flight = note
+        return note
+
+    def drain(self, now_ms: int) -> list[Note]:
+        """At stop: every queued note the rate limit still allows, at once; none from a channel that is down."""
+        out: list[Note] = []
+        while not self.down and self._allowed(now_ms):
+            out.append(self._next(now_ms))
+        return out
+
+    def _allowed(self, now_ms: int) -> bool:
         while self._sent_at and now_ms - self._sent_at[0] >= WINDOW_MS:
             self._sent_at.popleft()
-        if len(self._sent_at) >= self.per_minute:
-            return None
+        return bool(self._queue) and len(self._sent_at) < self.per_minute
+
+    def _next(self, now_ms: int) -> Note:
         note = self._queue.popleft()
         self._sent_at.append(now_ms)
-        self._in_flight = note
         self.attempts += 1
         if self._untold:
             tail = f" ({self._untold} earlier notifications dropped: rate limit or channel down)"
             note = replace(note, text=note.text[: MAX_TEXT - len(tail)] + tail)
+            self._untold = 0
         return note
 
     def done(self, now_ms: int, error: str | None, retry_after_ms: int = 0) -> Change | None:
@@ -95,7 +108,6 @@ class Outbox:
         if error is None:
             self.delivered += 1
             self._attempts = 0
-            self._untold = 0
             failures, self._failures, self._retry_at = self._failures, 0, 0
             return Change(up=True, failures=failures) if failures else None
         self._attempts += 1
