@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pykka
 from loguru import logger
 
+from actors._lib.secrets import from_env
 from actors.messages import GetStats
-from actors.secrets import from_env
 from actors.settings import Settings
 
 if TYPE_CHECKING:

@@ -25,7 +25,8 @@ from typing import Any
 import pykka
 from loguru import logger
 
-from actors.aio import LoopThread
+from actors._lib.aio import LoopThread
+from actors._lib.secrets import redact
 from actors.messages import (
     Clock,
     GetStats,
@@ -46,7 +47,6 @@ from actors.messages import (
 from actors.notify.channels import Channel, ChannelError
 from actors.notify.notes import Composer, Note
 from actors.notify.outbox import Outbox
-from actors.secrets import redact
 from actors.settings import Settings
 
 LOOP_NAME = "notify-io"

@@ -28,8 +28,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import LinkPreviewOptions
 from aiogram.utils.token import TokenValidationError, validate_token
 
+from actors._lib.secrets import Secret, redact
 from actors.notify.notes import Note
-from actors.secrets import Secret, redact
 
 SIGNATURE_HEADER = "X-Trader-Signature"  # sha256=HMAC(secret, "<timestamp>.<body>"), hex
 TIMESTAMP_HEADER = "X-Trader-Timestamp"  # unix seconds, signed with the body: a receiver can refuse replays

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from actors._lib.secrets import redact
 from actors.messages import (
     OrderDenied,
     RiskState,
@@ -24,7 +25,6 @@ from actors.messages import (
     TradingHalted,
     TradingStopped,
 )
-from actors.secrets import redact
 
 MAX_TEXT = 1000  # one note's text at most (Telegram allows 4096; a phone shows far less)
 MAX_DETAIL = 300  # a denial's detail or an error line, quoted
