@@ -172,7 +172,7 @@ def _pnl(status: Any) -> str:
     risk = getattr(status, "risk", None)
     if risk is not None:
         unrealized = risk.equity - risk.capital - status.realized_pnl
-        if unrealized:
+        if abs(unrealized) >= Decimal("0.00005"):  # shown to 4 places: no "+0.0000"
             text += f" (open {unrealized:+.4f})"
     return text
 
@@ -222,8 +222,10 @@ class Console:
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._shown: Any = None  # the rich Progress or Live while drawn
         self._task: Any = None
+        self._market: dict[str, Any] | None = None  # the last market stats: a final update without them keeps them
 
     def update(self, status: Any, market_stats: dict[str, Any] | None = None) -> None:
+        market_stats = self._market = market_stats if market_stats is not None else self._market
         if not self.interactive:
             print(self._plain(status), file=self._stream or sys.stdout, flush=True)
             return
@@ -239,10 +241,7 @@ class Console:
     def close(self, status: Any = None) -> None:
         """Stop drawing (the display stays on screen as last drawn, with `status` if given); idempotent."""
         if self._shown is not None and status is not None:
-            if self.backtest:
-                self._update_bar(status, None)
-            else:
-                self.update(status, None)
+            self.update(status, None)
         shown, self._shown = self._shown, None
         if shown is not None:
             shown.stop()

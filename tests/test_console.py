@@ -97,8 +97,9 @@ def test_a_live_run_shows_one_line_with_feed_health() -> None:
     out = io.StringIO()
     console = Console(live_settings(), str, stream=out, interactive=True, clock=lambda: now)
     console.update(status(EPOCH_MS), {"last_data_ms": EPOCH_MS, "stale": 0, "reconnects": 2})
-    console.close()
+    console.close(status(EPOCH_MS, closed=5))  # the last line keeps the last feed health it was given
     assert "feed ok, data 1.5 s old, 2 reconnects" in out.getvalue()
+    assert "trades 5" in out.getvalue() and "feed ?" not in out.getvalue()
 
 
 def test_warnings_print_above_the_live_line() -> None:
