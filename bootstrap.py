@@ -179,6 +179,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     from loguru import logger
 
     from actors import app
+    from actors.console import Console
     from actors.messages import EquityPoint, GetEquityCurve, GetStatus, StatusSnapshot
     from actors.state_keeper.journal import JournalError
 
@@ -207,18 +208,20 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
                   file=sys.stderr)
         return 2
     keeper = running["keeper"]
+    console = Console(settings, progress_line)  # a bar or a live line on a terminal, else the plain lines
     try:
         last = 0.0
         while True:
             status: StatusSnapshot = keeper.ask(GetStatus(recent_trades=0), timeout=30)  # type: ignore[assignment]
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY_S:
-                print(progress_line(status), flush=True)
+                console.update(status, running.stats("market", timeout=1.0) if console.interactive else None)
                 last = now
             if status.stopped_reason and app.is_backtest(settings):
                 break
             if stop.wait(0.2):
                 break
+        console.close(status)
         if signals:
             logger.info("{} received: stopping cleanly", signals[0])
             print(f"{signals[0]} received: stopping cleanly", flush=True)  # the console shows warnings only
@@ -229,6 +232,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
         equity: tuple[EquityPoint, ...] = keeper.ask(GetEquityCurve(), timeout=30)  # type: ignore[assignment]
         stats = {name: running.stats(name) for name in ("ai", "market", "executor")}
     finally:
+        console.close()
         app.stop(running)
         for s, handler in old.items():
             signal.signal(s, handler)
