@@ -132,6 +132,10 @@ def banner(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["compare"]:  # model vs rule-based on the same data (actors/ai_eval/compare.py)
+        from actors.ai_eval import compare
+        return compare.main(argv[1:])
     args = parse_args(argv)
     if not os.environ.get("TRADER_NO_DOTENV"):  # tests keep a developer's .env out of their runs
         load_dotenv(Path(__file__).with_name(".env"), override=False)  # the environment wins over .env
@@ -190,8 +194,11 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     wall0 = time.monotonic()
     mode = f"{settings.market.source} market, {settings.exchange.kind} exchange"
-    print(f"starting: {settings.symbol}, {mode}, AI: {'OpenRouter ' + settings.ai.model if keys.openrouter else 'fallback advisor (no OPENROUTER_API_KEY)'}",
-          flush=True)
+    advisor = 'OpenRouter ' + settings.ai.model if keys.openrouter else 'fallback advisor (no OPENROUTER_API_KEY)'
+    if settings.ai.mode != "live":  # record / replay the advice store (actors/ai_consultant/recording.py)
+        advisor = f"{settings.ai.model} replayed from {settings.ai.store_path}" if settings.ai.mode == "replay" else (
+            f"{advisor}, recording into {settings.ai.store_path}")
+    print(f"starting: {settings.symbol}, {mode}, AI: {advisor}", flush=True)
     try:
         running = app.start(settings, keys, report_dir)
     except (JournalError, ValueError, OSError) as exc:  # SettingsError is a ValueError

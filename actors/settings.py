@@ -77,6 +77,9 @@ class AISettings:
     breaker_failures: int = 3  # failed calls in a row (no connection, no answer) that open the breaker; 0 = off
     breaker_cooldown_s: int = 30  # wall seconds the rule-based advisor answers alone once it opens, doubling...
     breaker_cooldown_cap_s: int = 600  # ...after each failed retry, up to this
+    mode: str = "live"  # live: ask, store nothing | record: ask and store | replay: answer from the store only
+    store_path: str = "data/advice.sqlite3"  # the advice store (record and replay)
+    replay_match: str = "exact"  # exact: the same prompt only | nearest: else the latest earlier answer (same state)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,6 +184,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "exchange.kind": ("paper", "binance"),
     "market.source": ("synthetic", "replay", "binance"),
     "risk.sizing": ("fixed", "equity"),
+    "ai.mode": ("live", "record", "replay"),
+    "ai.replay_match": ("exact", "nearest"),
     "market.candle_fills": ("next_bar", "path"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.console_level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
@@ -336,6 +341,8 @@ def validate(s: Settings) -> None:
     if a.breaker_cooldown_cap_s < a.breaker_cooldown_s:
         raise SettingsError(f"ai.breaker_cooldown_cap_s must be >= ai.breaker_cooldown_s ({a.breaker_cooldown_s}), "
                             f"not {a.breaker_cooldown_cap_s}")
+    if a.mode != "live" and not a.store_path:
+        raise SettingsError(f"ai.mode = {a.mode!r} needs ai.store_path (the advice store file)")
     _positive("trading.quote_per_trade", t.quote_per_trade)
     if not 0 <= t.fee_rate < Decimal("0.02"):
         raise SettingsError(f"trading.fee_rate must be in [0, 0.02), not {t.fee_rate}")

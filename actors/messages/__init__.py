@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from actors.messages.advice import (
     Advice,
+    AdviceRef,
     AdviceRequest,
 )
 from actors.messages.base import (
@@ -87,6 +88,7 @@ __all__ = [
     "ZERO",
     "Advice",
     "AdviceAction",
+    "AdviceRef",
     "AdviceRequest",
     "AdviceSource",
     "BalanceUpdated",
