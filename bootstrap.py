@@ -127,6 +127,11 @@ def banner(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw and raw[0] in ("backtest", "sweep"):  # research at scale: actors/research/cli.py
+        from actors.research.cli import main as research
+
+        return research(raw)
     args = parse_args(argv)
     if not os.environ.get("TRADER_NO_DOTENV"):  # tests keep a developer's .env out of their runs
         load_dotenv(Path(__file__).with_name(".env"), override=False)  # the environment wins over .env
