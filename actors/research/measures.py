@@ -24,12 +24,12 @@ def _f(value: Any) -> float:
 def time_in_position(summary: Mapping[str, Any]) -> float:
     """Fraction of the market span with a position open (an open trade counts until the end)."""
     start, end = summary.get("market_start_ms"), summary.get("market_end_ms")
-    if not start or not end or end <= start:
+    if start is None or end is None or end <= start:
         return 0.0
     held = 0
     for t in summary.get("trades") or []:
         opened = t.get("opened_at_ms")
-        if not opened:
+        if opened is None:
             continue
         closed = t.get("closed_at_ms") or end
         held += max(0, int(min(closed, end)) - int(max(opened, start)))

@@ -22,7 +22,7 @@ from typing import Any
 import pykka
 
 from actors import app
-from actors.logging_setup import configure_logging
+from actors.logging_setup import configure_logging, remove_logging
 from actors.messages import GetEquityCurve, GetStatus, StatusSnapshot, Subscribe, TradingStopped
 from actors.report import build_summary, to_jsonable
 from actors.report.summary import CHART_FILE, SUMMARY_FILE
@@ -57,7 +57,11 @@ def run_backtest(settings: Settings, out_dir: Path, *, chart: bool = False,
     out_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(settings.logging)
     wall0 = time.monotonic()
-    running = app.start(settings, app.Keys(), out_dir, status_port=0)
+    try:
+        running = app.start(settings, app.Keys(), out_dir, status_port=0)
+    except BaseException:
+        remove_logging()
+        raise
     try:
         keeper = running["keeper"]
         done = threading.Event()
@@ -74,6 +78,7 @@ def run_backtest(settings: Settings, out_dir: Path, *, chart: bool = False,
         stats = {name: running.stats(name) for name in ("ai", "market", "executor")}
     finally:
         app.stop(running)
+        remove_logging()  # closes the run's log file; the next run (or nothing) logs next
     mode = f"{settings.market.source} market, {settings.exchange.kind} exchange"
     summary = build_summary(status, equity, stats["ai"], stats["market"], stats["executor"], settings,
                             time.monotonic() - wall0, mode)
