@@ -43,7 +43,7 @@ def test_missing_or_empty_paths_are_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ResearchError, match="no such file"):
         expand([tmp_path / "nope"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ResearchError, match="no .csv or .zip"):
+    with pytest.raises(ResearchError, match=r"no \.csv or \.zip"):
         expand([tmp_path / "empty"])
 
 
@@ -77,9 +77,9 @@ def test_a_run_never_trades_real_money_and_forced_keys_cannot_be_swept(tmp_path:
     spec = RunSpec("x/t", str(f), "TRUMPUSDC", "")
     keys = runs.run_keys({"exchange.kind": "binance", "exchange.confirm_real_money": True}, spec, {}, tmp_path)
     assert keys["exchange.kind"] == "paper"
-    with pytest.raises(ResearchError, match="exchange.kind"):
+    with pytest.raises(ResearchError, match=r"exchange\.kind"):
         runs.run_keys({}, spec, {"exchange.kind": "binance"}, tmp_path)
-    with pytest.raises(ResearchError, match="risk.take_profit"):
+    with pytest.raises(ResearchError, match=r"risk\.take_profit"):
         runs.check_params({}, {"risk.take_profit": "lots"})
 
 
