@@ -160,4 +160,14 @@ def test_walk_forward_reports_the_set_chosen_on_earlier_periods_on_the_next_one(
         ("2025-03", "set001", 0.05, "out-of-sample"),  # over Jan+Feb set001 leads (0.15 vs -0.05)
     ]
     assert folds[0]["best_on_period"] == 0.3 and folds[0]["rank_on_period"] == 2
-    assert objective.walk_forward([_r("set000", "p", 0.1)], sets[:1], objective.Objective()) == []
+    assert objective.walk_forward([_r("set000", "2025-01", 0.1)], sets[:1], objective.Objective()) == []
+
+
+def test_walk_forward_never_trains_on_a_month_that_holds_the_day_it_judges() -> None:
+    sets = [{"a": 1}, {"a": 2}]
+    rows = [_r("set000", "2025-01", 0.5), _r("set001", "2025-01", 0.0),
+            _r("set000", "2025-01-28", 0.0), _r("set001", "2025-01-28", 0.1),
+            _r("set000", "2025-02", 0.0), _r("set001", "2025-02", 0.2)]
+    folds = objective.walk_forward(rows, sets, objective.Objective())
+    assert [(f["period"], f["trained_on"]) for f in folds] == [("2025-02", "2025-01..2025-01-28")]
+    assert objective.span("2024-12") == (objective.date(2024, 12, 1), objective.date(2025, 1, 1))

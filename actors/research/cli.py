@@ -70,6 +70,8 @@ def _console(stderr: bool = False) -> Console:
 
 def _execute(jobs: Sequence[engine.Job], workers: int, address: str | None, what: str) -> list[dict[str, Any]]:
     err = _console(stderr=True)
+    if not err.is_terminal:  # a log file or a pipe: a plain line every tenth of the way instead of a live bar
+        return engine.execute(jobs, workers=workers, address=address, progress=_lines(err, what, len(jobs)))
     with _progress(err) as bar:
         task = bar.add_task(what, total=len(jobs), last="")
         failed = 0
@@ -81,6 +83,25 @@ def _execute(jobs: Sequence[engine.Job], workers: int, address: str | None, what
             bar.update(task, advance=1, last=note)
 
         return engine.execute(jobs, workers=workers, address=address, progress=step)
+
+
+def _lines(console: Console, what: str, total: int) -> engine.Progress:
+    t0 = time.monotonic()
+    every = max(1, total // 10)
+    count = {"done": 0, "failed": 0}
+
+    def step(row: dict[str, Any]) -> None:
+        count["done"] += 1
+        count["failed"] += bool(row.get("error"))
+        done = count["done"]
+        if done % every and done != total:
+            return
+        elapsed = time.monotonic() - t0
+        eta = elapsed / done * (total - done)
+        failed = f", {count['failed']} failed" if count["failed"] else ""
+        console.print(f"{what}: {done}/{total}{failed}, elapsed {elapsed:.0f} s, ETA {eta:.0f} s", highlight=False)
+
+    return step
 
 
 def _workers(args: argparse.Namespace, default: int) -> int:

@@ -9,8 +9,8 @@ with a drawdown constraint: a set whose worst run fell more than `max_dd`
 Ties break on the set's order in the grid, so a ranking is reproducible.
 
 Walk-forward over the runs' periods (months or days from the file names),
-expanding window: for each period after the first, the set that scored best on
-every EARLIER period is chosen, and its score on THIS period is reported,
+expanding window: for each period with data before it, the set that scored best
+on every EARLIER period (ended before this one began) is chosen, and its score on THIS period is reported,
 marked out-of-sample, beside the best score any set had there in hindsight.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 OBJECTIVES = ("excess", "return", "return_capital", "calmar")
@@ -84,19 +85,36 @@ def rank(rows: Sequence[Mapping[str, Any]], sets: Sequence[Mapping[str, Any]], o
     return entries
 
 
+def span(period: str) -> tuple[date, date]:
+    """[first day, day after the last) of "2025-01" (a month) or "2025-01-28" (a day)."""
+    parts = [int(x) for x in period.split("-")]
+    if len(parts) == 3:
+        start = date(*parts)
+        return start, start + timedelta(days=1)
+    y, m = parts
+    return date(y, m, 1), date(y + m // 12, m % 12 + 1, 1)
+
+
 def walk_forward(rows: Sequence[Mapping[str, Any]], sets: Sequence[Mapping[str, Any]],
                  objective: Objective) -> list[dict[str, Any]]:
-    """One out-of-sample fold per period after the first (see the module's docstring); [] with one period."""
-    periods = sorted({str(r["period"]) for r in rows if r["period"]})
+    """One out-of-sample fold per period that has earlier data (see the module's docstring); [] with one period.
+
+    "Earlier" means ended before this period began, so a month never trains a day inside it.
+    """
+    periods = sorted({str(r["period"]) for r in rows if r["period"]}, key=span)
     folds = []
-    for k in range(1, len(periods)):
-        train = [r for r in rows if r["period"] and r["period"] < periods[k]]
-        test = [r for r in rows if r["period"] == periods[k]]
+    for p in periods:
+        start = span(p)[0]
+        train = [r for r in rows if r["period"] and span(str(r["period"]))[1] <= start]
+        if not train:
+            continue
+        test = [r for r in rows if r["period"] == p]
+        trained = sorted({str(r["period"]) for r in train}, key=span)
         chosen = rank(train, sets, objective)[0]
         on_test = rank(test, sets, objective)
         mine = next(e for e in on_test if e["set_id"] == chosen["set_id"])
         folds.append({
-            "sample": "out-of-sample", "period": periods[k], "trained_on": f"{periods[0]}..{periods[k - 1]}",
+            "sample": "out-of-sample", "period": p, "trained_on": f"{trained[0]}..{trained[-1]}",
             "set_id": chosen["set_id"], "params": chosen["params"], "in_sample_score": chosen["score"],
             "score": mine["score"], "feasible": mine["feasible"], "rank_on_period": mine["rank"],
             "best_on_period": on_test[0]["score"], "best_set_on_period": on_test[0]["set_id"],
@@ -111,4 +129,4 @@ def set_name(index: int) -> str:
     return f"set{index:03d}"
 
 
-__all__ = ["OBJECTIVES", "Objective", "rank", "score", "set_name", "walk_forward"]
+__all__ = ["OBJECTIVES", "Objective", "rank", "score", "set_name", "span", "walk_forward"]
