@@ -171,3 +171,11 @@ def test_walk_forward_never_trains_on_a_month_that_holds_the_day_it_judges() -> 
     folds = objective.walk_forward(rows, sets, objective.Objective())
     assert [(f["period"], f["trained_on"]) for f in folds] == [("2025-02", "2025-01..2025-01-28")]
     assert objective.span("2024-12") == (objective.date(2024, 12, 1), objective.date(2025, 1, 1))
+
+
+def test_a_set_tied_for_best_on_a_period_ranks_first_there() -> None:
+    sets = [{"a": 1}, {"a": 2}]
+    rows = [_r("set000", "2025-01", 0.0), _r("set001", "2025-01", 0.1),
+            _r("set000", "2025-02", 0.2), _r("set001", "2025-02", 0.2)]
+    (fold,) = objective.walk_forward(rows, sets, objective.Objective())
+    assert (fold["set_id"], fold["rank_on_period"]) == ("set001", 1)

@@ -116,7 +116,8 @@ def walk_forward(rows: Sequence[Mapping[str, Any]], sets: Sequence[Mapping[str, 
         folds.append({
             "sample": "out-of-sample", "period": p, "trained_on": f"{trained[0]}..{trained[-1]}",
             "set_id": chosen["set_id"], "params": chosen["params"], "in_sample_score": chosen["score"],
-            "score": mine["score"], "feasible": mine["feasible"], "rank_on_period": mine["rank"],
+            "score": mine["score"], "feasible": mine["feasible"],
+            "rank_on_period": 1 + sum(1 for e in on_test if _key(e)[:2] < _key(mine)[:2]),  # ties share a rank
             "best_on_period": on_test[0]["score"], "best_set_on_period": on_test[0]["set_id"],
             "mean_excess": mine.get("mean_excess"), "mean_return": mine.get("mean_return"),
             "mean_hold": mine.get("mean_hold"), "worst_max_dd": mine.get("worst_max_dd"),
