@@ -97,6 +97,7 @@ def _on_ray(jobs: Sequence[Job], workers: int, address: str | None, progress: Pr
     started = ray_init(workers, address)
     try:
         task = ray.remote(num_cpus=1)(run_job)
+        by_job = {job.index: job for job in jobs}
         pending = {task.remote(job): job.index for job in jobs}
         by_index: dict[int, dict[str, Any]] = {}
         while pending:
@@ -106,7 +107,7 @@ def _on_ray(jobs: Sequence[Job], workers: int, address: str | None, progress: Pr
                 try:
                     row = ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - a worker that died is one failed run, not a failed sweep
-                    job = jobs[[j.index for j in jobs].index(index)]
+                    job = by_job[index]
                     row = {"index": index, "label": job.spec.label, "period": job.spec.period, "set_id": job.set_id,
                            "params": dict(job.params), "out_dir": job.out_dir, "symbol": job.spec.symbol,
                            "error": f"{type(exc).__name__}: {exc}"}
