@@ -58,6 +58,7 @@ def test_a_sweep_on_ray_ranks_sets_with_walk_forward_and_repeats_exactly(tmp_pat
     assert samples == ["in-sample", "in-sample", "out-of-sample", "out-of-sample"]
     assert (a / "leaderboard.png").is_file() and (a / "runs" / "set001" / "TRUMPUSDC-1m" / "TRUMPUSDC-1m-2025-01-30"
                                                   / "summary.json").is_file()
+    assert not list(a.glob("runs/**/journal.sqlite3"))  # a sweep keeps summaries, not journals
     # the same sweep gives the same leaderboard, byte for byte
     assert (a / "leaderboard.json").read_text() == (b / "leaderboard.json").read_text()
     assert (a / "leaderboard.csv").read_text() == (b / "leaderboard.csv").read_text()

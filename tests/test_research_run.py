@@ -86,7 +86,8 @@ def test_backtest_command_runs_each_file_and_writes_one_combined_report(tmp_path
     assert "ReplayRefused" in bad_row["error"] and not pepe_row["error"] and not trump_row["error"]  # one failed run, the rest went on
     assert data["totals"]["finished"] == 2 and data["totals"]["failed"] == 1
     for name in ("backtest.csv", "backtest.png", "runs/PEPEUSDT-5m/PEPEUSDT-5m-2025-01/summary.json",
-                 "runs/TRUMPUSDC-1m/TRUMPUSDC-1m-2025-01-29/summary.json", "runs/BTCUSDT-1m/BTCUSDT-1m-2020-01-01/error.txt"):
+                 "runs/TRUMPUSDC-1m/TRUMPUSDC-1m-2025-01-29/summary.json",
+                 "runs/TRUMPUSDC-1m/TRUMPUSDC-1m-2025-01-29/journal.sqlite3", "runs/BTCUSDT-1m/BTCUSDT-1m-2020-01-01/error.txt"):
         assert (out / name).is_file(), name
     shown = capsys.readouterr().out
     assert "TRUMPUSDC-1m/TRUMPUSDC-1m-2025-01-29" in shown and "beat holding" in shown

@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                                                        "(default 0.5; 0 = no constraint)")
     sw.add_argument("--out", default="reports/sweep", help="leaderboard folder (default reports/sweep)")
     sw.add_argument("--top", type=int, default=15, help="sets shown on the console (all are in the files)")
+    sw.add_argument("--keep-journals", action="store_true", help="keep each run's journal beside its summary.json "
+                                                                 "(a few MB a run; dropped by default)")
     return p
 
 
@@ -146,7 +148,7 @@ def sweep(args: argparse.Namespace) -> int:
         set_id = objective.set_name(k)
         for s in specs:
             jobs.append(engine.make_job(len(jobs), s, base, out / "runs" / set_id / s.label, set_id=set_id,
-                                        params=params))
+                                        params=params, keep_journal=args.keep_journals))
     where = args.address or f"{workers} local worker{'s' if workers > 1 else ''}"
     _console(stderr=True).print(f"sweep: {len(g.sets)} parameter sets × {len(specs)} files = {len(jobs)} runs on {where}",
                                highlight=False)

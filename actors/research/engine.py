@@ -38,14 +38,15 @@ class Job:
     set_id: str = ""  # the parameter set ("" for a plain backtest)
     params: tuple[tuple[str, Any], ...] = ()
     chart: bool = False
+    keep_journal: bool = True  # a sweep's thousands of runs keep their summary.json, not their journals (MBs each)
 
 
 def make_job(index: int, spec: RunSpec, base: Mapping[str, Any], out_dir: Path, *, set_id: str = "",
-             params: Mapping[str, Any] | None = None, chart: bool = False) -> Job:
+             params: Mapping[str, Any] | None = None, chart: bool = False, keep_journal: bool = True) -> Job:
     p = dict(params or {})
     keys = runs.run_keys(base, spec, p, out_dir)
     return Job(index=index, spec=spec, keys=tuple(keys.items()), out_dir=str(out_dir), set_id=set_id,
-               params=tuple(p.items()), chart=chart)
+               params=tuple(p.items()), chart=chart, keep_journal=keep_journal)
 
 
 def run_job(job: Job) -> dict[str, Any]:
@@ -55,6 +56,9 @@ def run_job(job: Job) -> dict[str, Any]:
     try:
         settings = runs.run_settings(dict(job.keys))
         summary = run_backtest(settings, Path(job.out_dir), chart=job.chart)
+        if not job.keep_journal:
+            for suffix in ("", "-wal", "-shm"):
+                (Path(job.out_dir) / f"journal.sqlite3{suffix}").unlink(missing_ok=True)
     except Exception as exc:  # noqa: BLE001 - one failed run is reported in its row; the sweep goes on
         Path(job.out_dir).mkdir(parents=True, exist_ok=True)
         (Path(job.out_dir) / "error.txt").write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
