@@ -63,7 +63,7 @@ def leaderboard_chart(ranked: Sequence[Mapping[str, Any]], folds: Sequence[Mappi
             bar.set_color("tab:grey")
     ax.axvline(0, color="black", linewidth=0.5)
     ax.set_xlabel(f"{objective} (%)")
-    ax.set_title(f"top {len(shown)} parameter sets (all periods)")
+    ax.set_title(f"top {len(shown)} parameter sets (all periods; grey: over the drawdown limit)")
     if folds:
         xs = list(range(len(folds)))
         bx.plot(xs, [float(f["score"] or 0) * 100 for f in folds], marker="o", label="chosen on earlier periods")

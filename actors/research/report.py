@@ -142,7 +142,8 @@ def write_sweep(rows: Sequence[Mapping[str, Any]], ranked: Sequence[Mapping[str,
         "json": write_json({**meta, "leaderboard": [{"sample": "in-sample", **e} for e in ranked],
                             "walk_forward": list(folds)}, out_dir / "leaderboard.json"),
         "runs": write_csv(rows, RUN_COLUMNS, out_dir / "runs.csv"),
-        "chart": charts.leaderboard_chart(ranked, folds, str(meta.get("objective", "")), out_dir / "leaderboard.png"),
+        "chart": charts.leaderboard_chart(ranked, folds, str(meta.get("objective", "")).split(",")[0],
+                                          out_dir / "leaderboard.png"),
     }
     if console is not None:
         console.print(board_table(ranked, folds, top))
