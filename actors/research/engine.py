@@ -95,6 +95,13 @@ def ray_init(workers: int, address: str | None) -> bool:
     return True
 
 
+def _size(job: Job) -> int:
+    try:
+        return os.path.getsize(job.spec.path)
+    except OSError:
+        return 0
+
+
 def _on_ray(jobs: Sequence[Job], workers: int, address: str | None, progress: Progress | None) -> list[dict[str, Any]]:
     import ray
 
@@ -102,7 +109,8 @@ def _on_ray(jobs: Sequence[Job], workers: int, address: str | None, progress: Pr
     try:
         task = ray.remote(num_cpus=1)(run_job)
         by_job = {job.index: job for job in jobs}
-        pending = {task.remote(job): job.index for job in jobs}
+        # largest files first, so a big month does not start last while the other workers sit idle
+        pending = {task.remote(job): job.index for job in sorted(jobs, key=_size, reverse=True)}
         by_index: dict[int, dict[str, Any]] = {}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
