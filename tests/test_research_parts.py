@@ -179,3 +179,10 @@ def test_a_set_tied_for_best_on_a_period_ranks_first_there() -> None:
             _r("set000", "2025-02", 0.2), _r("set001", "2025-02", 0.2)]
     (fold,) = objective.walk_forward(rows, sets, objective.Objective())
     assert (fold["set_id"], fold["rank_on_period"]) == ("set001", 1)
+
+
+def test_a_relative_path_becomes_absolute_for_the_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path / "d" / "TRUMPUSDC-1m-2025-01-28.csv")
+    monkeypatch.chdir(tmp_path)
+    (spec,) = expand(["d"])
+    assert Path(spec.path).is_absolute() and Path(spec.path) == tmp_path / "d" / "TRUMPUSDC-1m-2025-01-28.csv"

@@ -124,7 +124,7 @@ def backtest(args: argparse.Namespace) -> int:
     specs = expand(args.paths)
     base = _base(args)
     workers = _workers(args, 1)
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # a Ray worker does not start in this folder
     jobs = [engine.make_job(i, s, base, out / "runs" / s.label, chart=args.chart) for i, s in enumerate(specs)]
     t0 = time.monotonic()
     rows = _execute(jobs, workers, args.address, f"backtest {len(jobs)} runs")
@@ -142,7 +142,7 @@ def sweep(args: argparse.Namespace) -> int:
                               args.max_drawdown if args.max_drawdown is not None else (
                                   g.max_dd if g.max_dd is not None else 0.5))
     workers = _workers(args, os.cpu_count() or 1)
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # a Ray worker does not start in this folder
     jobs: list[engine.Job] = []
     for k, params in enumerate(g.sets):
         set_id = objective.set_name(k)

@@ -25,7 +25,7 @@ class ResearchError(ValueError):
 @dataclass(frozen=True, slots=True)
 class RunSpec:
     label: str  # unique, readable, usable as a folder name: "TRUMPUSDT-5m/TRUMPUSDT-5m-2025-01"
-    path: str  # the file the run replays
+    path: str  # the file the run replays, absolute (a Ray worker does not start in the caller's folder)
     symbol: str | None  # from the file name; None = the base settings' symbol
     period: str  # "2025-01" or "2025-01-28" from the name; "" when it has none
 
@@ -76,7 +76,7 @@ def expand(paths: Iterable[str | Path]) -> list[RunSpec]:
             while label in labels:  # the same folder and file name under two arguments
                 label += "_"
             labels.add(label)
-            specs.append(RunSpec(label=label, path=str(f), symbol=file_symbol(f.name), period=period_of(f.name)))
+            specs.append(RunSpec(label=label, path=str(key), symbol=file_symbol(f.name), period=period_of(f.name)))
     if not specs:
         raise ResearchError("no data to run: give files or folders of Binance kline csv/zip files")
     return specs
