@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", help="base settings (default: settings.toml beside bootstrap.py); each run "
                                          "takes its symbol from its file, and its grid from the data unless given")
     common.add_argument("--address", help="run on a Ray cluster: ray://host:10001 or auto (data paths must exist there)")
-    common.add_argument("--workers", type=int, help="parallel runs on this machine (Ray, local)")
+    common.add_argument("--workers", type=int, help="runs at a time on this machine, as Ray tasks; 1 = in this "
+                                                    "process without Ray (default: 1 for backtest, every core for sweep)")
     bt = sub.add_parser("backtest", parents=[common], help="one run per data file, one combined report",
                         description="One run per data file (csv or zip; folders of them; folders of symbol folders).")
     bt.add_argument("paths", nargs="+", metavar="PATH")
