@@ -120,6 +120,7 @@ def walk_forward(rows: Sequence[Mapping[str, Any]], sets: Sequence[Mapping[str, 
             "rank_on_period": 1 + sum(1 for e in on_test if _key(e)[:2] < _key(mine)[:2]),  # ties share a rank
             "best_on_period": on_test[0]["score"], "best_set_on_period": on_test[0]["set_id"],
             "mean_excess": mine.get("mean_excess"), "mean_return": mine.get("mean_return"),
+            "mean_return_capital": mine.get("mean_return_capital"),
             "mean_hold": mine.get("mean_hold"), "worst_max_dd": mine.get("worst_max_dd"),
             "trades": mine.get("trades"), "runs": mine["runs"],
         })
