@@ -36,7 +36,9 @@ COMMANDS = ("run", "trades", "status", "resume")
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     p = argparse.ArgumentParser(prog="bootstrap.py", description="An actor-based TRUMP/USDC spot bot.",
-                                epilog="`python bootstrap.py` alone means `run`; see `bootstrap.py trades --help`.")
+                                epilog="`python bootstrap.py` alone means `run`; see `bootstrap.py trades --help`. Research: "
+                                       "`backtest PATH...`, `sweep --grid FILE`, `compare PATH... --store FILE` "
+                                       "(each with --help).")
     sub = p.add_subparsers(dest="command", metavar="{run,trades,status,resume}")
     run = sub.add_parser("run", help="run the bot (the default)", description="Run the bot.",
                          epilog="trades | status read the journal without running the bot: bootstrap.py trades --help")
@@ -135,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compare"]:  # model vs rule-based on the same data (actors/ai_eval/compare.py)
         from actors.ai_eval import compare
+
         return compare.main(argv[1:])
+    if argv[:1] in (["backtest"], ["sweep"]):  # research at scale: actors/research/cli.py
+        from actors.research.cli import main as research
+
+        return research(argv)
     args = parse_args(argv)
     if not os.environ.get("TRADER_NO_DOTENV"):  # tests keep a developer's .env out of their runs
         load_dotenv(Path(__file__).with_name(".env"), override=False)  # the environment wins over .env
