@@ -43,7 +43,7 @@ def config_for(symbol: str, extra: str) -> str:
 
 def merge_toml(a: str, b: str) -> str:
     """Append b's keys to a's sections (b wins); enough for flat settings files."""
-    import tomllib  # noqa: PLC0415
+    import tomllib
 
     da, db = tomllib.loads(a), tomllib.loads(b)
     for k, v in db.items():
