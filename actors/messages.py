@@ -529,6 +529,7 @@ class StatusSnapshot:
     risk: RiskView | None = None
     blocked: tuple[BlockedCondition, ...] = ()
     denials: tuple[OrderDenied, ...] = ()  # the most recent, newest last
+    exit_plan: ExitPlanView | None = None  # while holding: stop, target, trailing stop, break-even
 
 
 # -- keeper events (published one way to listeners; see state_keeper/events.py) --------------
@@ -702,3 +703,25 @@ class HaltTrading:
 
 KeeperEvent = (OrderPlaced | OrderDenied | OrderFilled | TradeClosed | StateChanged | RiskStateChanged
                | TradingHalted | TradingStopped | TradingBlocked | TradingUnblocked)
+
+
+# -- dash --
+
+
+@dataclass(**_frozen)
+class CancelOpenOrder:
+    """The operator cancels the working order (nothing else changes); journaled with who and why."""
+
+    by: str
+    reason: str = ""
+
+
+@dataclass(**_frozen)
+class ExitPlanView:
+    """The open position's exit levels, for the dashboard's price chart (None = not set)."""
+
+    stop_price: Decimal | None = None
+    take_profit_price: Decimal | None = None
+    trailing_stop_price: Decimal | None = None  # where the trailing stop stands now
+    deadline_ms: int | None = None  # the time exit
+    break_even: Decimal | None = None  # the lowest sell price the break-even rule allows

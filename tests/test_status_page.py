@@ -232,7 +232,8 @@ def test_html_shows_state_position_pnl_trades_and_advice() -> None:
     st = rig.status()
     status, headers, page = fetch(port, "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert 'http-equiv="refresh"' in page
+    assert 'http-equiv="refresh"' not in page  # updates are pushed (/events), the page never reloads
+    assert 'src="static/dashboard.js"' in page
     t = IdText(page).text
     assert t["state"] == "ready_to_sell"
     assert t["realized-pnl"] == str(st.realized_pnl)
@@ -251,11 +252,12 @@ def test_html_shows_state_position_pnl_trades_and_advice() -> None:
 def test_reasoning_from_the_model_is_escaped() -> None:
     _rig, port = served_rig()
     _s, headers, page = fetch(port, "/")
-    assert "<script" not in page.lower()
+    assert page.lower().count("<script") == 1 and '<script src="static/dashboard.js" defer></script>' in page
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
     assert "<b>bold</b>" not in page
     assert IdText(page).text["advice-reasoning"] == REASONING  # shown as text, exactly
-    assert "default-src 'none'" in headers["Content-Security-Policy"]  # and no script could run anyway
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp  # no inline script could run anyway
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
