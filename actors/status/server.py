@@ -153,6 +153,10 @@ class StatusServer:
             try:
                 await self.refresh_once()
                 self._push()
+            except RuntimeError as exc:
+                if "shutdown" in str(exc):  # the interpreter is exiting: the ask pool is gone
+                    return
+                logger.error("status page: refresh failed: {}", redact(f"{type(exc).__name__}: {exc}"))
             except Exception as exc:  # noqa: BLE001 - a bad round must not end the refreshing
                 logger.error("status page: refresh failed: {}", redact(f"{type(exc).__name__}: {exc}"))
             finally:
