@@ -9,6 +9,7 @@ take a screenshot.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -46,7 +47,9 @@ class Browser:
         port = int(port_file.read_text().split()[0])
         pages = json.loads(_NO_PROXY.open(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
         ws_url = next(p["webSocketDebuggerUrl"] for p in pages if p.get("type") == "page")
-        self.ws: ClientConnection = connect(ws_url, max_size=64 * 1024 * 1024, open_timeout=10, proxy=None)
+        self._stack = contextlib.ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(
+            connect(ws_url, max_size=64 * 1024 * 1024, open_timeout=10, proxy=None))
         self._ids = itertools.count(1)
         self.send("Page.enable")
         self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
@@ -82,8 +85,8 @@ class Browser:
 
     def close(self) -> None:
         try:
-            if hasattr(self, "ws"):
-                self.ws.close()
+            if hasattr(self, "_stack"):
+                self._stack.close()
         finally:
             self.proc.terminate()
             try:
