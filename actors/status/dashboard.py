@@ -117,7 +117,7 @@ def feed_card(view: View, st: StatusSnapshot, now_ms: int) -> str:
     stats = view.stats.get("market")
     h = FeedHealth.from_stats(stats.as_dict()) if stats is not None else None
     snap = st.last_snapshot
-    live = "stale" if st.feed_stale else "live"
+    live = "STALE" if st.feed_stale else "ok"
     rows: list[tuple[str, str, Any]] = [("feed", "feed-stale", "yes" if st.feed_stale else "no"),
                                         ("newest data", "feed-age", f"{feed_age_s(view, now_ms)} s old")]
     if h is not None:
@@ -126,7 +126,7 @@ def feed_card(view: View, st: StatusSnapshot, now_ms: int) -> str:
     if snap is not None:
         rows += [("market time", "market-time", fmt.when(snap.ts_data_ms)), ("bid", "bid", snap.bid),
                  ("ask", "ask", snap.ask), ("spread", "spread", f"{snap.spread_bps:.2f} bps")]
-    return _card(f"Market feed: {live}", _dl(rows), ident="feed")
+    return _card(f"Market feed: {live}", _dl(rows), ident="feed")  # one card says "market"; diagnostics has the rest
 
 
 def _chart_levels(st: StatusSnapshot) -> list[svg.Line]:
@@ -169,7 +169,7 @@ def charts(view: View, st: StatusSnapshot) -> str:
 
 def trades_card(trades: tuple[Trade, ...]) -> str:
     if not trades:
-        return _card("Recent trades", '<p class="muted" id="trades-empty">no trades yet</p>', "two")
+        return _card("Recent trades", '<p class="muted" id="trades-empty">no trades yet</p>', "wide")
     rows = "".join(
         f'<tr class="trade"><td>{e(t.timestamp)}</td><td>{e(t.status)}</td><td>{e(t.quantity)}</td>'
         f"<td>{e(t.entry_price)}</td><td>{e(t.exit_price)}</td><td>{e(fmt.dec(t.fees_quote))}{' ~' if t.fee_estimated else ''}</td>"
@@ -177,7 +177,7 @@ def trades_card(trades: tuple[Trade, ...]) -> str:
         for t in reversed(trades))
     return _card("Recent trades", '<div class="scroll"><table id="trades"><thead><tr><th>opened (UTC)</th><th>status</th>'
                  "<th>qty</th><th>entry</th><th>exit</th><th>fees</th><th>P&amp;L</th><th>exit reason</th></tr></thead>"
-                 f"<tbody>{rows}</tbody></table></div>", "two")
+                 f"<tbody>{rows}</tbody></table></div>", "wide")
 
 
 def denials_card(denials: tuple[OrderDenied, ...]) -> str:
@@ -218,7 +218,12 @@ def diagnostics(view: View, st: StatusSnapshot, now_ms: int) -> str:
         stats, err = view.stats.get(name), view.errors.get(name)
         body = f'<p class="neg">{e(err)}</p>' if err else ""
         if stats is not None:
-            body += _dl((fmt.label(k), f"stat-{name}-{k}", fmt.readable(k, v, now_ms)) for k, v in stats.values)
+            clock = None if view.mode == "BACKTEST" else now_ms  # market times: no "ago"
+            rows = []
+            for key, value in stats.values:
+                text, shown = fmt.row(key, value, clock)
+                rows.append((text, f"stat-{name}-{key}", shown))
+            body += _dl(rows)
         parts.append(f'<div class="diag" id="stats-{e(name)}"><h3>{e(_SOURCES.get(name, name))}</h3>{body}</div>')
     if st.counters:
         parts.append('<div class="diag" id="keeper-counters"><h3>State keeper</h3>' + _dl(

@@ -76,6 +76,7 @@ _LABELS = {
     "orders": "orders placed", "orders_denied": "orders denied", "trades_closed": "round trips closed",
     "advice_requests": "advice asked for", "refused_transitions": "state changes refused",
     "stray_advice": "advice not asked for", "journal_facts": "facts recovered from the journal",
+    "last_data_ms": "newest data", "paused_until_ms": "paused until",
 }
 
 
@@ -91,15 +92,27 @@ def label(key: str) -> str:
     return text.replace("_", " ")
 
 
-def readable(key: str, value: Any, now_ms: int) -> Any:
-    """A counter's value for people: epoch milliseconds become times, latencies get their unit."""
+def row(key: str, value: Any, now_ms: int | None) -> tuple[str, Any]:
+    """(label, value) for one counter; a time drops the "(ms)" from its label."""
+    shown = readable(key, value, now_ms)
+    name = label(key)
+    if isinstance(value, int) and not isinstance(value, bool) and key.endswith("_ms") and value >= EPOCH_MS_MIN:
+        name = name.removesuffix(" (ms)")
+    return name, shown
+
+
+def readable(key: str, value: Any, now_ms: int | None) -> Any:
+    """A counter's value for people: epoch milliseconds become times, latencies get their unit.
+
+    `now_ms` None (a backtest, whose times are market times) shows no "ago".
+    """
     if isinstance(value, bool) or value is None:
         return "yes" if value is True else "no" if value is False else value
     if isinstance(value, int) and key.endswith("_ms"):
         if value >= EPOCH_MS_MIN:
             return when(value, now_ms)
-        if value == 0 and key in ("stale_since_ms", "next_attempt_ms"):
-            return "—"
+        if value == 0 and "latency" not in key:
+            return "—"  # a time or a gap that has not happened
         return f"{value:,} ms"
     if isinstance(value, int) and "latency_ms" in key:
         return f"{value:,} ms"

@@ -51,6 +51,7 @@ _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {"dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8"}
 HEARTBEAT_S = 15.0
+MIN_GAP_S = 0.05  # at most 20 rounds a second, however many events the keeper publishes
 
 
 def _get(future: pykka.Future[Any], timeout: float) -> tuple[Any, str | None]:
@@ -149,7 +150,9 @@ class StatusServer:
 
     async def _refresh_forever(self) -> None:
         assert self._first is not None and self._wake is not None
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
             try:
                 await self.refresh_once()
                 self._push()
@@ -161,8 +164,11 @@ class StatusServer:
                 logger.error("status page: refresh failed: {}", redact(f"{type(exc).__name__}: {exc}"))
             finally:
                 self._first.set()
+            spent = loop.time() - started
+            if spent < MIN_GAP_S:  # a burst of events (a fast backtest) must not flood the keeper with asks
+                await asyncio.sleep(MIN_GAP_S - spent)
             try:
-                await asyncio.wait_for(self._wake.wait(), self._refresh_s)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, self._refresh_s - (loop.time() - started)))
             except TimeoutError:
                 pass
             self._wake.clear()

@@ -55,6 +55,11 @@ def _clock(ms: float, span_ms: float) -> str:
     return t.strftime("%m-%d %H:%M" if span_ms > 86_400_000 else "%H:%M:%S" if span_ms < 600_000 else "%H:%M")
 
 
+def _short(v: Decimal) -> str:
+    """A level for the legend: at most 8 decimals (a computed stop has dozens)."""
+    return format(v.quantize(Decimal("1e-8")) if v.as_tuple().exponent < -8 else v, "f")  # type: ignore[operator]
+
+
 def chart(chart_id: str, series: Sequence[Series], lines: Sequence[Line] = (), markers: Sequence[Marker] = (),
           width: int = 900, height: int = 240, empty: str = "no data yet") -> str:
     """An SVG chart of `series` over market time, with levels and buy/sell markers; legend outside the plot."""
@@ -96,7 +101,7 @@ def chart(chart_id: str, series: Sequence[Series], lines: Sequence[Line] = (), m
         dash = ' stroke-dasharray="6 4"' if ln.dashed else ""
         out.append(f'<line class="level" data-label="{_esc(ln.label)}" x1="{PAD_L}" y1="{y:.1f}" x2="{width - PAD_R}" '
                    f'y2="{y:.1f}" stroke="{_esc(ln.color)}" stroke-width="1.2"{dash}><title>{_esc(ln.label)} '
-                   f"{_esc(ln.value)}</title></line>")
+                   f"{_esc(_short(ln.value))}</title></line>")
     for s in series:
         if len(s.points) < 2:
             continue
@@ -120,7 +125,7 @@ def legend(series: Sequence[Series], lines: Sequence[Line] = (), markers: bool =
     """The key, as HTML under the chart: it never covers a line or a marker."""
     items = [f'<span><i style="background:{_esc(s.color)}"></i>{_esc(s.label)}</span>' for s in series]
     items += [f'<span><i class="dash" style="border-color:{_esc(ln.color)}"></i>{_esc(ln.label)} '
-              f"<b>{_esc(ln.value)}</b></span>" for ln in lines]
+              f"<b>{_esc(_short(ln.value))}</b></span>" for ln in lines]
     if markers:
         items.append('<span><em class="up">▲</em>buy <em class="down">▼</em>sell</span>')
     return '<div class="legend">' + "".join(items) + "</div>"
