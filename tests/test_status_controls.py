@@ -261,3 +261,15 @@ def test_cross_site_check_in_isolation() -> None:
 def test_every_action_maps_to_a_keeper_control(action: str) -> None:
     msg = controls.to_control(action, "why", "me")
     assert msg is not None and msg.by == "me" and msg.reason == "why"
+
+
+def test_page_needs_nothing_from_elsewhere() -> None:
+    rig = Rig()
+    _ref, port = rig.serve()
+    _s, headers, page = fetch(port, "/")
+    assert not re.search(r'(src|href)="(https?:)?//', page)  # no CDN: everything from this server
+    for name, kind in (("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")):
+        status, h, body = fetch(port, f"/static/{name}")
+        assert status == 200 and h["Content-Type"].startswith(kind) and not re.search(r"https?://", body)
+    assert fetch(port, "/static/../server.py")[0] == 404 and fetch(port, "/static/x.js")[0] == 404
+    assert "connect-src 'self'" in headers["Content-Security-Policy"]

@@ -218,6 +218,9 @@ def test_metrics_parse_and_carry_the_values() -> None:
     assert m["trader_position_dust"] == float(st.position.dust)
     assert m["trader_orders_total"] == 3 and m["trader_fills_total"] == 3
     assert m["trader_halted"] == 0 and m["trader_feed_stale"] == 0
+    assert st.risk is not None and m["trader_equity"] == float(st.risk.equity)
+    assert m['trader_risk_state{state="active"}'] == 1 and m['trader_risk_state{state="halted"}'] == 0
+    assert m["trader_unrealized_pnl"] == pytest.approx(float(st.risk.equity - st.risk.capital - st.realized_pnl))
     assert 0 <= m["trader_feed_age_seconds"] < 60  # a 1970 market clock: counted from when the page saw it
     assert m['trader_ai_latency_ms{stat="last"}'] == 812 and m['trader_ai_latency_ms{stat="p50"}'] == 640
     assert m["trader_ai_cache_hit_ratio"] == pytest.approx(0.4)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from actors.messages import TradingState
+from actors.messages import RiskState, TradingState
 from actors.status.view import View, age_s, feed_age_s
 
 
@@ -107,6 +107,18 @@ def render_metrics(view: View, now_mono: float, now_ms: int) -> str:
         m.add("trader_trades_closed_total", "counter", "Round trips closed", counters.get("trades_closed", 0))
         for name, count in sorted(counters.items()):
             m.add("trader_keeper_events_total", "counter", "The keeper's counters by name", count, {"name": name})
+        rv = st.risk
+        if rv is not None:
+            for rs in RiskState:
+                m.add("trader_risk_state", "gauge", "The risk gate's state, one-hot (ACTIVE, REDUCING, HALTED)",
+                      int(rv.state is rs), {"state": rs.value})
+            m.add("trader_capital", "gauge", "The quote the bot may use (risk.capital)", rv.capital)
+            m.add("trader_equity", "gauge", "Capital plus realised and unrealised P&L, at the bid", rv.equity)
+            m.add("trader_unrealized_pnl", "gauge", "What is held, valued at the bid, less its cost",
+                  rv.equity - rv.capital - st.realized_pnl)
+            m.add("trader_drawdown_ratio", "gauge", "Equity below its peak, as a fraction of capital", rv.drawdown)
+        m.add("trader_orders_denied_recent", "gauge", "Orders the risk gate denied lately (the last few kept)",
+              len(st.denials))
         m.add("trader_feed_stale", "gauge", "1 if the market feed is stale or down", st.feed_stale)
         m.add("trader_feed_age_seconds", "gauge", "Seconds since the newest market data the keeper saw",
               feed_age_s(view, now_ms))
