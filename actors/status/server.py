@@ -143,7 +143,7 @@ class StatusServer:
         line = push.describe(event)
         if line is not None:
             self._events.append(line)
-        if self._wake is not None:
+        if self._wake is not None and self._hub.clients:  # no page open: the next round is soon enough
             self._wake.set()
 
     # -- the refresher (loop thread) --------------------------------------------------
