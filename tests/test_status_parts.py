@@ -6,12 +6,13 @@ import dataclasses
 from decimal import Decimal as D
 from pathlib import Path
 
-from actors.messages import EquityPoint, OrderDenied, RiskState, RiskStateChanged, Side
+from actors.messages import EquityPoint, OrderDenied, RiskState, RiskStateChanged, Side, Stats
 from actors.report.chart import chart_points, draw_chart, exposure_steps, fee_steps
 from actors.status import fmt, svg
-from actors.status.dashboard import limits_card, mode_of
+from actors.status.dashboard import limits_card, mode_of, render_html
 from actors.status.history import History
 from actors.status.push import describe
+from actors.status.view import View
 from tests.test_status_page import Rig
 
 
@@ -91,3 +92,21 @@ def test_a_short_live_run_still_gets_a_chart(tmp_path: Path) -> None:
     path = tmp_path / "equity.png"
     draw_chart(summary, one, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
+
+
+def test_the_issue_list_no_raw_ms_one_market_card_banner_first() -> None:
+    """Issue 17's complaints: raw millisecond timestamps, two cards titled MARKET, the mode far down."""
+    rig = Rig()
+    rig.tick(1)
+    now = 1_800_000_000_000
+    market = Stats(source="market", values=(("mode", "live"), ("stale", True), ("stale_cause", "connect failed"),
+                                            ("stale_since_ms", now - 30_000), ("failed_attempts", 3),
+                                            ("next_attempt_ms", now + 4_000), ("reconnects", 2),
+                                            ("last_data_ms", now - 31_000)))
+    page = render_html(View(status=dataclasses.replace(rig.status(), feed_stale=True), stats={"market": market},
+                            mode="PAPER", status_mono=0.0), 1.0, now)
+    assert page.index('id="banner"') < page.index("<main>") and ">PAPER</span>" in page
+    assert not any(str(v) in page for v in (now - 30_000, now + 4_000, now - 31_000))  # every time is readable
+    assert "stale since" in page and "(30.0 s ago)" in page and "newest data" in page
+    assert page.count("<h2>Market") == 1 and "<h2>Market data" not in page  # the stats sit in diagnostics
+    assert "Market feed is stale (connect failed)" in page

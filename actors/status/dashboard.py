@@ -47,7 +47,7 @@ def _bar(ident: str, name: str, used: Decimal | None, limit: Decimal, text: str)
     share = max(ZERO, min(Decimal(1), (used or ZERO) / limit))
     level = "neg" if share >= Decimal("0.8") else "warn" if share >= Decimal("0.5") else "pos"
     return (f'<div class="limit" id="{ident}"><span>{e(name)}</span><span id="{ident}-text">{e(text)}</span>'
-            f'<meter class="{level}" min="0" max="1" value="{share:.4f}"></meter></div>')
+            f'<meter class="{level}" min="0" max="1" low="0.5" high="0.8" optimum="0" value="{share:.4f}"></meter></div>')
 
 
 # -- cards ------------------------------------------------------------------------------
