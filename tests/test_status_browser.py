@@ -15,6 +15,7 @@ behind their back.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -25,9 +26,11 @@ from pathlib import Path
 import pytest
 
 from actors.messages import PlaceOrder
+from actors.settings import StatusSettings
+from tests.helpers import settings
 from tests.probes import eventually
 from tests.status_cdp import Browser
-from tests.test_status_page import REASONING, Rig, fetch_json, served_rig
+from tests.test_status_page import REASONING, TOKEN, Rig, fetch_json, served_rig
 
 INSTALL_TIMEOUT_S = 900
 RUN_TIMEOUT_S = 60
@@ -140,3 +143,15 @@ def test_browser_pause_update_without_reload_and_no_buy(browser: Browser) -> Non
     assert fetch_json(port)["status"]["risk"]["state"] == "reducing"
     data = browser.screenshot(artefacts() / "dashboard-paused.png")
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.timeout(INSTALL_TIMEOUT_S + 120)
+def test_browser_with_a_configured_token_streams_and_controls(browser: Browser) -> None:
+    rig = Rig()
+    s = dataclasses.replace(settings(), status=StatusSettings(host="0.0.0.0", port=0, token=TOKEN))  # noqa: S104
+    _ref, port = rig.serve(settings=s)
+    _loaded(browser, f"http://127.0.0.1:{port}/?token={TOKEN}")  # the stream authenticates with it too
+    assert browser.eval("document.getElementById('control-token')") is None  # never written into the page
+    browser.eval("document.getElementById('btn-pause').click()")
+    eventually(lambda: browser.text("risk-state") == "REDUCING", timeout=10)
+    assert rig.status().risk is not None and rig.status().risk.state.value == "reducing"

@@ -273,3 +273,16 @@ def test_page_needs_nothing_from_elsewhere() -> None:
         assert status == 200 and h["Content-Type"].startswith(kind) and not re.search(r"https?://", body)
     assert fetch(port, "/static/../server.py")[0] == 404 and fetch(port, "/static/x.js")[0] == 404
     assert "connect-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_static_exemption_does_not_open_a_path_around_the_token() -> None:
+    rig = Rig()
+    s = dataclasses.replace(settings(), status=StatusSettings(host="0.0.0.0", port=0, token=TOKEN))  # noqa: S104
+    _ref, port = rig.serve(settings=s)
+    for path in ("/static/../status", "/static/%2e%2e/status", "/static/..%2fstatus", "//static/../metrics"):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read().decode()
+        conn.close()
+        assert resp.status in (401, 404) and '"status"' not in body and "trader_" not in body, (path, resp.status)

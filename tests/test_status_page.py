@@ -288,6 +288,8 @@ def test_token_is_required_on_every_route_and_never_shown() -> None:
         ok, _h, body = fetch(port, f"{path}?token={TOKEN}")
         assert ok == 200 and TOKEN not in body, path
     assert fetch(port, "/nowhere", {"Authorization": f"Bearer {TOKEN}"})[0] == 404
+    assert fetch(port, "/static/dashboard.js")[0] == 200  # the page's code needs no token; its data does
+    assert fetch(port, "/events")[0] == 401
 
 
 def test_loopback_page_refuses_foreign_host_headers() -> None:

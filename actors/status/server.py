@@ -257,7 +257,8 @@ class StatusServer:
         if self._check_host and not _host_is_loopback(request.host):
             # a page bound to loopback without a token must not be readable through DNS rebinding
             return _text(403, "403 Forbidden: use http://127.0.0.1:<port>/ or http://localhost:<port>/\n")
-        if self._token is not None and not self._authorised(request):
+        public = request.path.startswith("/static/")  # the page's own script and CSS: code, no data
+        if self._token is not None and not public and not self._authorised(request):
             resp = _text(401, "401 Unauthorized: send 'Authorization: Bearer <token>' or '?token=<token>'\n")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="trader-status"'
             return resp
