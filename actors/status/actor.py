@@ -1,16 +1,19 @@
-"""The status page actor: a read-only web view of the keeper and its peers.
+"""The status page actor: the dashboard of the keeper and its peers, with the operator's controls.
 
 Threads:
 - the caller's thread runs `__init__`: it checks the settings and binds the
   listening socket, so a bad host, a missing token or a port in use reaches
   whoever calls `start()` as an exception;
-- the actor thread runs `on_start` / `on_stop` / `on_failure` and answers
-  `GetBoundPort`; it holds no trading state and never waits on the keeper;
+- the actor thread runs `on_start` / `on_stop` / `on_failure`, answers
+  `GetBoundPort` and hands the keeper's events to the loop; it holds no
+  trading state and never waits on the keeper;
 - the `status-server-io` loop thread runs the aiohttp server and the
   refresher (`actors.status.server`), which asks the keeper (GetStatus) and
   the peers (GetStats) every `refresh_s` without blocking the loop and keeps
   the answers as an immutable view. Requests are served from that view, with
-  its age, so a slow or dead keeper never holds a request up.
+  its age, so a slow or dead keeper never holds a request up. A control is
+  asked of the keeper the same way (PauseBuying, ResumeTrading, HaltTrading,
+  CancelOpenOrder), so the keeper's own rules and journal apply to it.
 
 The actor subscribes to the keeper's events (`Subscribe`) and hands each to
 the loop (`call_soon`), which refreshes and pushes at once: a page sees a
