@@ -112,7 +112,7 @@ def test_off_loopback_a_control_needs_the_configured_token() -> None:
 # -- what each control does -------------------------------------------------------------
 
 
-def test_pause_and_resume_are_journaled_with_who_and_why(tmp_path: Path) -> None:
+def test_controls_are_journaled_with_who_and_why(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite3")
     rig = Rig()
     rig.keeper.stop()
@@ -128,11 +128,15 @@ def test_pause_and_resume_are_journaled_with_who_and_why(tmp_path: Path) -> None
     assert "buying paused by dashboard (127.0.0.1): news at 14:00 &lt;b&gt;" in page
     assert post(port, "/control/resume", {"reason": "news done"}, same_origin(port, token))[0] == 200
     assert risk_state(rig) is RiskState.ACTIVE
+    rig.tick(1)
+    rig.executor.wait_for(PlaceOrder)
+    assert post(port, "/control/cancel", {"reason": "too far"}, same_origin(port, token))[0] == 200
+    rig.executor.wait_for(CancelOrder)
     rig.keeper.stop()
-    rows = [p for _seq, kind, p in Journal(tmp_path / "j.sqlite3").facts() if "risk" in kind.lower()]
-    text = json.dumps(rows, default=str)
+    text = json.dumps([(kind, p) for _seq, kind, p in Journal(tmp_path / "j.sqlite3").facts()], default=str)
     assert "buying paused by dashboard (127.0.0.1): news at 14:00 <b>" in text
     assert "resumed by dashboard (127.0.0.1): news done" in text
+    assert "cancelled by dashboard (127.0.0.1): too far" in text
 
 
 def test_pause_then_no_buy_follows() -> None:
