@@ -36,6 +36,9 @@
   }
 
   var form = document.getElementById("controls");
+  document.getElementById("control-reason").addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") { ev.preventDefault(); }  // Enter in the text box must not press a control
+  });
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var button = ev.submitter;
