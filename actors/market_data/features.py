@@ -288,7 +288,7 @@ def derive_quotes(
     """
     if last_buy is None and last_sell is None:
         return None
-    if last_was_buy and last_buy is not None or last_sell is None:
+    if (last_was_buy and last_buy is not None) or last_sell is None:
         ask = last_buy
         assert ask is not None
         max_spread = max(tick, (ask * MAX_DERIVED_SPREAD_BPS / BPS).quantize(tick, rounding=ROUND_FLOOR))

@@ -64,6 +64,7 @@ from actors.messages.orders import (
     QueryOrder,
 )
 from actors.messages.queries import (
+    CancelOpenOrder,
     EquityPoint,
     GetEquityCurve,
     GetStats,
@@ -77,6 +78,7 @@ from actors.messages.queries import (
 )
 from actors.messages.views import (
     BlockedCondition,
+    ExitPlanView,
     Order,
     Position,
     RiskView,
@@ -93,10 +95,12 @@ __all__ = [
     "AdviceSource",
     "BalanceUpdated",
     "BlockedCondition",
+    "CancelOpenOrder",
     "CancelOrder",
     "Candle",
     "Clock",
     "EquityPoint",
+    "ExitPlanView",
     "FeedFinished",
     "FeedStatusChanged",
     "FiltersUpdated",

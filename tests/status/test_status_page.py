@@ -218,6 +218,9 @@ def test_metrics_parse_and_carry_the_values() -> None:
     assert m["trader_position_dust"] == float(st.position.dust)
     assert m["trader_orders_total"] == 3 and m["trader_fills_total"] == 3
     assert m["trader_halted"] == 0 and m["trader_feed_stale"] == 0
+    assert st.risk is not None and m["trader_equity"] == float(st.risk.equity)
+    assert m['trader_risk_state{state="active"}'] == 1 and m['trader_risk_state{state="halted"}'] == 0
+    assert m["trader_unrealized_pnl"] == pytest.approx(float(st.risk.equity - st.risk.capital - st.realized_pnl))
     assert 0 <= m["trader_feed_age_seconds"] < 60  # a 1970 market clock: counted from when the page saw it
     assert m['trader_ai_latency_ms{stat="last"}'] == 812 and m['trader_ai_latency_ms{stat="p50"}'] == 640
     assert m["trader_ai_cache_hit_ratio"] == pytest.approx(0.4)
@@ -232,7 +235,8 @@ def test_html_shows_state_position_pnl_trades_and_advice() -> None:
     st = rig.status()
     status, headers, page = fetch(port, "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert 'http-equiv="refresh"' in page
+    assert 'http-equiv="refresh"' not in page  # updates are pushed (/events), the page never reloads
+    assert 'src="static/dashboard.js"' in page
     t = IdText(page).text
     assert t["state"] == "ready_to_sell"
     assert t["realized-pnl"] == str(st.realized_pnl)
@@ -251,11 +255,12 @@ def test_html_shows_state_position_pnl_trades_and_advice() -> None:
 def test_reasoning_from_the_model_is_escaped() -> None:
     _rig, port = served_rig()
     _s, headers, page = fetch(port, "/")
-    assert "<script" not in page.lower()
+    assert page.lower().count("<script") == 1 and '<script src="static/dashboard.js" defer></script>' in page
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
     assert "<b>bold</b>" not in page
     assert IdText(page).text["advice-reasoning"] == REASONING  # shown as text, exactly
-    assert "default-src 'none'" in headers["Content-Security-Policy"]  # and no script could run anyway
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp  # no inline script could run anyway
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -283,6 +288,8 @@ def test_token_is_required_on_every_route_and_never_shown() -> None:
         ok, _h, body = fetch(port, f"{path}?token={TOKEN}")
         assert ok == 200 and TOKEN not in body, path
     assert fetch(port, "/nowhere", {"Authorization": f"Bearer {TOKEN}"})[0] == 404
+    assert fetch(port, "/static/dashboard.js")[0] == 200  # the page's code needs no token; its data does
+    assert fetch(port, "/events")[0] == 401
 
 
 def test_loopback_page_refuses_foreign_host_headers() -> None:
