@@ -60,7 +60,7 @@ class MarketSettings:
     touch_fill_prob: Decimal = Decimal(0)  # next_bar: chance a limit exactly at a bar's low/high fills
     trend_fast_s: int = 3600  # the fast price EMA's time constant (trend, regime, hourly volatility)
     trend_slow_s: int = 14400  # the slow one; nothing is published before this much market time
-    regime_band: Decimal = Decimal("0.5")  # up/down needs the EMAs this many hourly volatilities apart
+    regime_band: Decimal = Decimal("1.5")  # up/down needs the EMAs this many hourly volatilities apart
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +82,7 @@ class AISettings:
     breaker_cooldown_cap_s: int = 600  # ...after each failed retry, up to this
     # the rule-based strategy (rule_based.py); sigma_H = vol_hourly over the holding horizon
     rule_horizon_s: int = 14400  # holding horizon: the time limit of its exit plan
-    rule_target_vol: Decimal = Decimal("1.5")  # take profit this many sigma_H above the entry
+    rule_target_vol: Decimal = Decimal("1")  # take profit this many sigma_H above the entry
     rule_stop_vol: Decimal = Decimal("1")  # stop this many sigma_H below the entry
     rule_fee_margin: Decimal = Decimal("2")  # buy only if the target clears (2 fees + min_profit) this many times
 
