@@ -91,7 +91,7 @@ def buy_request(regime: str = "up", vol: str = "0.02") -> AdviceRequest:
 
 
 def test_no_buy_while_warming_up_or_outside_an_up_trend() -> None:
-    a = rule_based_advice(sample_request(), AI, "no key")
+    a = rule_based_advice(sample_request(regime=""), AI, "no key")
     assert a.action is AdviceAction.HOLD and "no trend yet" in a.reasoning
     for regime in ("down", "range"):
         a = rule_based_advice(buy_request(regime), AI, "no key")
@@ -112,8 +112,8 @@ def test_an_up_trend_buys_at_the_bid_with_a_volatility_scaled_plan() -> None:
     assert p is not None and p.time_limit_s == AI.rule_horizon_s
     assert p.target_price is not None and p.stop_price is not None
     bid = req.snapshot.bid
-    assert abs(p.target_price / bid - D("1.06")) < D("0.001")  # 1.5 sigma
-    assert abs(p.stop_price / bid - D("0.96")) < D("0.001")  # 1 sigma
+    assert abs(p.target_price / bid - (1 + AI.rule_target_vol * D("0.04"))) < D("0.001")
+    assert abs(p.stop_price / bid - (1 - AI.rule_stop_vol * D("0.04"))) < D("0.001")
     assert "trend entry" in a.reasoning and "target" in a.reasoning and "stop" in a.reasoning
 
 
