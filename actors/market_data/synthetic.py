@@ -4,11 +4,11 @@ One step per market second. The log of the price moves by regime, and no
 regime is pulled back to where the day began, so a strategy that buys every
 dip and waits meets what it would meet on a real exchange:
 
-- trend up / trend down: a drift of 0.4 % to 1.5 % an hour, for two hours
+- trend up / trend down: a drift of 1 % to 3 % an hour, for two hours
   on average, with noise of about 1 % per square root of an hour;
 - chop: noisy (about 0.2 % per minute) but pulled back to where the chop
   began with a half-life of about two minutes: it swings and goes nowhere;
-- jumpy: quiet between jumps of 0.5 % to 2 % up or 1 % to 4 % down (one
+- jumpy: quiet between jumps of 0.5 % to 2.5 % either way (one
   every ten minutes on average) that stay: nothing takes them back.
 
 Regimes last one to two hours on average (exponential durations, at least
@@ -45,9 +45,9 @@ JUMPY = "jumpy"
 
 # name: (weight, mean duration s, sigma per sqrt(s), pull towards the regime's start per s, trade rate per s)
 REGIMES: dict[str, tuple[float, float, float, float, float]] = {
-    TREND_UP: (0.25, 7200.0, 1.6e-4, 0.0, 2.5),
-    TREND_DOWN: (0.25, 7200.0, 1.6e-4, 0.0, 2.5),
-    CHOP: (0.3, 5400.0, 3.5e-4, 6.5e-3, 2.0),
+    TREND_UP: (0.25, 7200.0, 1.2e-4, 0.0, 2.5),
+    TREND_DOWN: (0.25, 7200.0, 1.2e-4, 0.0, 2.5),
+    CHOP: (0.3, 5400.0, 2.0e-4, 6.5e-3, 2.0),
     JUMPY: (0.2, 3600.0, 1.0e-4, 0.0, 1.5),
 }
 
@@ -124,14 +124,14 @@ class SyntheticMarket:
                 jump_p = 0.0
                 anchor = x
                 if regime in (TREND_UP, TREND_DOWN):
-                    # 0.4 % to 1.5 % an hour
-                    drift = (0.004 + 0.011 * rand()) / 3600.0 * (1 if regime == TREND_UP else -1)
+                    # 1 % to 3 % an hour
+                    drift = (0.01 + 0.02 * rand()) / 3600.0 * (1 if regime == TREND_UP else -1)
                 elif regime == JUMPY:
                     jump_p = 1.0 / 600.0
                 self.regime_log.append((sec, regime))
             move = drift + sigma * gauss(0.0, 1.0) + pull * (anchor - x)
             if jump_p and rand() < jump_p:
-                move += 0.005 + 0.015 * rand() if rand() < 0.5 else -(0.01 + 0.03 * rand())
+                move += (0.005 + 0.02 * rand()) * (1 if rand() < 0.5 else -1)
             x += move
             momentum = 0.9 * momentum + move
             fair = exp(x) / tick_f  # in ticks
