@@ -46,7 +46,7 @@ class MarketSettings:
     replay_path: str = ""
     speed: Decimal = Decimal(0)
     seed: int = 42
-    duration_s: int = 86400
+    duration_s: int = 259200  # three days: regimes to meet, after the trend's 4 h warm-up
     start_price: Decimal = Decimal("10.00")
     snapshot_interval_ms: int = 1000
     significant_move_bps: Decimal = Decimal(20)
