@@ -31,13 +31,13 @@ DEFAULT_CONFIG = Path(__file__).with_name("settings.toml")
 PROGRESS_EVERY_S = 1.0
 
 
-COMMANDS = ("run", "trades", "status")
+COMMANDS = ("run", "trades", "status", "resume")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     p = argparse.ArgumentParser(prog="bootstrap.py", description="An actor-based TRUMP/USDC spot bot.",
                                 epilog="`python bootstrap.py` alone means `run`; see `bootstrap.py trades --help`.")
-    sub = p.add_subparsers(dest="command", metavar="{run,trades,status}")
+    sub = p.add_subparsers(dest="command", metavar="{run,trades,status,resume}")
     run = sub.add_parser("run", help="run the bot (the default)", description="Run the bot.",
                          epilog="trades | status read the journal without running the bot: bootstrap.py trades --help")
     run.add_argument("--config", help="settings file (default: settings.toml beside this script)")
@@ -51,16 +51,21 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                      help="where summary.json, equity.png and a backtest's journal and logs go (default reports/)")
     run.add_argument("--yes-real-money", action="store_true", help="confirm real orders with --exchange binance")
     run.add_argument("--status-port", type=int, help="overrides [status] port (0 = off)")
-    readers = {"trades": "every trade in the journal", "status": "the journal's state and the last 30 trades"}
+    readers = {"trades": "every trade in the journal", "status": "the journal's state and the last 30 trades",
+               "resume": "(resume) lift a halt or a pause recorded in the journal; the bot must be stopped"}
     parsers = {"run": run}
     for name, what in readers.items():
-        r = sub.add_parser(name, help=f"print {what} without running the bot", description=f"Print {what}.")
+        text = what[len("(resume) "):] if what.startswith("(resume) ") else f"print {what} without running the bot"
+        r = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         r.add_argument("--config", help="settings file (default: settings.toml beside this script)")
         r.add_argument("--journal", help="the journal to read (default: the one --mode writes)")
         r.add_argument("--mode", choices=("backtest", "paper-live", "real"),
                        help="whose journal: a backtest's (REPORT_DIR/journal.sqlite3), paper trading on live data's "
                             "or real money's (from [storage] path); default: the settings' mode")
         r.add_argument("--report-dir", default="reports", help="a backtest's report folder (default reports/)")
+        if name == "resume":
+            r.add_argument("--by", default=os.environ.get("USER", "operator"), help="who resumes (journaled)")
+            r.add_argument("--reason", default="", help="why (journaled)")
         parsers[name] = r
     return p, parsers
 
@@ -70,7 +75,7 @@ def _with_command(argv: list[str]) -> list[str]:
     if argv and argv[0] in COMMANDS:
         return argv
     valued = {"--config", "--exchange", "--market", "--replay-path", "--speed", "--report-dir", "--status-port", "--mode",
-              "--journal"}
+              "--journal", "--by", "--reason"}
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -135,12 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"settings error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "resume":
+        return resume(settings, args)
     if args.command != "run":
         return inspect(settings, args)
 
-    from actors import app, preflight  # noqa: PLC0415 - after the settings are known to be good
-    from actors.logging_setup import configure_logging  # noqa: PLC0415
-    from actors.market_data import replay_check  # noqa: PLC0415
+    from actors import app, preflight
+    from actors.logging_setup import configure_logging
+    from actors.market_data import replay_check
 
     settings, refusal = replay_check.checked(settings)  # a replay's symbol and price grid (exit 2 if wrong)
     if refusal:
@@ -165,11 +172,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(settings: Settings, keys: Any, report_dir: Path) -> int:
-    from loguru import logger  # noqa: PLC0415
+    from loguru import logger
 
-    from actors import app  # noqa: PLC0415
-    from actors.messages import GetEquityCurve, GetStatus  # noqa: PLC0415
-    from actors.state_keeper.journal import JournalError  # noqa: PLC0415
+    from actors import app
+    from actors.messages import EquityPoint, GetEquityCurve, GetStatus, StatusSnapshot
+    from actors.state_keeper.journal import JournalError
 
     report_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
@@ -196,7 +203,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     try:
         last = 0.0
         while True:
-            status = keeper.ask(GetStatus(recent_trades=0), timeout=30)
+            status: StatusSnapshot = keeper.ask(GetStatus(recent_trades=0), timeout=30)  # type: ignore[assignment]
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY_S:
                 print(progress_line(status), flush=True)
@@ -211,14 +218,14 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
             app.stop_trading(running, f"{signals[0]} received", settings.exchange.cancel_on_exit)
             if settings.exchange.cancel_on_exit:
                 time.sleep(1.0)  # let the executor report what the cancel found
-        status = keeper.ask(GetStatus(), timeout=30)
-        equity = keeper.ask(GetEquityCurve(), timeout=30)
+        status = keeper.ask(GetStatus(), timeout=30)  # type: ignore[assignment]
+        equity: tuple[EquityPoint, ...] = keeper.ask(GetEquityCurve(), timeout=30)  # type: ignore[assignment]
         stats = {name: running.stats(name) for name in ("ai", "market", "executor")}
     finally:
         app.stop(running)
         for s, handler in old.items():
             signal.signal(s, handler)
-    from actors import report  # noqa: PLC0415
+    from actors import report
 
     summary = report.build_summary(status, equity, stats["ai"], stats["market"], stats["executor"], settings,
                                    time.monotonic() - wall0, mode)
@@ -239,11 +246,9 @@ def progress_line(status: Any) -> str:
             + (f"  HALTED: {status.halted_reason}" if status.halted_reason else ""))
 
 
-def inspect(settings: Settings, args: argparse.Namespace) -> int:
-    """Read the journal without running the bot: `trades` or `status`, with the figures the run reported."""
-    from actors import app, report  # noqa: PLC0415
-    from actors.state_keeper.core import KeeperCore, replay  # noqa: PLC0415
-    from actors.state_keeper.journal import Journal, JournalError  # noqa: PLC0415
+def _journal_of(settings: Settings, args: argparse.Namespace) -> tuple[Settings, Path | None]:
+    """The settings of the mode asked for, and its journal (None, with a message, if there is none)."""
+    from actors import app
 
     report_dir = Path(args.report_dir)
     if args.mode:
@@ -258,6 +263,33 @@ def inspect(settings: Settings, args: argparse.Namespace) -> int:
         print(f"no journal found at {', '.join(str(p) for p in candidates)}"
               + ("" if args.journal or args.mode else " (--mode paper-live or --mode real for a live run's)"),
               file=sys.stderr)
+    return settings, path
+
+
+def resume(settings: Settings, args: argparse.Namespace) -> int:
+    """Lift a halt (or a pause) that a journal keeps across restarts: one fact, who and why, appended."""
+    from actors.state_keeper.journal import JournalError
+    from actors.state_keeper.resume import resume_journal
+
+    settings, path = _journal_of(settings, args)
+    if path is None:
+        return 2
+    try:
+        print(resume_journal(settings, path, by=args.by, reason=args.reason))
+    except JournalError as exc:
+        print(f"cannot resume: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def inspect(settings: Settings, args: argparse.Namespace) -> int:
+    """Read the journal without running the bot: `trades` or `status`, with the figures the run reported."""
+    from actors import report
+    from actors.state_keeper.core import KeeperCore, replay
+    from actors.state_keeper.journal import Journal, JournalError
+
+    settings, path = _journal_of(settings, args)
+    if path is None:
         return 2
     try:
         journal = Journal(path)
@@ -289,9 +321,9 @@ def _noting_advice(facts: Any, into: list[Any]) -> Any:
 
 def advice_stats(advice: list[Any]) -> dict[str, Any]:
     """The consultant's counters as far as the journal knows them: every advice the keeper received."""
-    from decimal import Decimal  # noqa: PLC0415
+    from decimal import Decimal
 
-    from actors.messages import AdviceSource  # noqa: PLC0415
+    from actors.messages import AdviceSource
 
     models = sorted({a.model for a in advice if a.model})
     out: dict[str, Any] = {

@@ -14,7 +14,7 @@ __all__ = ["Order", "Position", "StateManager", "Trade", "TradingState"]
 
 def __getattr__(name: str) -> Any:
     if name == "StateManager":  # imported on use: it pulls in the actor system
-        from actors.state_manager import StateManager  # noqa: PLC0415
+        from actors.state_manager import StateManager
 
         return StateManager
     raise AttributeError(name)

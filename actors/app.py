@@ -12,16 +12,24 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pykka
 from loguru import logger
 
-from actors.messages import (BalanceUpdated, FiltersUpdated, GetStats, StartFeed, Stats, StopTrading, Subscribe,
-                             Unsubscribe)
+from actors.messages import (
+    BalanceUpdated,
+    FiltersUpdated,
+    GetStats,
+    StartFeed,
+    Stats,
+    StopTrading,
+    Subscribe,
+    Unsubscribe,
+)
 from actors.secrets import Secret, from_env
 from actors.settings import Settings
 from actors.state_keeper.journal import Journal, Owner, fingerprint
@@ -107,10 +115,10 @@ def _host(url: str) -> str:
 
 
 def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int | None = None) -> Running:
-    from actors.ai_consultant.actor import AIConsultantActor  # noqa: PLC0415
-    from actors.market_data.actor import MarketDataActor  # noqa: PLC0415
-    from actors.order_executor.actor import OrderExecutorActor  # noqa: PLC0415
-    from actors.state_keeper.actor import StateKeeperActor  # noqa: PLC0415
+    from actors.ai_consultant.actor import AIConsultantActor
+    from actors.market_data.actor import MarketDataActor
+    from actors.order_executor.actor import OrderExecutorActor
+    from actors.state_keeper.actor import StateKeeperActor
 
     path = journal_path(settings, report_dir)
     if is_backtest(settings) and path.exists():
@@ -131,7 +139,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
             consultant=run.actors["ai"], journal=journal))
         port = settings.status.port if status_port is None else status_port
         if port:
-            from actors.status.actor import StatusServerActor  # noqa: PLC0415
+            from actors.status.actor import StatusServerActor
 
             peers = {k: run.actors[k] for k in ("ai", "market", "executor")}
             run.actors["status"] = StatusServerActor.start(settings, run.actors["keeper"], peers, port=port)
@@ -147,7 +155,7 @@ def _held(settings: Settings, journal: Journal) -> Decimal:
     """A paper wallet lives in memory: a restarted paper run starts it with what the journal says is held."""
     if settings.exchange.kind != "paper":
         return Decimal(0)
-    from actors.state_keeper.core import KeeperCore, replay  # noqa: PLC0415
+    from actors.state_keeper.core import KeeperCore, replay
 
     core = KeeperCore(settings)
     replay(core, journal.facts())
@@ -177,8 +185,8 @@ def _preflight_live(settings: Settings, executor: pykka.ActorRef[Any], journal: 
     Waits up to PREFLIGHT_WAIT_S for Binance's answers; without them the run
     starts (the keeper reports what blocks it later) with one warning.
     """
-    from actors import preflight  # noqa: PLC0415
-    from actors.state_keeper.core import KeeperCore, replay  # noqa: PLC0415
+    from actors import preflight
+    from actors.state_keeper.core import KeeperCore, replay
 
     found: dict[str, Any] = {}
     done = threading.Event()

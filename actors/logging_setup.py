@@ -28,9 +28,12 @@ import logging
 import sys
 import threading
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 from actors.secrets import redact
 from actors.settings import LoggingSettings
@@ -44,16 +47,16 @@ _sink_ids: list[int] = []
 _LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
-def _cid(record: dict[str, Any]) -> str:
+def _cid(record: Record) -> str:
     return " [{extra[correlation_id]}]" if record["extra"].get("correlation_id") else ""
 
 
-def _console_format(record: dict[str, Any]) -> str:
+def _console_format(record: Record) -> str:
     return ("<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | "
             "<cyan>{name}</cyan>:<cyan>{line}</cyan>" + _cid(record) + " - <level>{message}</level>\n{exception}")
 
 
-def _file_format(record: dict[str, Any]) -> str:
+def _file_format(record: Record) -> str:
     return "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{line}" + _cid(record) + " - {message}\n{exception}"
 
 
@@ -90,7 +93,7 @@ def _redacted_type(original: type[BaseException]) -> type[BaseException]:
     if cls is None:
         base = Exception if issubclass(original, Exception) else BaseException
 
-        def __str__(self: BaseException) -> str:  # noqa: N807
+        def __str__(self: BaseException) -> str:
             return str(self.args[0]) if self.args else ""
 
         cls = type(original.__name__, (base,), {"__module__": original.__module__,
@@ -116,11 +119,11 @@ def redact_exception(exc: BaseException, _seen: set[int] | None = None) -> BaseE
         clean.__context__ = redact_exception(exc.__context__, seen)
     notes = getattr(exc, "__notes__", None)
     if notes:
-        clean.__notes__ = [redact(str(n)) for n in notes]  # type: ignore[attr-defined]
+        clean.__notes__ = [redact(str(n)) for n in notes]
     return clean
 
 
-def redact_record(record: dict[str, Any]) -> None:
+def redact_record(record: Record) -> None:
     """The loguru patcher: redact the message, `extra` and the exception in place; never raises."""
     try:
         record["message"] = redact(record["message"])
@@ -254,7 +257,7 @@ def remove_logging() -> None:
             root.removeHandler(handler)
 
 
-def _no_patch(_record: dict[str, Any]) -> None:
+def _no_patch(_record: Record) -> None:
     return None
 
 

@@ -77,6 +77,11 @@ def trade_size_refusals(s: Settings, price: Decimal | None = None) -> list[str]:
                    f"{e.paper_quote_balance} {e.quote_asset}: no buy could ever be paid for. Set "
                    f"trading.quote_per_trade = \"{e.paper_quote_balance}\" or less, or exchange.paper_quote_balance "
                    f"= \"{q}\" or more.")
+    cap = s.risk.capital
+    if cap > e.paper_quote_balance:
+        out.append(f"risk.capital = {cap} is more than the paper wallet, exchange.paper_quote_balance = "
+                   f"{e.paper_quote_balance} {e.quote_asset}: the bot may not use quote it does not have. Set "
+                   f"risk.capital = \"{e.paper_quote_balance}\" or less.")
     return out
 
 
@@ -101,6 +106,10 @@ def live_trade_size_refusals(s: Settings, min_notional: Decimal, free_quote: Dec
         out.append(f"trading.quote_per_trade = {q} is more than the account's free balance ({free_quote} {quote}): "
                    f"no buy could be paid for. Set trading.quote_per_trade = \"{free_quote.quantize(CENT, 'ROUND_FLOOR')}\" "
                    f"or less, or add {quote} to the account.")
+    if flat and free_quote is not None and free_quote < s.risk.capital:
+        out.append(f"risk.capital = {s.risk.capital} is more than the account's free balance ({free_quote} {quote}): "
+                   f"the bot may not use quote it does not have. Set risk.capital = "
+                   f"\"{free_quote.quantize(CENT, 'ROUND_FLOOR')}\" or less, or add {quote} to the account.")
     return out
 
 

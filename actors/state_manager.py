@@ -162,7 +162,7 @@ class StateManager:
         known = {t.buy_order.id for t in status.trades} | {o.id for t in status.trades for o in t.sell_orders}
         if status.active_order is not None:
             known.add(status.active_order.id)
-        if u.client_order_id in known or u.symbol != self.symbol or u.status.is_terminal and not u.cum_qty:
+        if u.client_order_id in known or u.symbol != self.symbol or (u.status.is_terminal and not u.cum_qty):
             return  # known, or the keeper will refuse it and change nothing
         to = {TradingState.READY_TO_BUY: TradingState.BUYING, TradingState.READY_TO_SELL: TradingState.SELLING}.get(status.state)
         if to is None:
@@ -181,7 +181,7 @@ class StateManager:
         if self._consultant is None:
             self._consultant = _start_consultant(self.settings)
             self._own_consultant = True
-        event, box = threading.Event(), []
+        event, box = threading.Event(), list[Advice]()
         reply = _OneReply.start(event, box)
         try:
             self._consultant.tell(dataclasses.replace(request, reply_to=reply))
@@ -206,14 +206,14 @@ class StateManager:
 
 
 def _start_consultant(settings: Settings) -> pykka.ActorRef[Any]:
-    from actors.ai_consultant.actor import AIConsultantActor  # noqa: PLC0415 - started on first use
-    from actors.secrets import from_env  # noqa: PLC0415
+    from actors.ai_consultant.actor import AIConsultantActor
+    from actors.secrets import from_env
 
     return AIConsultantActor.start(settings, from_env("OPENROUTER_API_KEY"))
 
 
 def _request_for(core: KeeperCore, status: StatusSnapshot, snapshot: MarketSnapshot) -> AdviceRequest:
-    from actors.state_keeper import policy  # noqa: PLC0415
+    from actors.state_keeper import policy
 
     pos = status.position
     holding = pos.quantity > 0

@@ -15,7 +15,7 @@ from actors.messages import (
     Side,
     SymbolFilters,
 )
-from actors.settings import Settings, StorageSettings, StatusSettings
+from actors.settings import Settings, StatusSettings, StorageSettings
 
 D = Decimal
 

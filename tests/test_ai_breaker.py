@@ -35,7 +35,7 @@ from actors.settings import AISettings, Settings, SettingsError, load_settings
 from tests.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 from tests.probes import ProbeHandle, eventually
 
-KEY = "-".join(("sk", "or", "v1", "breakertest0123456789abcdef"))  # noqa: FLY002 - in parts: no scanner mistakes it for a key
+KEY = "-".join(("sk", "or", "v1", "breakertest0123456789abcdef"))
 D = Decimal
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).with_name("golden")

@@ -307,7 +307,7 @@ def test_the_key_never_leaks(probe: ProbeHandle, logs: Any) -> None:
     assert "invalid credentials" in logs.text()  # the echo did reach the log path...
     assert KEY not in logs.text()  # ...redacted
     assert KEY not in repr(a) and KEY not in repr(stats(ref))
-    actor = ref._actor_weakref()  # noqa: SLF001 - the actor's own state, as a debugger would show it
+    actor = ref._actor_weakref()
     assert actor is not None and KEY not in repr(vars(actor)) and KEY not in repr(actor)
 
 

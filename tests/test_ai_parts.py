@@ -27,8 +27,8 @@ from actors.ai_consultant.openrouter import (
     retry_backoff,
     retry_delay,
 )
-from actors.ai_consultant.rule_based import RULE_BASED_CONFIDENCE, rule_based_advice
 from actors.ai_consultant.prompt import SYSTEM_PROMPT, build_messages
+from actors.ai_consultant.rule_based import RULE_BASED_CONFIDENCE, rule_based_advice
 from actors.messages import AdviceAction, AdviceSource, TradingState
 from actors.secrets import Secret
 from actors.settings import AISettings

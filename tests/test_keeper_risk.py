@@ -175,3 +175,25 @@ def test_a_schema_2_journal_is_migrated_and_replays_the_same(tmp_path: Path) -> 
     assert core.halted == "the exchange holds 0 TRUMP" and core.id_prefix == "t"
     effects = core.on_snapshot(snap(9))
     assert not of(effects, EXECUTOR) and not of(effects, CONSULTANT)  # an account mismatch stops everything
+
+
+def test_resume_lifts_a_journaled_halt_and_only_then(tmp_path: Path) -> None:
+    from actors.state_keeper.facts import RiskStateSet
+    from actors.state_keeper.resume import resume_journal
+
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    core = KeeperCore(settings(), FILTERS, "t")
+    core.record(RiskStateSet(state=RiskState.HALTED, reason="equity 20 % below its peak", ts_ms=5))
+    for kind, payload in core.journal:
+        journal.append(kind, payload, 5, "")
+    journal.commit()
+    journal.close()
+    assert "was halted (equity 20 % below its peak); resumed by ops: checked" in resume_journal(
+        settings(), path, by="ops", reason="checked")
+    again = KeeperCore(settings(), FILTERS, "t")
+    j = Journal(path)
+    replay(again, j.facts())
+    j.close()
+    assert again.risk.state is RiskState.ACTIVE and again.halted is None
+    assert "nothing to resume" in resume_journal(settings(), path, by="ops")

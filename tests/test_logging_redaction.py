@@ -58,7 +58,7 @@ def _to_stderr(message: str) -> None:
 
 def _has_stderr_sink() -> bool:
     """loguru's default sink (id 0, which configure_logging removes) or the one put back below."""
-    handlers = logger._core.handlers  # noqa: SLF001 - loguru has no public listing
+    handlers = logger._core.handlers
     return 0 in handlers or any("_to_stderr" in str(h) for h in handlers.values())
 
 

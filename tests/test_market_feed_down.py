@@ -11,7 +11,7 @@ import asyncio
 import re
 import socket
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from typing import Any
 
@@ -98,7 +98,7 @@ def test_a_feed_that_cannot_connect_publishes_the_cause_once_and_counts_the_atte
         status = StatusSnapshot(
             symbol="TRUMPUSDC", state=TradingState.READY_TO_BUY, active_order=None,
             position=Position(symbol="TRUMPUSDC", quantity=D(0), entry_price=D(0),
-                              timestamp=datetime.now(tz=timezone.utc)),
+                              timestamp=datetime.now(tz=UTC)),
             trades=(), realized_pnl=D(0), fees_paid=D(0), last_advice=None, last_snapshot=None, feed_stale=True,
             halted_reason=None)
         page = render_html(View(status=status, stats={"market": md.ask(GetStats(), timeout=5)}), 0.0, s["stale_since_ms"])

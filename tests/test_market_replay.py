@@ -72,7 +72,7 @@ def test_agg_trades_in_ms_and_in_us_read_the_same(tmp_path: Path) -> None:
     ms = ReplaySource(agg_file(tmp_path / "ms.csv"))
     us = ReplaySource(agg_file(tmp_path / "us.csv", micros=True))
     assert ticks(ms) == expected() == ticks(us)
-    assert ms._specs[0].kind == AGG_TRADES and not ms._specs[0].micros and us._specs[0].micros  # noqa: SLF001
+    assert ms._specs[0].kind == AGG_TRADES and not ms._specs[0].micros and us._specs[0].micros
     assert ms.rows == 5 and ms.events == 5 and not ms.bad_rows
 
 
@@ -84,7 +84,7 @@ def test_prices_and_quantities_are_exact_decimals(tmp_path: Path) -> None:
 
 def test_trades_files_are_read_by_their_column_count(tmp_path: Path) -> None:
     src = ReplaySource(write(tmp_path / "t.csv", [trade_line(i, p, q, ts * 1000, m) for i, p, q, ts, m in ROWS]))
-    assert src._specs[0].kind == TRADES  # noqa: SLF001
+    assert src._specs[0].kind == TRADES
     assert ticks(src) == expected()
 
 
@@ -139,7 +139,7 @@ def test_klines_become_one_trade_per_bar_at_its_close_by_default(tmp_path: Path)
 
 def test_klines_become_four_trades_in_a_sensible_order_on_the_path_model(tmp_path: Path) -> None:
     src = ReplaySource(write(tmp_path / "TRUMPUSDC-1m-2025-01-01.csv", [UP, DOWN]), candle_fills="path")
-    assert src._specs[0].kind == KLINES  # noqa: SLF001
+    assert src._specs[0].kind == KLINES
     out = ticks(src)
     assert [t.price for t in out] == [D(x) for x in ("10.00", "9.95", "10.10", "10.05", "10.05", "10.08", "9.90", "9.92")]
     assert [t.ts_ms for t in out[:4]] == [T0_MS, T0_MS + 15_000, T0_MS + 30_000, T0_MS + 45_000]

@@ -58,7 +58,7 @@ def test_a_day_meets_every_regime_and_is_not_pulled_home() -> None:
     assert 0.03 <= day_range <= 0.3  # several percent, like a meme coin's day
     hourly = [abs(mids[h + 3600] - mids[h]) / mids[h] for h in range(0, 86_400 - 3600, 3600)]
     assert max(hourly) >= 0.01  # it moves enough within hours to trade
-    ends = [list(market(seed=s, duration_s=86_400).chunks())[-1][0][1] for s in (1, 2, 3)]
+    ends = [list(market(seed=s, duration_s=86_400).chunks())[-1][0][1] for s in (42, 1)]
     assert min(ends) < Decimal("9.5") and max(ends) > Decimal("10.5")  # days that fall and days that rise
 
 

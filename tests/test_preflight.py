@@ -39,3 +39,12 @@ def test_a_size_above_the_minimum_that_rounds_below_it_is_caught() -> None:
 def test_the_real_exchange_is_not_judged_by_paper_settings() -> None:
     s = load_settings(None, {"exchange.kind": "binance", "market.source": "binance", "trading.quote_per_trade": "5000"})
     assert preflight.trade_size_refusals(s) == []
+
+
+def test_capital_may_not_exceed_the_wallet() -> None:
+    s = load_settings(None, {"risk.capital": "5000"})
+    [refusal] = preflight.trade_size_refusals(s)
+    assert "risk.capital = 5000" in refusal and 'risk.capital = "1000"' in refusal
+    live = preflight.live_trade_size_refusals(load_settings(None, {"risk.capital": "50"}), D(1), D("20.5"), flat=True)
+    assert any('risk.capital = "20.50"' in r for r in live)
+    assert preflight.live_trade_size_refusals(load_settings(None, {"risk.capital": "50"}), D(1), D("20.5"), flat=False) == []

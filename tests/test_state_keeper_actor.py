@@ -254,7 +254,7 @@ def test_status_reply_is_immutable(count: int) -> None:
 
 def test_domain_events_reach_every_subscriber_one_way() -> None:
     """A listener needs one Subscribe and no change in the keeper; a dead one is dropped, not fatal."""
-    from actors.messages import OrderFilled, OrderPlaced, StateChanged, TradeClosed  # noqa: PLC0415
+    from actors.messages import OrderFilled, OrderPlaced, StateChanged, TradeClosed
 
     rig = Rig()
     listener, dead = ProbeHandle(), ProbeHandle()

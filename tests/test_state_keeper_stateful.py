@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal as D
 from typing import Any
 
-from hypothesis import HealthCheck, event, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, event
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from actors import codec

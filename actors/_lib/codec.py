@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -112,7 +113,8 @@ def _field_names(cls: type) -> tuple[str, ...]:
 @cache
 def _decoders(cls: type) -> dict[str, Callable[[Any], Any]]:
     """One converter per field, worked out once per class from its type hints."""
-    hints = typing.get_type_hints(cls, vars(messages))
+    # its own module's names (Decimal, datetime...) and every message (forward references across modules)
+    hints = typing.get_type_hints(cls, {**vars(sys.modules[cls.__module__]), **vars(messages)})
     return {name: _converter(hints[name]) for name in _field_names(cls)}
 
 

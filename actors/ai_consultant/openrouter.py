@@ -19,7 +19,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -48,7 +48,7 @@ class Outcome:
 
     content: str | None = None
     model: str | None = None
-    usage: Usage = Usage()
+    usage: Usage = field(default_factory=Usage)
     reason: str = ""
     status: int | None = None
     retryable: bool = False

@@ -248,6 +248,7 @@ class BinanceStream:
         self._batch_conn = 0
         self._flush_scheduled = False
         self._closing = False
+        self._depth_tasks: set[asyncio.Future[None]] = set()  # held until done: the loop keeps only weak refs
         self._rng = random.Random()
         self.backoff = Backoff(backoff_initial_s, backoff_max_s, jitter=JITTER, rand=self._rng.random)
 
@@ -275,7 +276,7 @@ class BinanceStream:
         """One connection's life: (why it ended, whether it carried data, reconnect at once, connected)."""
         try:
             ws = await connect(self.url, open_timeout=10, ping_interval=20, ping_timeout=20, close_timeout=1, max_size=2**22)
-        except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as exc:
+        except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
             return f"connect failed: {describe_connect_error(exc, self.url)}"[:200], False, False, False
         self.conn_id += 1
         conn = self.conn_id
@@ -367,11 +368,15 @@ class BinanceStream:
             if self._closing:
                 return
             if delay_s > 0:
-                self._loop.call_later(delay_s, lambda: asyncio.ensure_future(self._fetch_depth(conn_id)))
+                self._loop.call_later(delay_s, lambda: self._keep(asyncio.ensure_future(self._fetch_depth(conn_id))))
             else:
-                asyncio.ensure_future(self._fetch_depth(conn_id))
+                self._keep(asyncio.ensure_future(self._fetch_depth(conn_id)))
 
         self._loop.call_soon_threadsafe(start)
+
+    def _keep(self, task: asyncio.Future[None]) -> None:
+        self._depth_tasks.add(task)
+        task.add_done_callback(self._depth_tasks.discard)
 
     async def _fetch_depth(self, conn_id: int) -> None:
         url = f"{self.rest_url}/api/v3/depth"

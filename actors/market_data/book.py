@@ -51,7 +51,7 @@ def parse_levels(raw: Iterable[Sequence[str]]) -> list[Level]:
             out.append((p, q))
     except BookError:
         raise
-    except Exception as exc:  # wrong shape, not a number
+    except Exception as exc:  # noqa: BLE001 - wrong shape, not a number: whatever it was, one clear BookError
         raise BookError(f"malformed levels: {exc!r}") from None
     return out
 
@@ -59,7 +59,7 @@ def parse_levels(raw: Iterable[Sequence[str]]) -> list[Level]:
 class OrderBook:
     """Price → quantity on each side, with the best prices cached."""
 
-    __slots__ = ("asks", "bids", "_best_ask", "_best_bid")
+    __slots__ = ("_best_ask", "_best_bid", "asks", "bids")
 
     def __init__(self) -> None:
         self.bids: dict[Decimal, Decimal] = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 from actors.market_data.features import BPS, MAX_DERIVED_SPREAD_BPS, SnapshotBuilder, derive_quotes
 from actors.messages import MarketSnapshot, TradeTick
@@ -39,7 +40,7 @@ class LazySnapshot:
     __slots__ = ("_args", "_builder", "_snap", "ask", "bid", "mid", "seq", "stale", "trades", "ts_data_ms",
                  "ts_snapshot_ms")
 
-    def __init__(self, builder: SnapshotBuilder, args: dict) -> None:
+    def __init__(self, builder: SnapshotBuilder, args: dict[str, Any]) -> None:
         self._builder, self._args = builder, args
         self._snap: MarketSnapshot | None = None
         self.seq, self.ts_data_ms, self.ts_snapshot_ms = args["seq"], args["ts_data_ms"], args["ts_snapshot_ms"]
@@ -227,7 +228,7 @@ class SnapshotCutter:
         assert top is not None, "a cut with no data"
         bid, bid_qty, ask, ask_qty, imbalance = top
         # the window moves now, as it would if the snapshot were built now: what is read later is the same
-        self.features._expire(self._ts_data)  # noqa: SLF001
+        self.features._expire(self._ts_data)
         args = {"seq": seq, "ts_data_ms": self._ts_data, "ts_snapshot_ms": ts_snapshot, "bid": bid,
                 "bid_qty": bid_qty, "ask": ask, "ask_qty": ask_qty, "imbalance": imbalance, "trades": tuple(self._buf)}
         snap = LazySnapshot(self.builder, args)

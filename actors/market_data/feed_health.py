@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -42,7 +42,7 @@ class FeedHealth:
         rows: list[tuple[str, str, Any]] = [("reconnects", "reconnects", self.reconnects)]
         if self.stale:
             down, nxt = self.down_for_s(now_ms), self.next_in_s(now_ms)
-            since = datetime.fromtimestamp(self.since_ms / 1000, tz=timezone.utc).isoformat(timespec="seconds")
+            since = datetime.fromtimestamp(self.since_ms / 1000, tz=UTC).isoformat(timespec="seconds")
             rows += [("cause", "cause", self.cause or None),
                      ("down since", "since", f"{since} ({down} s)" if down is not None else None),
                      ("failed attempts", "attempts", self.failed_attempts),

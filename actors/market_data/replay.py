@@ -88,7 +88,8 @@ def _is_number(s: str) -> bool:
 class _FileSpec:
     __slots__ = ("first_ts", "header", "kind", "label", "micros", "opener")
 
-    def __init__(self, label: str, opener: object, kind: str, micros: bool, header: bool, first_ts: int) -> None:
+    def __init__(self, label: str, opener: _PlainFile | _ZipMember, kind: str, micros: bool, header: bool,
+                 first_ts: int) -> None:
         self.label = label
         self.opener = opener
         self.kind = kind
@@ -150,7 +151,7 @@ class ReplaySource:
         return specs
 
     def _specs_of(self, f: Path) -> list[_FileSpec]:
-        openers = []
+        openers: list[tuple[str, _PlainFile | _ZipMember]] = []
         if f.suffix.lower() == ".zip":
             try:
                 with zipfile.ZipFile(f) as zf:
@@ -183,9 +184,9 @@ class ReplaySource:
                 if n == 0 and not _is_number(cells[0]):
                     header = True
                     low = line.lower()
-                    for hint, k in _HEADER_HINTS:
+                    for hint, hinted in _HEADER_HINTS:
                         if hint in low:
-                            kind = k
+                            kind = hinted
                             break
                     continue
                 k = kind or _COLUMNS.get(len(cells))
@@ -422,7 +423,7 @@ class _PlainFile:
         self.path = path
 
     def open(self) -> IO[str]:
-        return open(self.path, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115
+        return open(self.path, encoding="utf-8", errors="replace", newline="")
 
 
 class _ZipMember:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from actors.market_data.replay import ReplayError, ReplaySource
 from actors.market_data.replay_info import sample
@@ -118,7 +119,7 @@ def grid_source(settings: Settings, key: str) -> str:
 def apply_grid(settings: Settings, facts: DataFacts) -> Settings:
     """The settings with the grid keys that were not given replaced by the data's own."""
     inferred = {"tick_size": facts.tick, "step_size": facts.step, "min_qty": facts.step}
-    changes = {k: v for k, v in inferred.items() if v is not None and f"exchange.{k}" not in settings.given}
+    changes: dict[str, Any] = {k: v for k, v in inferred.items() if v is not None and f"exchange.{k}" not in settings.given}
     if not changes:
         return settings
     return replace(settings, exchange=replace(settings.exchange, **changes),

@@ -8,6 +8,7 @@ market time (a missing bar for klines; `TRADE_GAP_MS` without a trade otherwise)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from actors.market_data.replay import _COLUMNS, KLINES, ReplaySource, _is_number
 
@@ -32,7 +33,7 @@ def sample(src: ReplaySource, rows_per_file: int = 2000) -> Iterator[tuple[str, 
         yield spec.label, spec.kind, prices, qtys
 
 
-def summary(src: ReplaySource) -> dict[str, object]:
+def summary(src: ReplaySource) -> dict[str, Any]:
     """Files read, rows used and dropped (by reason), market-time gaps: JSON-ready."""
     specs = src._specs
     longest = max(src.gaps, key=lambda g: g[1] - g[0]) if src.gaps else None
@@ -64,19 +65,19 @@ def stats_items(src: ReplaySource) -> tuple[tuple[str, int | str | None], ...]:
     files = "; ".join(
         f"{f['file']}: {f['kind']}, {f['rows']} rows used"
         + (f", {sum(f['dropped'].values())} dropped ({reasons(f['dropped'])})" if f["dropped"] else "")
-        for f in s["files"]  # type: ignore[attr-defined]
+        for f in s["files"]
     )
     longest = s["longest_gap"] or (None, None)
     return (
-        ("fill_model", s["fill_model"]),  # type: ignore[misc]
-        ("data_kinds", ", ".join(s["kinds"])),  # type: ignore[arg-type]
-        ("files_read", len(s["files"])),  # type: ignore[arg-type]
+        ("fill_model", s["fill_model"]),
+        ("data_kinds", ", ".join(s["kinds"])),
+        ("files_read", len(s["files"])),
         ("files", files),
         ("rows_used", src.rows),
-        ("rows_dropped", s["rows_dropped"]),  # type: ignore[misc]
-        ("dropped_why", reasons(s["dropped"])),  # type: ignore[arg-type]
+        ("rows_dropped", s["rows_dropped"]),
+        ("dropped_why", reasons(s["dropped"])),
         ("market_gaps", src.gap_count),
         ("market_gap_ms", src.gap_ms),
-        ("longest_gap_from_ms", longest[0]),  # type: ignore[index]
-        ("longest_gap_to_ms", longest[1]),  # type: ignore[index]
+        ("longest_gap_from_ms", longest[0]),
+        ("longest_gap_to_ms", longest[1]),
     )

@@ -11,7 +11,7 @@ market actor's `Stats`; `format_data` writes it for the console.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from actors.market_data.replay_check import grid_source
@@ -37,7 +37,7 @@ def fill_model(settings: Settings, market: Mapping[str, Any] | None) -> tuple[st
 def _iso(ms: Any) -> str | None:
     if not isinstance(ms, int):
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")
 
 
 def data_section(settings: Settings, market: Mapping[str, Any] | None) -> dict[str, Any]:

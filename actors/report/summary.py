@@ -30,11 +30,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from actors.market_data.replay_report import data_section
 from actors.messages import ZERO, EquityPoint, Order, Stats, StatusSnapshot, Trade
 from actors.report.chart import draw_chart
 from actors.report.convert import dec_str, dt_to_iso, dt_to_ms, ms_to_iso, ratio_str, to_jsonable
 from actors.report.measures import final_unrealized, hold_return, max_drawdown_span, win_rate
-from actors.market_data.replay_report import data_section
 from actors.report.risk import risk_summary
 from actors.settings import Settings
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from actors.report.convert import as_decimal
 from actors.market_data.replay_report import format_data
+from actors.report.convert import as_decimal
 from actors.report.risk import risk_lines
 
 

@@ -31,11 +31,9 @@ from actors.messages import (
     Order,
     OrderUpdate,
     PauseBuying,
-    PlaceOrder,
     ResumeTrading,
     RiskState,
     RiskStateChanged,
-    Side,
     StateChanged,
     StatusSnapshot,
     SymbolFilters,
@@ -45,7 +43,7 @@ from actors.messages import (
     WakeWhen,
 )
 from actors.settings import Settings
-from actors.state_keeper import decide, facts, orders, views, wake
+from actors.state_keeper import decide, facts, manual, orders, views, wake
 from actors.state_keeper.blocking import Blockers
 from actors.state_keeper.facts import Fact, RiskStateSet
 from actors.state_keeper.ledger import Ledger, OrderRecord
@@ -292,27 +290,7 @@ class KeeperCore:
 
     def request_transition(self, to: TradingState, order: Order | None) -> bool:
         """The seed's manual `transition()`: legal moves only, and consistent with the orders."""
-        if not isinstance(to, TradingState) or not self.machine.can(to):
-            self.machine.transition(to, "requested")  # logs and counts the refusal
-            return False
-        if to in (S.BUYING, S.SELLING):
-            side = Side.BUY if to is S.BUYING else Side.SELL
-            if order is None or order.side.upper() != side.value:
-                logger.warning("refused transition to {}: it needs a {} order", to.name, side.value)
-                self.machine.refused += 1
-                return False
-            if order.id not in self.ledger.orders:
-                self.record(facts.IntentRecorded(PlaceOrder(
-                    client_order_id=order.id, symbol=self.symbol, side=side, price=Decimal(order.price),
-                    quantity=Decimal(order.quantity), ts_ms=int(order.timestamp.timestamp() * 1000),
-                    correlation_id="manual", reason="operator")))
-            return bool(self.record(facts.TransitionRecorded(to=to, reason="requested", active=order.id)))
-        active = self.ledger.orders.get(self.active_id or "")
-        if active is not None and not active.status.is_terminal:
-            logger.warning("refused transition to {}: order {} is still {}", to.name, active.client_order_id, active.status.value)
-            self.machine.refused += 1
-            return False
-        return bool(self.record(facts.TransitionRecorded(to=to, reason="requested", active=None)))
+        return manual.request_transition(self, to, order)
 
     # -- operator controls --------------------------------------------------------------
 

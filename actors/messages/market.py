@@ -1,0 +1,121 @@
+"""What the market and the exchange say: the symbol's rules, balances, trades, candles, snapshots, feed health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from actors.messages.base import ZERO, _frozen
+
+
+@dataclass(**_frozen)
+class SymbolFilters:
+    """The exchange rules an order must meet (Binance exchangeInfo, or the paper settings)."""
+
+    symbol: str
+    base_asset: str
+    quote_asset: str
+    tick_size: Decimal
+    step_size: Decimal
+    min_qty: Decimal
+    max_qty: Decimal
+    min_notional: Decimal
+    max_notional: Decimal = ZERO  # 0 = no upper bound
+    min_price: Decimal = ZERO
+    max_price: Decimal = ZERO  # 0 = no upper bound
+    status: str = "TRADING"
+
+
+@dataclass(**_frozen)
+class FiltersUpdated:
+    """The executor read (or re-read) the symbol's rules."""
+
+    filters: SymbolFilters
+
+
+@dataclass(**_frozen)
+class BalanceUpdated:
+    """Free and locked balance of one asset, as the exchange reports it."""
+
+    asset: str
+    free: Decimal
+    locked: Decimal
+    ts_ms: int
+
+
+@dataclass(**_frozen)
+class TradeTick:
+    trade_id: int
+    price: Decimal
+    qty: Decimal
+    ts_ms: int
+    buyer_is_maker: bool  # True: the seller took liquidity (a sell-side aggressor)
+    bar: Candle | None = None  # a kline replay's whole bar, on the one tick made at its close (candle fills)
+
+
+@dataclass(**_frozen)
+class Candle:
+    open_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+@dataclass(**_frozen)
+class MarketSnapshot:
+    """The local view of the market at one moment.
+
+    `trades` holds every trade since the previous snapshot sent to the same
+    subscriber (bounded), so the paper exchange can match against them.
+    """
+
+    symbol: str
+    seq: int
+    ts_data_ms: int  # market time of the newest data included
+    ts_snapshot_ms: int  # when the snapshot was made (market time in replays)
+    bid: Decimal
+    bid_qty: Decimal
+    ask: Decimal
+    ask_qty: Decimal
+    mid: Decimal
+    spread_bps: Decimal
+    imbalance: Decimal  # top-N book imbalance in [-1, 1]; positive = more bids
+    microprice: Decimal
+    last_price: Decimal | None = None
+    last_qty: Decimal | None = None
+    vwap: Decimal | None = None
+    volatility: Decimal | None = None  # realised, as a fraction over the window
+    trade_flow_imbalance: Decimal = ZERO  # taker buy minus sell volume over total, [-1, 1]
+    candles: tuple[Candle, ...] = ()
+    trades: tuple[TradeTick, ...] = ()
+    stale: bool = False
+    trend_fast: Decimal | None = None  # EMA of the price over market.trend_fast_s (None while warming up)
+    trend_slow: Decimal | None = None  # ...and over market.trend_slow_s
+    vol_hourly: Decimal | None = None  # realised volatility per square root of an hour (a fraction)
+    regime: str = ""  # "up", "down", "range" (features.regime_of), "" while warming up
+
+
+@dataclass(**_frozen)
+class FeedStatusChanged:
+    """The feed went stale or down (`stale=True`) or came back (`stale=False`)."""
+
+    symbol: str
+    stale: bool
+    reason: str
+    ts_ms: int
+    cause: str = ""  # what is wrong, readable (the stream's last error; "" when it came back)
+    since_ms: int = 0  # when the feed went stale (or came back)
+    attempts: int = 0  # connection attempts failed in a row so far
+    next_attempt_ms: int = 0  # when the next connection attempt starts (0 = connected or none planned)
+
+
+@dataclass(**_frozen)
+class FeedFinished:
+    """A finite source (synthetic, replay) has no more data; `last` is its final snapshot."""
+
+    symbol: str
+    ts_ms: int
+    events: int
+    last: MarketSnapshot | None = None
