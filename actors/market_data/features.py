@@ -53,7 +53,7 @@ def fast_constructor(cls: type) -> Any:
         ns[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
         if f.default is not dataclasses.MISSING:
             ns[f"_d_{f.name}"] = f.default
-    params = [n if f.default is dataclasses.MISSING else f"{n}=_d_{n}" for n, f in zip(names, fs)]
+    params = [n if f.default is dataclasses.MISSING else f"{n}=_d_{n}" for n, f in zip(names, fs, strict=True)]
     body = "".join(f"    _s_{n}(o, {n})\n" for n in names)
     src = f"def make({', '.join(params)}):\n    o = _new(_cls)\n{body}    return o\n"
     exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names
@@ -353,7 +353,7 @@ def derive_quotes(
     """
     if last_buy is None and last_sell is None:
         return None
-    if last_was_buy and last_buy is not None or last_sell is None:
+    if (last_was_buy and last_buy is not None) or last_sell is None:
         ask = last_buy
         assert ask is not None
         max_spread = max(tick, (ask * MAX_DERIVED_SPREAD_BPS / BPS).quantize(tick, rounding=ROUND_FLOOR))
