@@ -81,6 +81,7 @@ class AISettings:
     breaker_cooldown_s: int = 30  # wall seconds the rule-based advisor answers alone once it opens, doubling...
     breaker_cooldown_cap_s: int = 600  # ...after each failed retry, up to this
     # the rule-based strategy (rule_based.py); sigma_H = vol_hourly over the holding horizon
+    rule_strategy: str = "trend"  # trend (the default) | maker (the old passive market maker, for comparison)
     rule_horizon_s: int = 14400  # holding horizon: the time limit of its exit plan
     rule_target_vol: Decimal = Decimal("1")  # take profit this many sigma_H above the entry
     rule_stop_vol: Decimal = Decimal("1")  # stop this many sigma_H below the entry
@@ -175,6 +176,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "market.source": ("synthetic", "replay", "binance"),
     "risk.sizing": ("fixed", "equity"),
     "market.candle_fills": ("next_bar", "path"),
+    "ai.rule_strategy": ("trend", "maker"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.console_level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.file_level": ("", "TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),

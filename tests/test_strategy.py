@@ -198,3 +198,9 @@ def test_the_keeper_takes_the_buy_advice_plan_when_the_position_opens() -> None:
     out = core.on_snapshot(snap(2, bid="38.98", ask="39.00", ts_ms=2000))  # under the advised stop
     sell, = [m for t, m in out if t == EXECUTOR and isinstance(m, PlaceOrder)]
     assert sell.reason == "stop_loss"
+
+
+def test_the_old_market_maker_stays_available_as_a_setting() -> None:
+    maker = dataclasses.replace(AI, rule_strategy="maker")
+    a = rule_based_advice(sample_request(regime="down"), maker, "no key")  # it bids whatever the trend
+    assert a.action is AdviceAction.BUY and a.exit_plan is None and "maker bid" in a.reasoning

@@ -20,6 +20,9 @@ market maker bought into every fall and then held (issue 15):
   at the bid once the regime turns down while the bid still pays the floor.
 
 Every advice's `reasoning` names the rule that fired, with its numbers.
+`ai.rule_strategy = "maker"` keeps the old passive market maker (bid at or
+under the best bid in any market, offer at the ask or the floor), for
+comparison and for the tests of the fill models.
 """
 
 from __future__ import annotations
@@ -78,8 +81,27 @@ def rule_based_advice(
     if not (snap.bid > 0 and snap.ask > snap.bid and snap.mid > 0):
         return hold("the book is empty or crossed")
     if request.state is TradingState.READY_TO_BUY:
+        if ai.rule_strategy == "maker":
+            return _maker_bid(request, ai, label, hold, rejected_reason)
         return _entry(request, ai, label, hold, rejected_reason)
     return _exit(request, ai, label, hold, rejected_reason)
+
+
+def _offset(snap: MarketSnapshot) -> Decimal:
+    half_spread = (snap.ask - snap.bid) / 2
+    return max(half_spread, snap.mid * snap.volatility * VOL_FRACTION if snap.volatility else Decimal(0))
+
+
+def _maker_bid(request: AdviceRequest, ai: AISettings, label: str, hold: Callable[[str], Advice],
+               rejected: str | None) -> Advice:
+    snap, f = request.snapshot, request.filters
+    offset = _offset(snap)
+    price = round_price(min(snap.bid, snap.mid - offset), Side.BUY, f)
+    if price <= 0:
+        return hold("no positive bid price")
+    low = max(round_price(price - offset, Side.BUY, f), f.tick_size)
+    text = f"maker bid {fmt(price)} at or under the best bid {fmt(snap.bid)}"
+    return _advice(request, ai, AdviceAction.BUY, price, (min(low, price), price), f"{label}: {text}", rejected)
 
 
 def _entry(request: AdviceRequest, ai: AISettings, label: str, hold: Callable[[str], Advice], rejected: str | None) -> Advice:
@@ -116,7 +138,7 @@ def _exit(request: AdviceRequest, ai: AISettings, label: str, hold: Callable[[st
     floor = request.min_sell_price if request.min_sell_price is not None else request.break_even_price
     if floor is None:
         return hold("no break-even price known, so no sell price is safe")
-    if snap.regime == "down" and snap.bid >= floor and snap.trend_fast is not None and snap.trend_slow is not None:
+    if ai.rule_strategy != "maker" and snap.regime == "down" and snap.bid >= floor and snap.trend_fast is not None and snap.trend_slow is not None:
         price = round_price(max(floor, snap.bid), Side.SELL, f)
         text = (f"trend exit: the regime turned down (fast EMA {fmt(snap.trend_fast)} under slow EMA "
                 f"{fmt(snap.trend_slow)}) while the bid {fmt(snap.bid)} still pays the floor {fmt(floor)}: sell")
@@ -127,8 +149,7 @@ def _exit(request: AdviceRequest, ai: AISettings, label: str, hold: Callable[[st
         text = (f"target exit: offer {fmt(price)}, the plan's target {fmt(target)} "
                 f"(or the floor {fmt(floor)} or the ask, whichever is higher)")
         return _advice(request, ai, AdviceAction.SELL, price, (price, price), f"{label}: {text}", rejected)
-    half_spread = (snap.ask - snap.bid) / 2
-    offset = max(half_spread, snap.mid * snap.volatility * VOL_FRACTION if snap.volatility else Decimal(0))
+    offset = _offset(snap)
     price = round_price(max(floor, snap.ask, snap.mid + offset), Side.SELL, f)
     rng = (price, round_price(price + offset, Side.SELL, f))
     text = f"offer {fmt(price)}: the best ask {fmt(snap.ask)} or the break-even floor {fmt(floor)}, whichever is higher"
