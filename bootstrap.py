@@ -36,7 +36,9 @@ COMMANDS = ("run", "trades", "status", "resume")
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     p = argparse.ArgumentParser(prog="bootstrap.py", description="An actor-based TRUMP/USDC spot bot.",
-                                epilog="`python bootstrap.py` alone means `run`; see `bootstrap.py trades --help`.")
+                                epilog="`python bootstrap.py` alone means `run`; see `bootstrap.py trades --help`. Research: "
+                                       "`backtest PATH...`, `sweep --grid FILE`, `compare PATH... --store FILE` "
+                                       "(each with --help).")
     sub = p.add_subparsers(dest="command", metavar="{run,trades,status,resume}")
     run = sub.add_parser("run", help="run the bot (the default)", description="Run the bot.",
                          epilog="trades | status read the journal without running the bot: bootstrap.py trades --help")
@@ -132,6 +134,15 @@ def banner(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["compare"]:  # model vs rule-based on the same data (actors/ai_eval/compare.py)
+        from actors.ai_eval import compare
+
+        return compare.main(argv[1:])
+    if argv[:1] in (["backtest"], ["sweep"]):  # research at scale: actors/research/cli.py
+        from actors.research.cli import main as research
+
+        return research(argv)
     args = parse_args(argv)
     if not os.environ.get("TRADER_NO_DOTENV"):  # tests keep a developer's .env out of their runs
         load_dotenv(Path(__file__).with_name(".env"), override=False)  # the environment wins over .env
@@ -175,6 +186,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     from loguru import logger
 
     from actors import app
+    from actors.console import Console
     from actors.messages import EquityPoint, GetEquityCurve, GetStatus, StatusSnapshot
     from actors.state_keeper.journal import JournalError
 
@@ -189,8 +201,11 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     wall0 = time.monotonic()
     mode = f"{settings.market.source} market, {settings.exchange.kind} exchange"
-    print(f"starting: {settings.symbol}, {mode}, AI: {'OpenRouter ' + settings.ai.model if keys.openrouter else 'fallback advisor (no OPENROUTER_API_KEY)'}",
-          flush=True)
+    advisor = 'OpenRouter ' + settings.ai.model if keys.openrouter else 'fallback advisor (no OPENROUTER_API_KEY)'
+    if settings.ai.mode != "live":  # record / replay the advice store (actors/ai_consultant/recording.py)
+        advisor = f"{settings.ai.model} replayed from {settings.ai.store_path}" if settings.ai.mode == "replay" else (
+            f"{advisor}, recording into {settings.ai.store_path}")
+    print(f"starting: {settings.symbol}, {mode}, AI: {advisor}", flush=True)
     try:
         running = app.start(settings, keys, report_dir)
     except (JournalError, ValueError, OSError) as exc:  # SettingsError is a ValueError
@@ -200,18 +215,20 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
                   file=sys.stderr)
         return 2
     keeper = running["keeper"]
+    console = Console(settings, progress_line)  # a bar or a live line on a terminal, else the plain lines
     try:
         last = 0.0
         while True:
             status: StatusSnapshot = keeper.ask(GetStatus(recent_trades=0), timeout=30)  # type: ignore[assignment]
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY_S:
-                print(progress_line(status), flush=True)
+                console.update(status, running.stats("market", timeout=1.0) if console.interactive else None)
                 last = now
             if status.stopped_reason and app.is_backtest(settings):
                 break
             if stop.wait(0.2):
                 break
+        console.close(status)
         if signals:
             logger.info("{} received: stopping cleanly", signals[0])
             print(f"{signals[0]} received: stopping cleanly", flush=True)  # the console shows warnings only
@@ -222,6 +239,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
         equity: tuple[EquityPoint, ...] = keeper.ask(GetEquityCurve(), timeout=30)  # type: ignore[assignment]
         stats = {name: running.stats(name) for name in ("ai", "market", "executor")}
     finally:
+        console.close()
         app.stop(running)
         for s, handler in old.items():
             signal.signal(s, handler)

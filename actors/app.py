@@ -117,6 +117,7 @@ def _host(url: str) -> str:
 def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int | None = None) -> Running:
     from actors.ai_consultant.actor import AIConsultantActor
     from actors.market_data.actor import MarketDataActor
+    from actors.notify import start_notifier
     from actors.order_executor.actor import OrderExecutorActor
     from actors.state_keeper.actor import StateKeeperActor
 
@@ -143,6 +144,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
 
             peers = {k: run.actors[k] for k in ("ai", "market", "executor")}
             run.actors["status"] = StatusServerActor.start(settings, run.actors["keeper"], peers, port=port)
+        run.actors.update(start_notifier(settings, run.actors["keeper"], backtest=is_backtest(settings)))
         run.actors["market"].tell(StartFeed())
     except BaseException:
         stop(run)

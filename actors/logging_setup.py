@@ -207,12 +207,7 @@ def configure_logging(
     console_level, file_level = levels(settings)
     path = settings.file if json_file is _FROM_SETTINGS else json_file
     with _LOCK:
-        for sink_id in _sink_ids:
-            try:
-                logger.remove(sink_id)
-            except ValueError:
-                pass
-        _sink_ids.clear()
+        _remove_ours()
         try:
             logger.remove(0)  # loguru's own stderr sink: ours replaces it
         except ValueError:
@@ -245,16 +240,21 @@ def remove_logging() -> None:
     Sinks others added stay; loguru's default stderr sink is not brought back.
     """
     with _LOCK:
-        for sink_id in _sink_ids:
-            try:
-                logger.remove(sink_id)
-            except ValueError:
-                pass
-        _sink_ids.clear()
+        _remove_ours()
         logger.configure(patcher=_no_patch)
         root = logging.getLogger()
         for handler in [h for h in root.handlers if isinstance(h, InterceptHandler)]:
             root.removeHandler(handler)
+
+
+def _remove_ours() -> None:
+    """Remove the sinks `configure_logging` added (the caller holds `_LOCK`); one already gone is fine."""
+    for sink_id in _sink_ids:
+        try:
+            logger.remove(sink_id)
+        except ValueError:
+            pass
+    _sink_ids.clear()
 
 
 def _no_patch(_record: Record) -> None:

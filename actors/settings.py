@@ -86,6 +86,9 @@ class AISettings:
     rule_target_vol: Decimal = Decimal("1")  # take profit this many sigma_H above the entry
     rule_stop_vol: Decimal = Decimal("1")  # stop this many sigma_H below the entry
     rule_fee_margin: Decimal = Decimal("2")  # buy only if the target clears (2 fees + min_profit) this many times
+    mode: str = "live"  # live: ask, store nothing | record: ask and store | replay: answer from the store only
+    store_path: str = "data/advice.sqlite3"  # the advice store (record and replay)
+    replay_match: str = "exact"  # exact: the same prompt only | nearest: else the latest earlier answer (same state)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,6 +149,19 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NotifySettings:
+    """Notifications (actors/notify/): secrets come from the environment, never from here."""
+
+    channels: tuple[str, ...] = ()  # telegram, webhook; none = the notifier does not start
+    events: tuple[str, ...] = ("trade_closed", "halted", "denials", "errors", "daily_summary", "stopped")
+    rate_per_minute: int = 20  # messages a channel sends at most in any minute; more wait (a few are dropped)
+    burst_s: int = 60  # denials and errors within this many seconds make one message
+    backtests: bool = False  # also notify from synthetic and replay runs
+    telegram_api_url: str = "https://api.telegram.org"  # the Bot API (a local Bot API server, a test stand-in)
+    timeout_s: int = 10  # one delivery attempt
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     symbol: str = "TRUMPUSDC"
     exchange: ExchangeSettings = field(default_factory=ExchangeSettings)
@@ -156,6 +172,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     status: StatusSettings = field(default_factory=StatusSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     # dotted keys set explicitly (file or overrides), e.g. "exchange.tick_size"; not part of equality
     given: frozenset[str] = field(default=frozenset(), compare=False)
 
@@ -169,12 +186,15 @@ _SECTIONS: dict[str, type] = {
     "storage": StorageSettings,
     "status": StatusSettings,
     "logging": LoggingSettings,
+    "notify": NotifySettings,
 }
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "exchange.kind": ("paper", "binance"),
     "market.source": ("synthetic", "replay", "binance"),
     "risk.sizing": ("fixed", "equity"),
+    "ai.mode": ("live", "record", "replay"),
+    "ai.replay_match": ("exact", "nearest"),
     "market.candle_fills": ("next_bar", "path"),
     "ai.rule_strategy": ("trend", "maker"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
@@ -338,6 +358,8 @@ def validate(s: Settings) -> None:
     for key in ("rule_horizon_s", "rule_target_vol", "rule_stop_vol"):
         _positive(f"ai.{key}", getattr(a, key))
     _positive("ai.rule_fee_margin", a.rule_fee_margin, zero_ok=True)
+    if a.mode != "live" and not a.store_path:
+        raise SettingsError(f"ai.mode = {a.mode!r} needs ai.store_path (the advice store file)")
     _positive("trading.quote_per_trade", t.quote_per_trade)
     if not 0 <= t.fee_rate < Decimal("0.02"):
         raise SettingsError(f"trading.fee_rate must be in [0, 0.02), not {t.fee_rate}")
@@ -352,6 +374,7 @@ def validate(s: Settings) -> None:
         raise SettingsError("storage.path must name a file (':memory:' keeps the journal in memory)")
     if not 0 <= s.status.port <= 65535:
         raise SettingsError(f"status.port must be in 0..65535 (0 = off), not {s.status.port}")
+    _validate_notify(s.notify)
 
 
 def _validate_risk(r: RiskSettings) -> None:
@@ -377,3 +400,18 @@ def _validate_risk(r: RiskSettings) -> None:
     if r.max_consecutive_losses and not r.loss_pause_s:
         raise SettingsError("risk.loss_pause_s must be > 0 when risk.max_consecutive_losses is set "
                             "(how long to pause buying after the losing streak)")
+
+
+NOTIFY_CHANNELS = ("telegram", "webhook")
+NOTIFY_EVENTS = ("trade_closed", "halted", "risk", "denials", "blocked", "errors", "daily_summary", "stopped")
+
+
+def _validate_notify(n: NotifySettings) -> None:
+    for key, allowed in (("channels", NOTIFY_CHANNELS), ("events", NOTIFY_EVENTS)):
+        bad = [v for v in getattr(n, key) if v not in allowed]
+        if bad:
+            raise SettingsError(f"notify.{key} has {', '.join(map(repr, bad))}; choose from: {', '.join(allowed)}")
+    for key in ("rate_per_minute", "burst_s", "timeout_s"):
+        _positive(f"notify.{key}", getattr(n, key))
+    if not n.telegram_api_url.startswith(("http://", "https://")):
+        raise SettingsError("notify.telegram_api_url must start with http:// or https://")

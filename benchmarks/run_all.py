@@ -29,7 +29,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SCRIPTS = ["keeper_throughput", "tick_to_order", "ai_consultant", "memory", "startup", "replay", "nautilus_replay"]
+SCRIPTS = ["keeper_throughput", "tick_to_order", "ai_consultant", "memory", "startup", "replay", "nautilus_replay",
+           "research"]
 TIMEOUT_S = 900
 
 
@@ -94,6 +95,17 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ratio_key="ai_hang_vs_idle_p50_ratio", ratio=r.get("ai_hang_vs_idle_p50_ratio"))
     add("replay_vs_nautilus", "replay_vs_nautilus_ratio >= 1.0", "replay_vs_nautilus_ratio", lambda v: v >= 1.0,
         replay_events_per_s=r.get("replay_events_per_s"), nautilus_events_per_s=r.get("nautilus_events_per_s"))
+    add("research_kline_vs_aggtrades", "research_kline_vs_aggtrades_ratio >= 1.0 (issue 14: a kline replay as fast "
+        "per event as an aggTrades replay)", "research_kline_vs_aggtrades_ratio", lambda v: v >= 1.0,
+        kline_events_per_s=r.get("research_kline_events_per_s"),
+        aggtrades_events_per_s=r.get("research_aggtrades_events_per_s"))
+    cores = r.get("research_cores") or 1
+    add("research_sweep_scaling", f"research_sweep_speedup >= 0.7 x {cores} cores", "research_sweep_speedup",
+        lambda v: v >= 0.7 * cores, one_core_s=r.get("research_sweep_one_core_s"),
+        all_cores_s=r.get("research_sweep_all_cores_s"))
+    add("research_warm_run", "research_warm_vs_cold_ratio <= 0.2 (a warm worker keeps its imports)",
+        "research_warm_vs_cold_ratio", lambda v: v <= 0.2, warm_run_s=r.get("research_warm_run_s"),
+        cold_run_s=r.get("research_cold_run_s"))
     return t
 
 
@@ -123,6 +135,12 @@ TABLE = [
     ("peak RSS, 100k trades (core)", "peak_rss_mb_100k_trades", "MB"),
     ("cold start to ready", "cold_start_s", "s"),
     ("restart with 100k-event journal", "restart_ready_s", "s"),
+    ("research: 5m kline month", "research_kline_events_per_s", "events/s"),
+    ("research: aggTrades day", "research_aggtrades_events_per_s", "events/s"),
+    ("research: sweep on one core", "research_sweep_one_core_s", "s"),
+    ("research: sweep on all cores", "research_sweep_all_cores_s", "s"),
+    ("research: run in a warm worker", "research_warm_run_s", "s"),
+    ("research: the same run, cold process", "research_cold_run_s", "s"),
 ]
 
 

@@ -44,6 +44,7 @@ from actors.ai_consultant.calls import (
 from actors.ai_consultant.client import ChatClient, ClientFactory, Messages, Usage, Verdict, unknown_models
 from actors.ai_consultant.openrouter import OpenRouterClient
 from actors.ai_consultant.prompt import build_messages
+from actors.ai_consultant.recording import Recording
 from actors.ai_consultant.reply import ReplyError, parse_reply
 from actors.ai_consultant.rule_based import rule_based_advice
 from actors.ai_consultant.rules import ReplyMeta, advice_from_fields, hold_advice, recheck
@@ -89,7 +90,8 @@ class AIConsultantActor(pykka.ThreadingActor):
         self._waiting: dict[int, Waiter] = {}
         self._next_ticket = 0
         self._models: tuple[str, ...] = (self._ai.model, *self._ai.fallback_models)
-        self._model_off: str | None = None if self._key else "no OpenRouter API key"
+        self._rec = Recording(self._ai)  # [ai] mode: live, record or replay (recording.py)
+        self._model_off: str | None = None if self._key or self._rec.replaying else "no OpenRouter API key"
         self._failures_in_row = 0
         self._cooldown_until_ms = 0
         cooldown = Backoff(initial=self._ai.breaker_cooldown_s, cap=self._ai.breaker_cooldown_cap_s, jitter=(1, 1))
@@ -101,10 +103,13 @@ class AIConsultantActor(pykka.ThreadingActor):
     # -- lifecycle (actor thread) --
 
     def on_start(self) -> None:
-        if self._key is None:
-            logger.info("AI consultant: no OpenRouter API key, the rule-based fallback advises (offline)")
-            return
-        self._client = self._client_factory(self._ai, self._key)
+        self._rec.open(self._key is not None)
+        self._client = self._rec.client()  # the advice store stands in for the provider when replaying
+        if self._client is None:
+            if self._key is None:
+                logger.info("AI consultant: no OpenRouter API key, the rule-based fallback advises (offline)")
+                return
+            self._client = self._client_factory(self._ai, self._key)
         self._io = LoopThread(LOOP_NAME)
         self._io.start()  # last: an on_start error after this would leak the thread
         logger.info("AI consultant: model {} via {} ({})", self._ai.model, self._client.name, self._ai.base_url)
@@ -114,6 +119,7 @@ class AIConsultantActor(pykka.ThreadingActor):
     def on_stop(self) -> None:
         self._answer_all_waiting("the consultant is stopping")
         self._shutdown_io()
+        self._rec.close()
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
         logger.error("AI consultant failed: {}", redact(f"{exception_type.__name__}: {exception_value}"))
@@ -121,6 +127,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             self._answer_all_waiting("the consultant failed")
         finally:
             self._shutdown_io()
+            self._rec.close()
 
     def _answer_all_waiting(self, why: str) -> None:
         """Every requester still waiting gets its one answer before the actor goes."""
@@ -196,7 +203,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             why = self._why_no_model(req)
             if why is None:
                 messages = build_messages(req, self._ai)  # may raise: before the breaker lets a probe out
-                why = self._why_breaker_holds()
+                why = self._rec.miss(messages, req) or self._why_breaker_holds()
             if why is not None:
                 self._answer(req, rule_based_advice(req, self._ai, why))
                 return
@@ -242,6 +249,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         timeout_s = float(self._ai.timeout_s)
         deadline_s = timeout_s + min(timeout_s, 2.0)
         self._tally.model_calls += 1
+        self._rec.asked(flight.flight_id, messages, req)
         self._io.submit(run_call(self.actor_ref, self._client, messages, deadline_s, self._models, flight.flight_id))
         return flight
 
@@ -253,13 +261,19 @@ class AIConsultantActor(pykka.ThreadingActor):
         if flight is None:
             return
         c = msg.completion
-        self._account(c.usage, c.attempts, c.latency_ms)
+        self._account(self._rec.billed(c.usage), c.attempts, c.latency_ms)
         self._reached()
         waiters = self._take_waiters(flight)
+        late = not any(w.request is flight.leader for w in waiters)
+        if self._rec.late(msg.flight_id) and not late:  # replaying an answer that missed its leader's deadline
+            self._tally.timeouts += 1
+            waiters = [w for w in waiters if w.request is not flight.leader]
+            self._answer(flight.leader, rule_based_advice(flight.leader, self._ai, "timeout (as recorded)"))
         try:
             fields = parse_reply(c.text)
         except ReplyError as e:
             self._tally.errors += 1
+            self._rec.answered(msg.flight_id, c, None, e.reason, late)
             self._pause(flight, f"unusable reply: {e.reason}; it began {redact(c.text[:120])!r}")
             for w in waiters:
                 self._answer(w.request, rule_based_advice(w.request, self._ai, f"invalid reply: {e.reason}",
@@ -268,6 +282,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         self._failures_in_row, self._cooldown_until_ms = 0, 0
         meta = ReplyMeta(c.model, c.latency_ms, c.usage.cost, c.usage.prompt_tokens, c.usage.completion_tokens)
         leader = advice_from_fields(fields, flight.leader, self._ai, meta)
+        self._rec.answered(msg.flight_id, c, leader, None, late)
         self._cache.put(flight.key, leader, flight.leader.ts_ms)
         if leader.rejected_reason:
             self._tally.rejected += 1
@@ -287,10 +302,11 @@ class AIConsultantActor(pykka.ThreadingActor):
         if flight is None:
             return
         e = msg.error
-        self._account(e.usage, e.attempts, None)
+        self._account(self._rec.billed(e.usage), e.attempts, None)
         self._tally.errors += 1
         assert self._client is not None
         verdict = self._client.classify(e)
+        self._rec.failed(msg.flight_id, e, verdict)
         if verdict is Verdict.FATAL:
             self._disable(e.hint or f"{self._client.name} refused the call: {e.reason}")
         elif verdict is Verdict.PAUSE:
@@ -390,5 +406,6 @@ class AIConsultantActor(pykka.ThreadingActor):
             ("model", self._ai.model),
             ("model_off", self._model_off),
             *self._breaker.values(),
+            *self._rec.values(),
         )
         return Stats(source="ai", values=values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from actors.messages.advice import (
     Advice,
+    AdviceRef,
     AdviceRequest,
     AdvisedExits,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "ZERO",
     "Advice",
     "AdviceAction",
+    "AdviceRef",
     "AdviceRequest",
     "AdviceSource",
     "AdvisedExits",

@@ -74,3 +74,17 @@ class Advice:
             "reasoning": self.reasoning,
             "source": self.source.value,
         }
+
+
+# -- aieval --
+
+
+@dataclass(**_frozen)
+class AdviceRef:
+    """Who proposed an order: an advice (model, cache, rule-based) or a rule (risk exit, operator)."""
+
+    advice_id: str  # the advice's request id, or the rule ("stop_loss", "manual")
+    source: str  # "model", "cache", "rule_based", "risk", "operator"
+    model: str | None = None
+    confidence: Decimal | None = None
+    cost: Decimal = ZERO  # what the model call behind it cost (0 for cache, rules)

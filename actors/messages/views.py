@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from actors.messages.base import ZERO, RiskState, TradingState, _frozen
 
 if TYPE_CHECKING:
-    from actors.messages.advice import Advice
+    from actors.messages.advice import Advice, AdviceRef
     from actors.messages.events import OrderDenied
     from actors.messages.market import MarketSnapshot
 
@@ -63,6 +63,8 @@ class Trade:
     closed_at: datetime | None = None
     exit_reason: str = ""  # what closed it: "advice", "stop_loss", "take_profit", "trailing_stop", "time_exit", ...
     entry_reason: str = ""  # what opened it: the advice id or the rule that fired
+    entry_advice: AdviceRef | None = None  # the advice (or rule) behind the buy, for attribution
+    exit_advice: AdviceRef | None = None  # the advice (or rule) behind the sell that closed it
 
 
 @dataclass(**_frozen)

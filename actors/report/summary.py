@@ -32,6 +32,7 @@ from typing import Any
 
 from actors.market_data.replay_report import data_section
 from actors.messages import ZERO, EquityPoint, Order, Stats, StatusSnapshot, Trade
+from actors.report.attribution import attribution_summary, draw_calibration, ref_dict
 from actors.report.chart import draw_chart
 from actors.report.convert import dec_str, dt_to_iso, dt_to_ms, ms_to_iso, ratio_str, to_jsonable
 from actors.report.measures import final_unrealized, hold_return, max_drawdown_span, win_rate
@@ -69,6 +70,7 @@ def _trade_dict(index: int, t: Trade) -> dict[str, Any]:
         "closed_at_ms": dt_to_ms(t.closed_at),
         "entry_reason": t.entry_reason,
         "exit_reason": t.exit_reason or ("advice" if t.status == "CLOSED" else ""),
+        "entry_advice": ref_dict(t.entry_advice), "exit_advice": ref_dict(t.exit_advice),
     }
 
 
@@ -195,6 +197,7 @@ def build_summary(
         "risk": risk_summary(status, settings, total_pnl, dd),
         "data": data_section(settings, market),  # fill model, grid, data read and dropped (replay_report)
         "ai": _ai_dict(ai),
+        "attribution": attribution_summary(trades, ai, horizon_s=settings.risk.max_holding_s, end_ms=end_ms),
         "market": to_jsonable(dict(market)) if market is not None else None,
         "executor": to_jsonable(dict(executor)) if executor is not None else None,
         "counters": {str(k): v for k, v in status.counters},
@@ -223,4 +226,5 @@ def write_report(summary: Mapping[str, Any], equity: Sequence[EquityPoint], repo
     tmp.replace(summary_path)
     chart_path = report_dir / CHART_FILE
     draw_chart(summary, tuple(equity), chart_path)
+    draw_calibration(summary, report_dir / "calibration.png")
     return summary_path, chart_path

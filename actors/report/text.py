@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from actors.market_data.replay_report import format_data
+from actors.report.attribution import attribution_lines
 from actors.report.convert import as_decimal
 from actors.report.risk import risk_lines
 
@@ -126,6 +127,7 @@ def format_report(summary: Mapping[str, Any], max_trades: int = 30, edge: int = 
                f"cost {fmt_num(ai.get('cost'))}" + (f", model {ai['model']}" if ai.get("model") else "")
                + ("" if ai.get("available", True) else " (no stats: the consultant did not answer)"))
     out.append("")
+    out += attribution_lines(summary)
 
     pos = summary.get("position") or {}
     out.append("Final state")

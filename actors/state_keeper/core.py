@@ -46,7 +46,7 @@ from actors.settings import Settings
 from actors.state_keeper import decide, facts, manual, orders, views, wake
 from actors.state_keeper.blocking import Blockers
 from actors.state_keeper.facts import Fact, RiskStateSet
-from actors.state_keeper.ledger import Ledger, OrderRecord
+from actors.state_keeper.ledger import Ledger, OrderRecord, advice_ref
 from actors.state_keeper.machine import Machine
 from actors.state_keeper.protections import RiskBook
 
@@ -133,7 +133,8 @@ class KeeperCore:
             case facts.IntentRecorded(order=cmd):
                 reason = cmd.reason or ("stop_loss" if cmd.correlation_id == "stop-loss" else "advice")
                 self.ledger.add_order(OrderRecord(cmd.client_order_id, cmd.side, cmd.price, cmd.quantity, cmd.ts_ms,
-                                                  cmd.correlation_id, reason))
+                                                  cmd.correlation_id, reason,
+                                                  advice=advice_ref(cmd.correlation_id, reason, self.last_advice)))
                 self.next_id = max(self.next_id, _counter(cmd.client_order_id) + 1)
                 return None
             case facts.TransitionRecorded(to=to, reason=reason, active=active, order=order):

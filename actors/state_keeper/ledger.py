@@ -14,6 +14,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from actors.messages import (
     ZERO,
+    Advice,
+    AdviceRef,
+    AdviceSource,
     Order,
     OrderStatus,
     OrderUpdate,
@@ -55,6 +58,7 @@ class OrderRecord:
     updated_ms: int = 0
     cancel_requested: bool = False
     reject_reason: str = ""
+    advice: AdviceRef | None = None  # who proposed it (attribution)
 
     @property
     def avg_price(self) -> Decimal | None:
@@ -348,4 +352,17 @@ class Ledger:
             closed_at=utc_from_ms(t.closed_ms) if t.closed_ms is not None else None,
             exit_reason=t.exit_reason,
             entry_reason=(buy.correlation_id or buy.reason) if buy is not None else "",
+            entry_advice=buy.advice if buy is not None else None,
+            exit_advice=self.orders[t.sell_ids[-1]].advice if t.sell_ids and t.sell_ids[-1] in self.orders else None,
         )
+
+
+_REF_SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "rule_based"}
+
+
+def advice_ref(correlation_id: str, reason: str, last: Advice | None) -> AdviceRef:
+    """The advice an order was placed on (the keeper's last advice, when the ids match), or the rule that did."""
+    if last is not None and correlation_id == last.request_id:
+        return AdviceRef(advice_id=last.request_id, source=_REF_SOURCES.get(last.source, last.source.value),
+                         model=last.model, confidence=last.confidence, cost=last.cost)
+    return AdviceRef(advice_id=correlation_id or reason, source="operator" if reason == "operator" else "risk")

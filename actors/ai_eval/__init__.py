@@ -1,0 +1,1 @@
+"""Evaluating the AI: record/replay comparisons against the rule-based advisor (`compare.py`)."""
