@@ -37,7 +37,7 @@ from actors.messages import (  # noqa: E402
     Side,
 )
 from actors.settings import Settings, StatusSettings, StorageSettings  # noqa: E402
-from tests.helpers import FILTERS as FILTERS  # noqa: E402  (one FILTERS for the tests and the benchmarks)
+from tests._support.helpers import FILTERS as FILTERS  # noqa: E402  (one FILTERS for the tests and the benchmarks)
 
 D = Decimal
 

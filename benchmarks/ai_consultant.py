@@ -1,7 +1,7 @@
 """The AI consultant: cache-hit reply time, and what a hung model call does to everything else.
 
 Method: two real AIConsultantActors, A and B, with an OpenRouter key, both
-pointed at the fake OpenRouter (`tests/fakes/openrouter.py`, on 127.0.0.1); a
+pointed at the fake OpenRouter (`tests/_support/fakes/openrouter.py`, on 127.0.0.1); a
 probe actor is the requester (`reply_to`) and stamps `perf_counter_ns()` first
 thing when an Advice reaches it. One request warms each cache (a model call).
 Then cache hits are timed one at a time: the same market situation, other
@@ -40,7 +40,7 @@ from _common import bench_settings, emit, hop_samples, parse_args, percentile, p
 from actors.ai_consultant.actor import AIConsultantActor
 from actors.messages import Advice, AdviceSource, GetStats
 from actors.secrets import Secret
-from tests.fakes.openrouter import FakeOpenRouter, Reply, sample_request
+from tests._support.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 
 D = Decimal
 KEY = "-".join(("sk", "or", "v1", "fake", "benchmark", "key"))  # a stand-in value; no real key looks like it

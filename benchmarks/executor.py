@@ -4,7 +4,7 @@
    (the 1M-trade replay case), and place-to-fill round trips per second.
 2. Paper exchange through the actor: place -> NEW -> FILLED round trips per second,
    seen by a subscriber.
-3. Binance mode against the local stand-in (tests/fakes/binance_exchange.py):
+3. Binance mode against the local stand-in (tests/_support/fakes/binance_exchange.py):
    place-to-acknowledged latency (PlaceOrder told -> NEW received), p50/p99.
 """
 
@@ -129,8 +129,8 @@ def bench_latency(n: int = 200) -> dict[str, float]:
     from actors.binance.config import BinanceTuning
     from actors.order_executor.actor import OrderExecutorActor
     from actors.secrets import Secret
-    from tests.fakes.binance_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBinance
-    from tests.probes import ProbeHandle
+    from tests._support.fakes.binance_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBinance
+    from tests._support.probes import ProbeHandle
 
     fake = FakeBinance(balances={"USDC": "1000000", "TRUMP": "0"})
     rest, ws = fake.start()

@@ -146,7 +146,7 @@ def keeper_samples(n: int, tmp: Path | None) -> dict[str, list[int]]:
 def via_ai_cache_samples(n: int) -> list[int]:
     from actors._lib.secrets import Secret
     from actors.ai_consultant.actor import AIConsultantActor
-    from tests.fakes.openrouter import FakeOpenRouter
+    from tests._support.fakes.openrouter import FakeOpenRouter
 
     fake = FakeOpenRouter()
     fake.start()

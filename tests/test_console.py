@@ -18,8 +18,8 @@ from actors.console import Console, feed_health, live_line, replay_span, run_spa
 from actors.market_data.synthetic import EPOCH_MS
 from actors.messages import TradingState
 from actors.settings import LoggingSettings, MarketSettings, Settings
+from tests._support.paths import DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 H = 3_600_000
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from actors.settings import Settings, SettingsError, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests._support.paths import ROOT
 
 
 def write(tmp_path: Path, text: str) -> Path:

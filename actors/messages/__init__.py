@@ -65,6 +65,7 @@ from actors.messages.orders import (
     QueryOrder,
 )
 from actors.messages.queries import (
+    CancelOpenOrder,
     EquityPoint,
     GetEquityCurve,
     GetStats,
@@ -78,6 +79,7 @@ from actors.messages.queries import (
 )
 from actors.messages.views import (
     BlockedCondition,
+    ExitPlanView,
     Order,
     Position,
     RiskView,
@@ -95,10 +97,12 @@ __all__ = [
     "AdvisedExits",
     "BalanceUpdated",
     "BlockedCondition",
+    "CancelOpenOrder",
     "CancelOrder",
     "Candle",
     "Clock",
     "EquityPoint",
+    "ExitPlanView",
     "FeedFinished",
     "FeedStatusChanged",
     "FiltersUpdated",

@@ -98,3 +98,11 @@ class HaltTrading:
     by: str
     reason: str = ""
     flatten: bool = False
+
+
+@dataclass(**_frozen)
+class CancelOpenOrder:
+    """The operator cancels the working order (nothing else changes); journaled with who and why."""
+
+    by: str
+    reason: str = ""

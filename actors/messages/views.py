@@ -115,3 +115,15 @@ class StatusSnapshot:
     risk: RiskView | None = None
     blocked: tuple[BlockedCondition, ...] = ()
     denials: tuple[OrderDenied, ...] = ()  # the most recent, newest last
+    exit_plan: ExitPlanView | None = None  # while holding: stop, target, trailing stop, break-even
+
+
+@dataclass(**_frozen)
+class ExitPlanView:
+    """The open position's exit levels, for the dashboard's price chart (None = not set)."""
+
+    stop_price: Decimal | None = None
+    take_profit_price: Decimal | None = None
+    trailing_stop_price: Decimal | None = None  # where the trailing stop stands now
+    deadline_ms: int | None = None  # the time exit
+    break_even: Decimal | None = None  # the lowest sell price the break-even rule allows

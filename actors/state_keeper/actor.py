@@ -25,6 +25,7 @@ from actors.messages import (
     Advice,
     AdviceRequest,
     BalanceUpdated,
+    CancelOpenOrder,
     CancelOrder,
     FeedFinished,
     FeedStatusChanged,
@@ -148,7 +149,7 @@ class StateKeeperActor(pykka.ThreadingActor):
             case RequestTransition():
                 result = core.request_transition(message.to, message.order)
                 effects = []
-            case PauseBuying() | ResumeTrading() | HaltTrading():
+            case PauseBuying() | ResumeTrading() | HaltTrading() | CancelOpenOrder():
                 effects = core.on_control(message)
                 result = core.status(0)
             case Subscribe(subscriber=ref):

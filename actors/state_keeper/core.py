@@ -24,6 +24,7 @@ from actors.messages import (
     ZERO,
     Advice,
     BalanceUpdated,
+    CancelOpenOrder,
     EquityPoint,
     FeedStatusChanged,
     HaltTrading,
@@ -295,10 +296,16 @@ class KeeperCore:
 
     # -- operator controls --------------------------------------------------------------
 
-    def on_control(self, msg: PauseBuying | ResumeTrading | HaltTrading) -> list[Effect]:
+    def on_control(self, msg: PauseBuying | ResumeTrading | HaltTrading | CancelOpenOrder) -> list[Effect]:
         ts = self.last_snapshot.ts_snapshot_ms if self.last_snapshot else 0
         who = f"{msg.by}: {msg.reason}" if msg.reason else msg.by
         match msg:
+            case CancelOpenOrder():
+                rec = self.ledger.orders.get(self.active_id or "")
+                if rec is None or rec.status.is_terminal or rec.cancel_requested:
+                    logger.info("cancel asked by {}: no open order to cancel", who)
+                    return []
+                return decide.cancel(self, rec, f"cancelled by {who}", ts)
             case PauseBuying():
                 f = RiskStateSet(state=RiskState.REDUCING, reason=f"buying paused by {who}", ts_ms=ts, by=msg.by)
             case ResumeTrading():

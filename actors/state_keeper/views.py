@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from actors.messages import ZERO, RiskState, RiskView, StatusSnapshot
+from actors.messages import ZERO, ExitPlanView, RiskState, RiskView, StatusSnapshot
+from actors.state_keeper import exits
 from actors.state_keeper.protections import losing_streak
 
 if TYPE_CHECKING:
@@ -22,6 +23,17 @@ def risk_view(core: KeeperCore) -> RiskView:
         max_drawdown=lim.max_drawdown, day_pnl=equity - book.day_open if book.day >= 0 else ZERO,
         daily_loss_limit=lim.daily_loss_limit, consecutive_losses=losing_streak(pnls),
         max_consecutive_losses=lim.max_consecutive_losses, exposure=core.ledger.cost, max_exposure=lim.max_exposure)
+
+
+def exit_plan_view(core: KeeperCore) -> ExitPlanView | None:
+    """The levels the open position will be sold at (None while flat)."""
+    if not core.ledger.qty:
+        return None
+    p = core.exit_plan
+    return ExitPlanView(
+        stop_price=p.stop_price if p else None, take_profit_price=p.take_profit_price if p else None,
+        trailing_stop_price=exits.trail_price(p, core.high_bid) if p else None,
+        deadline_ms=p.deadline_ms if p else None, break_even=core.min_sell_price())
 
 
 def status(core: KeeperCore, recent_trades: int | None = None) -> StatusSnapshot:
@@ -45,4 +57,5 @@ def status(core: KeeperCore, recent_trades: int | None = None) -> StatusSnapshot
         risk=risk_view(core),
         blocked=core.blockers.current(),
         denials=tuple(core.denials),
+        exit_plan=exit_plan_view(core),
     )

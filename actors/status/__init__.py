@@ -1,4 +1,4 @@
-"""The status page: HTML, JSON and Prometheus views of the keeper and its peers.
+"""The status page: the dashboard (pushed updates, controls), JSON and Prometheus views of the keeper.
 
 `StatusServerActor.start(settings, keeper, peers={"ai": ref, ...}, port=None)`;
 ask it `GetBoundPort()` for the port it really listens on.

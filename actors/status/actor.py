@@ -1,25 +1,36 @@
-"""The status page actor: a read-only web view of the keeper and its peers.
+"""The status page actor: the dashboard of the keeper and its peers, with the operator's controls.
 
 Threads:
 - the caller's thread runs `__init__`: it checks the settings and binds the
   listening socket, so a bad host, a missing token or a port in use reaches
   whoever calls `start()` as an exception;
-- the actor thread runs `on_start` / `on_stop` / `on_failure` and answers
-  `GetBoundPort`; it holds no trading state and never waits on the keeper;
+- the actor thread runs `on_start` / `on_stop` / `on_failure`, answers
+  `GetBoundPort` and hands the keeper's events to the loop; it holds no
+  trading state and never waits on the keeper;
 - the `status-server-io` loop thread runs the aiohttp server and the
   refresher (`actors.status.server`), which asks the keeper (GetStatus) and
   the peers (GetStats) every `refresh_s` without blocking the loop and keeps
   the answers as an immutable view. Requests are served from that view, with
-  its age, so a slow or dead keeper never holds a request up.
+  its age, so a slow or dead keeper never holds a request up. A control is
+  asked of the keeper the same way (PauseBuying, ResumeTrading, HaltTrading,
+  CancelOpenOrder), so the keeper's own rules and journal apply to it.
 
-Routes: `/` (HTML, reloads itself), `/status` (JSON, Decimals as strings),
-`/metrics` (Prometheus text). Off-loopback the page requires
-`status.token`, sent as `Authorization: Bearer <token>` or `?token=<token>`.
+The actor subscribes to the keeper's events (`Subscribe`) and hands each to
+the loop (`call_soon`), which refreshes and pushes at once: a page sees a
+fill or a halt without waiting for the next round.
+
+Routes: `/` (the dashboard), `/events` (server-sent updates), `/status`
+(JSON, Decimals as strings), `/metrics` (Prometheus text), `/static/*`, and
+`POST /control/{pause,resume,halt,flatten,cancel}`. Off-loopback every route
+requires `status.token`, sent as `Authorization: Bearer <token>`,
+`X-Trader-Token` or `?token=<token>`; a control also needs the page's token
+and a same-origin request (`actors.status.controls`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import socket
 import time
 from collections.abc import Mapping
@@ -30,10 +41,24 @@ import pykka
 from loguru import logger
 
 from actors.aio import LoopThread
-from actors.messages import Clock
+from actors.messages import (
+    Clock,
+    OrderDenied,
+    OrderFilled,
+    OrderPlaced,
+    RiskStateChanged,
+    StateChanged,
+    Subscribe,
+    TradeClosed,
+    TradingBlocked,
+    TradingHalted,
+    TradingStopped,
+    TradingUnblocked,
+    Unsubscribe,
+)
 from actors.secrets import Secret, redact
 from actors.settings import Settings, SettingsError
-from actors.status.render import REFRESH_S
+from actors.status.dashboard import mode_of
 from actors.status.server import StatusServer
 
 LOOP_NAME = "status-server-io"
@@ -85,8 +110,12 @@ def _bind(host: str, port: int) -> socket.socket:
     raise OSError(f"status page: cannot listen on {host or '*'}:{port}: {last}")
 
 
+_EVENTS = (OrderPlaced, OrderDenied, OrderFilled, TradeClosed, StateChanged, RiskStateChanged, TradingHalted,
+           TradingStopped, TradingBlocked, TradingUnblocked)
+
+
 class StatusServerActor(pykka.ThreadingActor):
-    """Serves `/`, `/status` and `/metrics` from a cache refreshed by asking, never by blocking.
+    """Serves the dashboard, `/status` and `/metrics` from a cache refreshed by asking, never by blocking.
 
     Args:
         settings: `settings.status` gives host, port and token.
@@ -109,7 +138,6 @@ class StatusServerActor(pykka.ThreadingActor):
         refresh_s: float = 0.5,
         ask_timeout_s: float = 2.0,
         recent_trades: int = 20,
-        page_refresh_s: int = REFRESH_S,
         clock: Clock | None = None,
     ) -> None:
         super().__init__()
@@ -133,7 +161,10 @@ class StatusServerActor(pykka.ThreadingActor):
         self._peers = dict(peers or {})
         self._options: dict[str, Any] = {
             "refresh_s": refresh_s, "ask_timeout_s": ask_timeout_s, "recent_trades": recent_trades,
-            "clock": clock or _wall_ms, "page_refresh_s": page_refresh_s,
+            "clock": clock or _wall_ms, "mode": mode_of(settings.exchange.kind, settings.market.source),
+            "symbol": settings.symbol,
+            # POSTs need a token even on loopback: one made now, embedded in the page, never logged
+            "control_token": "" if token else secrets.token_urlsafe(24),
         }
         self._sock = _bind(cfg.host, port)  # in the caller's thread: a port in use reaches start()'s caller
         self._port: int = self._sock.getsockname()[1]
@@ -149,6 +180,7 @@ class StatusServerActor(pykka.ThreadingActor):
         self._io = LoopThread(LOOP_NAME)
         self._io.start()  # last: an error before this leaks nothing but the socket, closed below
         self._io.submit(self._server.start(), on_done=self._on_served)
+        self._keeper.tell(Subscribe(subscriber=self.actor_ref))  # the keeper's events: push at once
         where = f"[{self._host}]" if ":" in self._host else self._host
         logger.info("status page on http://{}:{}/ ({})", where, self._port,
                     "token required" if self._token else "loopback only, no token")
@@ -172,6 +204,10 @@ class StatusServerActor(pykka.ThreadingActor):
         self._shutdown()
 
     def _shutdown(self) -> None:
+        try:
+            self._keeper.tell(Unsubscribe(subscriber=self.actor_ref))
+        except pykka.ActorDeadError:
+            pass
         io, self._io = self._io, None
         if io is not None:
             if io.alive and self._server is not None:
@@ -188,6 +224,10 @@ class StatusServerActor(pykka.ThreadingActor):
         match message:
             case GetBoundPort():
                 return self._port
+            case _ if isinstance(message, _EVENTS):
+                if self._io is not None and self._server is not None and self._io.alive:
+                    self._io.call_soon(self._server.on_event, message)
+                return None
             case _ServeFailed(error=error):
                 logger.error("status page could not start serving: {}", error)
                 self.stop()

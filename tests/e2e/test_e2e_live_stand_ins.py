@@ -1,0 +1,57 @@
+"""The real `binance` exchange and OpenRouter code paths, end to end, against stand-ins on 127.0.0.1."""
+
+from __future__ import annotations
+
+import signal
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from tests._support.e2e_harness import OPENROUTER_KEY, Bot, Stand, base_balance, summary, wait_until
+from tests._support.fakes.binance_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET
+
+
+@pytest.fixture
+def stand(tmp_path: Path):
+    s = Stand(tmp_path)
+    yield s
+    s.stop()
+
+
+def test_sigterm_mid_run_stops_cleanly(stand: Stand, tmp_path: Path) -> None:
+    bot = Bot(stand, stand.config(), tmp_path / "report")
+    try:
+        wait_until(lambda: len(stand.exchange.trades) >= 3, 90, "three fills on the stand-in", bot.proc)
+        code = bot.terminate(signal.SIGTERM)
+    finally:
+        if bot.proc.poll() is None:
+            bot.kill()
+    out, err = bot.stdout(), bot.stderr()
+    assert code == 0, err[-3000:]
+    assert "SIGTERM received" in err and "Run report" in out
+    s = summary(tmp_path / "report")
+    assert s["ai"]["model_calls"] > 0  # the OpenRouter path was used
+    # the books agree with the exchange: what the bot holds is what the account holds
+    assert D(s["position"]["qty"]) == base_balance(stand)
+    usdc_free, usdc_locked = stand.exchange.balances["USDC"]
+    if s["state"] in ("ready_to_buy", "ready_to_sell"):  # nothing resting: every USDC is accounted for
+        assert usdc_free + usdc_locked - 1000 == D(s["realized_pnl"]) - D(s["position"]["cost"])
+    # one exchange order per client order id, and every journaled order is known to the exchange
+    ids = [o["clientOrderId"] for o in stand.exchange.orders]
+    assert len(ids) == len(set(ids))
+    for t in s["trades"]:
+        for cid in t["client_order_ids"]:
+            assert cid in ids
+    # no secret anywhere it could leak
+    logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("*"))
+    report = (tmp_path / "report" / "summary.json").read_text()
+    for secret in (DEFAULT_API_SECRET, OPENROUTER_KEY, DEFAULT_API_KEY):
+        for text in (out, err, logs, report):
+            assert secret not in text
+    # the AI requests carried the key only in the Authorization header
+    chats = [r for r in stand.openrouter.requests() if r.path.endswith("/chat/completions")]
+    assert chats
+    for req in chats:
+        assert OPENROUTER_KEY not in req.text + req.query
+        assert req.headers.get("Authorization") == f"Bearer {OPENROUTER_KEY}"
