@@ -18,7 +18,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, cast
 
 from actors.messages import Candle, MarketSnapshot, TradeTick
 
@@ -47,7 +47,7 @@ def fast_constructor(cls: type) -> Any:
     """
     fs = dataclasses.fields(cls)
     names = [f.name for f in fs]
-    assert not hasattr(cls, "__post_init__") and set(names) == set(cls.__slots__)
+    assert not hasattr(cls, "__post_init__") and set(names) == set(getattr(cls, "__slots__", ()))
     ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     for f in fs:
         ns[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
@@ -424,7 +424,7 @@ class SnapshotBuilder:
         micro = ((bid * ask_qty + ask * bid_qty) / total).quantize(PRICE_Q) if total > 0 else mid
         vwap, vol, tfi = f.window(ts_data_ms if window_end_ms is None else window_end_ms)
         fast, slow, vol_h, regime = f.trend.read()
-        return make_snapshot(
+        return cast(MarketSnapshot, make_snapshot(
             symbol=self.symbol,
             seq=seq,
             ts_data_ms=ts_data_ms,
@@ -449,4 +449,4 @@ class SnapshotBuilder:
             trend_slow=slow,
             vol_hourly=vol_h,
             regime=regime,
-        )
+        ))
