@@ -46,7 +46,7 @@ class MarketSettings:
     replay_path: str = ""
     speed: Decimal = Decimal(0)
     seed: int = 42
-    duration_s: int = 86400
+    duration_s: int = 259200  # three days: regimes to meet, after the trend's 4 h warm-up
     start_price: Decimal = Decimal("10.00")
     snapshot_interval_ms: int = 1000
     significant_move_bps: Decimal = Decimal(20)
@@ -58,6 +58,9 @@ class MarketSettings:
     skip_idle_snapshots: bool = True  # backtests: subscribers skip snapshots they cannot act on
     candle_fills: str = "next_bar"  # kline replays: next_bar (fills on later bars only) | path (the guessed path)
     touch_fill_prob: Decimal = Decimal(0)  # next_bar: chance a limit exactly at a bar's low/high fills
+    trend_fast_s: int = 3600  # the fast price EMA's time constant (trend, regime, hourly volatility)
+    trend_slow_s: int = 14400  # the slow one; nothing is published before this much market time
+    regime_band: Decimal = Decimal("1.5")  # up/down needs the EMAs this many hourly volatilities apart
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +80,12 @@ class AISettings:
     breaker_failures: int = 3  # failed calls in a row (no connection, no answer) that open the breaker; 0 = off
     breaker_cooldown_s: int = 30  # wall seconds the rule-based advisor answers alone once it opens, doubling...
     breaker_cooldown_cap_s: int = 600  # ...after each failed retry, up to this
+    # the rule-based strategy (rule_based.py); sigma_H = vol_hourly over the holding horizon
+    rule_strategy: str = "trend"  # trend (the default) | maker (the old passive market maker, for comparison)
+    rule_horizon_s: int = 14400  # holding horizon: the time limit of its exit plan
+    rule_target_vol: Decimal = Decimal("1")  # take profit this many sigma_H above the entry
+    rule_stop_vol: Decimal = Decimal("1")  # stop this many sigma_H below the entry
+    rule_fee_margin: Decimal = Decimal("2")  # buy only if the target clears (2 fees + min_profit) this many times
     mode: str = "live"  # live: ask, store nothing | record: ask and store | replay: answer from the store only
     store_path: str = "data/advice.sqlite3"  # the advice store (record and replay)
     replay_match: str = "exact"  # exact: the same prompt only | nearest: else the latest earlier answer (same state)
@@ -88,7 +97,7 @@ class TradingSettings:
     fee_rate: Decimal = Decimal("0.001")
     min_profit: Decimal = Decimal("0.002")
     order_timeout_s: int = 120
-    stop_loss: Decimal = Decimal(0)  # fraction below entry; 0 = off (the default)
+    stop_loss: Decimal = Decimal("0.05")  # fraction below entry; 0 = off (break-even only: see settings.toml)
     max_trades: int = 0  # stop buying after this many round trips; 0 = no limit
 
 
@@ -106,13 +115,13 @@ class RiskSettings:
     stop_loss_vol: Decimal = Decimal(0)  # stop this many volatilities below entry (0 = off)
     take_profit: Decimal = Decimal(0)  # fraction above cost (0 = off)
     trailing_stop: Decimal = Decimal(0)  # fraction below the highest bid since entry (0 = off)
-    max_holding_s: int = 0  # sell after this long in a position (0 = no limit)
-    max_drawdown: Decimal = Decimal(0)  # equity this fraction of capital below its peak: HALTED
-    flatten_on_halt: bool = False  # and sell what is held when halted
-    daily_loss_limit: Decimal = Decimal(0)  # equity down this fraction of capital today: no buys till tomorrow
-    cooldown_after_stop_s: int = 0  # no buys this long after a stop-loss
-    max_consecutive_losses: int = 0  # pause buying after this many losing trades in a row (0 = off)
-    loss_pause_s: int = 0  # ...for this long
+    max_holding_s: int = 86400  # sell after this long in a position (0 = no limit)
+    max_drawdown: Decimal = Decimal("0.15")  # equity this fraction of capital below its peak: HALTED
+    flatten_on_halt: bool = True  # and sell what is held when halted
+    daily_loss_limit: Decimal = Decimal("0.05")  # equity down this fraction of capital today: no buys till tomorrow
+    cooldown_after_stop_s: int = 3600  # no buys this long after a stop-loss
+    max_consecutive_losses: int = 3  # pause buying after this many losing trades in a row (0 = off)
+    loss_pause_s: int = 21600  # ...for this long
     retry_initial_s: int = 5  # after a rejected order, wait this long (market time) before the next...
     retry_max_s: int = 300  # ...doubling up to this
 
@@ -187,6 +196,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "ai.mode": ("live", "record", "replay"),
     "ai.replay_match": ("exact", "nearest"),
     "market.candle_fills": ("next_bar", "path"),
+    "ai.rule_strategy": ("trend", "maker"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.console_level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.file_level": ("", "TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
@@ -322,6 +332,10 @@ def validate(s: Settings) -> None:
         raise SettingsError(f"market.touch_fill_prob must be in [0, 1] (0 = a touch never fills), not {m.touch_fill_prob}")
     for key in ("book_levels", "window_s", "candles", "stale_after_s"):
         _positive(f"market.{key}", getattr(m, key))
+    _positive("market.trend_fast_s", m.trend_fast_s)
+    if m.trend_slow_s <= m.trend_fast_s:
+        raise SettingsError(f"market.trend_slow_s must be > market.trend_fast_s ({m.trend_fast_s}), not {m.trend_slow_s}")
+    _positive("market.regime_band", m.regime_band, zero_ok=True)
     if m.depth_limit not in (5, 10, 20, 50, 100, 500, 1000, 5000):
         raise SettingsError(f"market.depth_limit must be one of 5, 10, 20, 50, 100, 500, 1000, 5000, not {m.depth_limit}")
     if not a.model or "/" not in a.model:
@@ -341,6 +355,9 @@ def validate(s: Settings) -> None:
     if a.breaker_cooldown_cap_s < a.breaker_cooldown_s:
         raise SettingsError(f"ai.breaker_cooldown_cap_s must be >= ai.breaker_cooldown_s ({a.breaker_cooldown_s}), "
                             f"not {a.breaker_cooldown_cap_s}")
+    for key in ("rule_horizon_s", "rule_target_vol", "rule_stop_vol"):
+        _positive(f"ai.{key}", getattr(a, key))
+    _positive("ai.rule_fee_margin", a.rule_fee_margin, zero_ok=True)
     if a.mode != "live" and not a.store_path:
         raise SettingsError(f"ai.mode = {a.mode!r} needs ai.store_path (the advice store file)")
     _positive("trading.quote_per_trade", t.quote_per_trade)

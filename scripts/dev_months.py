@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Replay every dev-set month in ../shared/data/klines alone and print return and drawdown per unit deployed.
 
-    python scripts/dev_months.py [--config extra.toml] [--root CHECKOUT] [--out DIR] [--json FILE]
+    python scripts/dev_months.py [--config extra.toml] [--root CHECKOUT] [--json FILE] [--only S ...]
+                                 [--oos S ...] [--markdown]
 
 Each month runs `bootstrap.py` in a subprocess (so any checkout can be measured,
 old or new), with the symbol's grid given in a generated config. Returns and
 drawdowns are divided by the month's largest position cost (the quote actually
 deployed), as issues 13 and 15 define them; buy-and-hold is the month's
-first-to-last price change.
+first-to-last price change. The runs matching `--oos` (March 2025 by default)
+are the walk-forward's out-of-sample months: the defaults were chosen on the
+others, and the totals are printed for both sets.
 """
 
 from __future__ import annotations
@@ -73,12 +76,30 @@ def measure(summary: dict) -> dict:
     }
 
 
+def totals(rows: list[dict]) -> str:
+    worst = max(r["max_dd"] for r in rows)
+    beat = sum(r["return"] >= r["hold"] for r in rows)
+    return (f"worst maxdd {worst:.2%}  beat hold {beat}/{len(rows)}  sum of returns {sum(r['return'] for r in rows):+.2%}"
+            f"  months with trades {sum(r['trades'] > 0 for r in rows)}/{len(rows)}")
+
+
+def markdown(rows: list[dict]) -> str:
+    out = ["| month | return | buy-and-hold | excess | max drawdown | trades | fees |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        name = r["run"].split("/")[-1].removesuffix(".csv") + (" (out of sample)" if r["oos"] else "")
+        out.append(f"| {name} | {r['return']:+.2%} | {r['hold']:+.2%} | {r['return'] - r['hold']:+.2%} | "
+                   f"{r['max_dd']:.2%} | {r['trades']} | {r['fees']:.4f} |")
+    return "\n".join(out)
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--config", help="extra settings (TOML) laid over each month's generated config")
     p.add_argument("--root", default=str(HERE), help="the checkout whose bootstrap.py runs")
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--only", nargs="*", help="substrings of the runs to keep")
+    p.add_argument("--oos", nargs="*", default=["2025-03"], help="substrings marking the out-of-sample runs")
+    p.add_argument("--markdown", action="store_true", help="also print the rows as a markdown table")
     args = p.parse_args()
     extra = Path(args.config).read_text() if args.config else ""
     rows = []
@@ -97,15 +118,18 @@ def main() -> int:
             if proc.returncode != 0:
                 print(f"{run}: exit {proc.returncode}: {proc.stderr[-500:]}", file=sys.stderr)
                 continue
-            row = {"run": run, **measure(json.loads((out / "summary.json").read_text()))}
+            row = {"run": run, "oos": any(o in run for o in args.oos),
+                   **measure(json.loads((out / "summary.json").read_text()))}
             rows.append(row)
             print(f"{run:45s} ret {row['return']:+8.2%} hold {row['hold']:+8.2%} maxdd {row['max_dd']:7.2%} "
-                  f"trades {row['trades']:5d} fees {row['fees']:9.4f} {row['halted'][:50]}", flush=True)
-    if rows:
-        worst = max(r["max_dd"] for r in rows)
-        beat = sum(r["return"] >= r["hold"] for r in rows)
-        print(f"worst maxdd {worst:.2%}  beat hold {beat}/{len(rows)}  sum of returns {sum(r['return'] for r in rows):+.2%}"
-              f"  months with trades {sum(r['trades'] > 0 for r in rows)}/{len(rows)}")
+                  f"trades {row['trades']:5d} fees {row['fees']:9.4f} {'OOS ' if row['oos'] else ''}{row['halted'][:50]}",
+                  flush=True)
+    for label, part in (("all", rows), ("in-sample", [r for r in rows if not r["oos"]]),
+                        ("out-of-sample", [r for r in rows if r["oos"]])):
+        if part:
+            print(f"{label:13s}: " + totals(part))
+    if args.markdown:
+        print(markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0

@@ -30,11 +30,16 @@ _ALLOWED = {
 SYSTEM_PROMPT = """You advise a spot trading bot that places one LIMIT order at a time.
 Reply with ONE json object only: no prose, no code fences, no <think> text. Exactly this shape:
 {"action": "buy"|"sell"|"hold", "base_price": number, "price_range": [low, high], "confidence": number from 0 to 1, "reasoning": "one short sentence"}
+A buy may add its exit plan (every field optional; the bot's risk limits still apply and may be tighter):
+"exit_plan": {"target_price": number, "stop_price": number, "time_limit_s": integer, "invalidation": "what proves the idea wrong"}
 Rules:
 - action "buy" only when state is ready_to_buy, "sell" only when state is ready_to_sell, otherwise "hold".
 - base_price is the limit price; it must be a multiple of tick_size and within price_band of mid.
 - a buy price must not be above the best ask; a sell price must not be below min_sell_price (it covers both fees and the minimum profit).
 - price_range is [low, high] with low <= base_price <= high.
+- an exit_plan's target_price is above base_price, its stop_price below it, both within 50 %.
+- regime is "up", "down" or "range" from the fast and slow price EMAs; do not buy into a "down" regime.
+- a buy must expect to clear both fees plus min_profit over its time limit: volatility_hourly × sqrt(hours) is the typical move.
 - write numbers as plain json numbers: no quotes, no %, no thousands separators.
 Answer "hold" when unsure; confidence is your probability that the order fills profitably."""
 
@@ -96,6 +101,12 @@ def market_facts(request: AdviceRequest, ai: AISettings) -> dict[str, Any]:
         "vwap": _num(snap.vwap),
         "volatility": _num(snap.volatility),
         "trade_flow_imbalance": _num(snap.trade_flow_imbalance),
+        "regime": snap.regime or None,
+        "trend_fast_ema": _num(snap.trend_fast),
+        "trend_slow_ema": _num(snap.trend_slow),
+        "volatility_hourly": _num(snap.vol_hourly),
+        "min_profit": _num(request.min_profit),
+        "exit_target": _num(request.exit_target),
         "candles_ohlcv": candles,
         "tick_size": _num(f.tick_size),
         "lot_step": _num(f.step_size),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal, DecimalException
 from typing import Any
 
-from actors.messages import ZERO, AdviceAction
+from actors.messages import ZERO, AdviceAction, AdvisedExits
 
 MAX_CONTENT_CHARS = 20_000  # a sane answer is ~300 chars; anything this long is not one
 
@@ -52,6 +52,10 @@ class Proposal:
     price_range: tuple[Decimal, Decimal] | None
     confidence: Decimal
     reasoning: str
+    exit_plan: AdvisedExits | None = None  # a buy's exit plan, prices not yet checked against the market
+
+
+MAX_TIME_LIMIT_S = 30 * 86400  # an exit plan's time limit longer than this is not a plan
 
 
 # -- the content ------------------------------------------------------------------
@@ -172,4 +176,33 @@ def proposal_from_fields(obj: dict[str, Any], max_reasoning_chars: int) -> Propo
     if not isinstance(rng, list) or len(rng) != 2:
         raise AdviceRejected("price_range must be a list [low, high]")
     low, high = _number(rng[0], "price_range low"), _number(rng[1], "price_range high")
-    return Proposal(action, base, (low, high), confidence, reasoning)
+    plan = exit_plan_from(obj.get("exit_plan"), max_reasoning_chars) if action is AdviceAction.BUY else None
+    return Proposal(action, base, (low, high), confidence, reasoning, plan)
+
+
+def exit_plan_from(value: Any, max_chars: int) -> AdvisedExits | None:
+    """The optional `exit_plan` object of a buy: target_price, stop_price, time_limit_s, invalidation.
+
+    Absent or null: no plan (the configured [risk] exits apply). Present, every
+    field is optional but each one given must be well typed, or the advice is
+    rejected: a plan the bot cannot read is not silently dropped.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise AdviceRejected(f"exit_plan is a {type(value).__name__}, not an object")
+    target = value.get("target_price")
+    stop = value.get("stop_price")
+    limit = value.get("time_limit_s")
+    t = _number(target, "exit_plan target_price") if target is not None else None
+    s = _number(stop, "exit_plan stop_price") if stop is not None else None
+    seconds: int | None = None
+    if limit is not None:
+        n = _number(limit, "exit_plan time_limit_s")
+        if n != n.to_integral_value() or not 0 < n <= MAX_TIME_LIMIT_S:
+            raise AdviceRejected(f"exit_plan time_limit_s {n} is not a whole number of seconds in 1..{MAX_TIME_LIMIT_S}")
+        seconds = int(n)
+    text = clean_text(value.get("invalidation"), min(max_chars, 200))
+    if t is None and s is None and seconds is None and not text:
+        return None
+    return AdvisedExits(target_price=t, stop_price=s, time_limit_s=seconds, invalidation=text)

@@ -20,7 +20,16 @@ from actors.ai_consultant.reply import (
     parse_reply,
     proposal_from_fields,
 )
-from actors.messages import ZERO, Advice, AdviceAction, AdviceRequest, AdviceSource, Side, TradingState
+from actors.messages import (
+    ZERO,
+    Advice,
+    AdviceAction,
+    AdviceRequest,
+    AdviceSource,
+    AdvisedExits,
+    Side,
+    TradingState,
+)
 from actors.order_executor.filters import fmt, round_down, round_price, round_up
 from actors.settings import AISettings
 
@@ -96,6 +105,30 @@ def apply_rules(p: Proposal, request: AdviceRequest, ai: AISettings) -> tuple[De
     return price, (rng_low, rng_high)
 
 
+MAX_PLAN_MOVE = Decimal("0.5")  # a stop or target further than 50 % from the buy price is no plan
+
+
+def check_exit_plan(plan: AdvisedExits | None, price: Decimal, request: AdviceRequest) -> AdvisedExits | None:
+    """A buy's exit plan on the tick grid, or AdviceRejected: the target above the buy price, the stop
+    below it, both within MAX_PLAN_MOVE. The keeper then takes it only where it is tighter than [risk]."""
+    if plan is None:
+        return None
+    f = request.filters
+    target, stop = plan.target_price, plan.stop_price
+    if target is not None:
+        target = round_price(target, Side.SELL, f)
+        if not price < target <= price * (1 + MAX_PLAN_MOVE):
+            raise AdviceRejected(f"exit_plan target_price {fmt(target)} must lie above the buy price {fmt(price)}, "
+                                 f"within {fmt(MAX_PLAN_MOVE * 100)}%")
+    if stop is not None:
+        stop = round_price(stop, Side.BUY, f)
+        if not price * (1 - MAX_PLAN_MOVE) <= stop < price or stop <= 0:
+            raise AdviceRejected(f"exit_plan stop_price {fmt(stop)} must lie below the buy price {fmt(price)}, "
+                                 f"within {fmt(MAX_PLAN_MOVE * 100)}%")
+    return AdvisedExits(target_price=target, stop_price=stop, time_limit_s=plan.time_limit_s,
+                        invalidation=plan.invalidation)
+
+
 # -- advice ---------------------------------------------------------------------
 
 
@@ -150,6 +183,7 @@ def advice_from_fields(
         if p.action is AdviceAction.HOLD:
             return hold_advice(request, ai, p.reasoning, source=AdviceSource.MODEL, confidence=p.confidence, meta=meta)
         price, rng = apply_rules(p, request, ai)
+        plan = check_exit_plan(p.exit_plan, price, request) if p.action is AdviceAction.BUY else None
     except (AdviceRejected, ArithmeticError, ValueError, TypeError) as e:
         reason = clean_text(str(e) or type(e).__name__, 200)
         conf = obj.get("confidence") if isinstance(obj, dict) else None
@@ -168,6 +202,7 @@ def advice_from_fields(
         source=AdviceSource.MODEL,
         ts_ms=request.ts_ms,
         valid_until_ms=valid_until(request, ai),
+        exit_plan=plan,
         **_meta_fields(meta),
     )
 
@@ -205,4 +240,9 @@ def advice_to_seed_dict(advice: Advice) -> dict[str, Any]:
     d["base_price"] = fmt(advice.base_price) if advice.base_price is not None else None
     d["price_range"] = [fmt(x) for x in advice.price_range] if advice.price_range else None
     d["confidence"] = fmt(advice.confidence)
+    if advice.exit_plan is not None:
+        e = advice.exit_plan
+        d["exit_plan"] = {"target_price": fmt(e.target_price) if e.target_price is not None else None,
+                          "stop_price": fmt(e.stop_price) if e.stop_price is not None else None,
+                          "time_limit_s": e.time_limit_s, "invalidation": e.invalidation}
     return d

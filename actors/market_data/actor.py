@@ -88,9 +88,8 @@ class MarketDataActor(pykka.ThreadingActor):
         self._io: LoopThread | None = None
         self._stream: BinanceStream | None = None
         self._subs = Subscribers()
-        builder = SnapshotBuilder(
-            settings.symbol, settings.exchange.tick_size, settings.exchange.step_size, Features(m.window_s, m.candles)
-        )
+        features = Features(m.window_s, m.candles, m.trend_fast_s, m.trend_slow_s, m.regime_band)
+        builder = SnapshotBuilder(settings.symbol, settings.exchange.tick_size, settings.exchange.step_size, features)
         self._builder = builder
         self._replay: ReplaySource | None = None
         self._synthetic: SyntheticMarket | None = None

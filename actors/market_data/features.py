@@ -18,7 +18,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, cast
 
 from actors.messages import Candle, MarketSnapshot, TradeTick
 
@@ -47,13 +47,13 @@ def fast_constructor(cls: type) -> Any:
     """
     fs = dataclasses.fields(cls)
     names = [f.name for f in fs]
-    assert not hasattr(cls, "__post_init__") and set(names) == set(cls.__slots__)
+    assert not hasattr(cls, "__post_init__") and set(names) == set(getattr(cls, "__slots__", ()))
     ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     for f in fs:
         ns[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
         if f.default is not dataclasses.MISSING:
             ns[f"_d_{f.name}"] = f.default
-    params = [n if f.default is dataclasses.MISSING else f"{n}=_d_{n}" for n, f in zip(names, fs)]
+    params = [n if f.default is dataclasses.MISSING else f"{n}=_d_{n}" for n, f in zip(names, fs, strict=True)]
     body = "".join(f"    _s_{n}(o, {n})\n" for n in names)
     src = f"def make({', '.join(params)}):\n    o = _new(_cls)\n{body}    return o\n"
     exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names
@@ -77,6 +77,63 @@ def q_vol(x: float) -> Decimal:
     return Decimal(f"{x:.6f}") + 0
 
 
+class Trend:
+    """Longer-window trend and volatility, sampled once per closed candle (or kline bar).
+
+    Time-weighted EMAs of the price (a fast and a slow one) and an EWMA of the
+    variance per second, so irregular samples (one-minute candles from trades,
+    five-minute bars from a kline replay) give comparable numbers. Nothing is
+    published until `slow_s` of market time has been seen: a trend needs that
+    much history to mean anything.
+    """
+
+    __slots__ = ("band", "fast", "fast_s", "first_ms", "last_ms", "last_px", "slow", "slow_s", "var_rate")
+
+    def __init__(self, fast_s: int, slow_s: int, band: Decimal) -> None:
+        self.fast_s, self.slow_s, self.band = float(max(fast_s, 1)), float(max(slow_s, 1)), float(band)
+        self.fast = self.slow = self.var_rate = 0.0
+        self.first_ms = self.last_ms = -1
+        self.last_px = 0.0
+
+    def fold(self, ts_ms: int, price: Decimal) -> None:
+        p = float(price)
+        if p <= 0 or ts_ms <= self.last_ms:
+            return
+        if self.last_ms < 0:
+            self.first_ms, self.last_ms, self.last_px, self.fast, self.slow = ts_ms, ts_ms, p, p, p
+            return
+        dt = (ts_ms - self.last_ms) / 1000.0
+        r = math.log(p / self.last_px)
+        a_f = 1.0 - math.exp(-dt / self.fast_s)
+        a_s = 1.0 - math.exp(-dt / self.slow_s)
+        self.fast += a_f * (p - self.fast)
+        self.slow += a_s * (p - self.slow)
+        self.var_rate += a_f * (r * r / dt - self.var_rate)  # volatility follows the fast window
+        self.last_ms, self.last_px = ts_ms, p
+
+    def read(self) -> tuple[Decimal | None, Decimal | None, Decimal | None, str]:
+        """(fast EMA, slow EMA, volatility per square root of an hour, regime), or Nones while warming up."""
+        if self.last_ms < 0 or self.last_ms - self.first_ms < self.slow_s * 1000:
+            return None, None, None, ""
+        vol_h = math.sqrt(max(self.var_rate, 0.0) * 3600.0)
+        return (Decimal(f"{self.fast:.8g}"), Decimal(f"{self.slow:.8g}"), q_vol(vol_h),
+                regime_of(self.fast, self.slow, self.last_px, vol_h, self.band))
+
+
+def regime_of(fast: float, slow: float, price: float, vol_h: float, band: float) -> str:
+    """up: the fast EMA is over the slow one by more than `band` hourly volatilities and the price holds
+    above the fast one; down: the mirror image; otherwise range."""
+    if slow <= 0:
+        return ""
+    gap = fast / slow - 1.0
+    width = band * vol_h
+    if gap > width and price >= fast:
+        return "up"
+    if gap < -width and price <= fast:
+        return "down"
+    return "range"
+
+
 class Features:
     """VWAP, realised volatility and trade-flow imbalance over `window_s`, plus 1-minute candles.
 
@@ -84,8 +141,11 @@ class Features:
     taker-buy and taker-sell prices and the average taker trade size per side.
     """
 
-    def __init__(self, window_s: int, candles: int) -> None:
+    def __init__(self, window_s: int, candles: int, trend_fast_s: int = 3600, trend_slow_s: int = 14400,
+                 regime_band: Decimal = Decimal("0.5")) -> None:
         self.window_s = window_s
+        self.trend = Trend(trend_fast_s, trend_slow_s, regime_band)
+        self._bar_feed = False  # kline bars fold their own closes into the trend
         self.max_candles = candles
         # closed one-second buckets: (sec, pq, q, buy_q, sell_q, buy_n, sell_n, r2)
         self._buckets: deque[tuple[int, Decimal, Decimal, Decimal, Decimal, int, int, float]] = deque()
@@ -163,6 +223,8 @@ class Features:
             if m != c_open:
                 if c_open >= 0:
                     self._closed.append(make_candle(c_open, self._c_o, c_h, c_l, c_c, c_v))
+                    if not self._bar_feed:
+                        self.trend.fold(c_open + MINUTE_MS, c_c)
                 c_open = m
                 self._c_o = c_h = c_l = p
                 c_v = ZERO
@@ -190,9 +252,12 @@ class Features:
         for k in range(start, end):
             b = trades[k].bar
             before = (self._c_open_ms, self._c_h, self._c_l, self._c_v)
+            self._bar_feed = True
             self.add_trades(trades, k, k + 1, bars=False)
+            self._bar_feed = False
             if b is None:
                 continue
+            self.trend.fold(trades[k].ts_ms, b.close)
             if self._c_open_ms == before[0]:  # the same minute as the bar before
                 self._c_h, self._c_l, self._c_v = max(before[1], b.high), min(before[2], b.low), before[3] + b.volume
             else:
@@ -358,7 +423,8 @@ class SnapshotBuilder:
             imbalance = ((bid_qty - ask_qty) / total).quantize(RATIO_Q) if total > 0 else ZERO
         micro = ((bid * ask_qty + ask * bid_qty) / total).quantize(PRICE_Q) if total > 0 else mid
         vwap, vol, tfi = f.window(ts_data_ms if window_end_ms is None else window_end_ms)
-        return make_snapshot(
+        fast, slow, vol_h, regime = f.trend.read()
+        return cast(MarketSnapshot, make_snapshot(
             symbol=self.symbol,
             seq=seq,
             ts_data_ms=ts_data_ms,
@@ -379,4 +445,8 @@ class SnapshotBuilder:
             candles=f.candles(),
             trades=trades,
             stale=stale,
-        )
+            trend_fast=fast,
+            trend_slow=slow,
+            vol_hourly=vol_h,
+            regime=regime,
+        ))

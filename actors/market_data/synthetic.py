@@ -1,20 +1,19 @@
-"""A seeded synthetic TRUMP-like market: the default run's offline feed.
+"""A seeded synthetic TRUMP-like market: the default run's offline feed, one that does not flatter.
 
-One step per market second. The log of a "fair" price moves by regime:
+One step per market second. The log of the price moves by regime, and no
+regime is pulled back to where the day began, so a strategy that buys every
+dip and waits meets what it would meet on a real exchange:
 
-- trending: a drift of 0.1 % to 0.4 % per ten minutes, either way, with a weak
-  pull back to the anchor;
-- mean-reverting: noisy (about 0.2 % per minute) but pulled back to the
-  anchor with a half-life of about two minutes, so it swings and returns;
-- jumpy: quiet, with sudden jumps of 0.2 % to 0.5 % (one every five minutes
-  on average) that the pull then takes back.
+- trend up / trend down: a drift of 1 % to 3 % an hour, for two hours
+  on average, with noise of about 1 % per square root of an hour;
+- chop: noisy (about 0.2 % per minute) but pulled back to where the chop
+  began with a half-life of about two minutes: it swings and goes nowhere;
+- jumpy: quiet between jumps of 0.5 % to 2.5 % either way (one
+  every ten minutes on average) that stay: nothing takes them back.
 
-Regimes last 20 to 40 minutes on average (exponential durations, at least a
-minute). The anchor wanders around `start_price` (about 0.36 % per square
-root of an hour) and is pulled home over hours, so a day ranges over about
-3 to 4 % and keeps coming back. A crude bot that buys 0.1 % under mid and
-sells 0.4 % above its buy completes about ten round trips a day on the
-default seed (tests/test_market_synthetic.py).
+Regimes last one to two hours on average (exponential durations, at least
+ten minutes). A day ranges over several percent and may end far from its
+start; which way depends on the seed (tests/test_market_synthetic.py).
 
 The book is on the `tick_size` grid with a spread of one to a few ticks and
 random sizes; trades (about three per second, more when the mid moves) hit
@@ -39,15 +38,17 @@ EPOCH_MS = 1_735_689_600_000
 Book = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal | None]  # ts, bid, bid_qty, ask, ask_qty, imbalance
 Chunk = tuple[Book, list[TradeTick]]
 
-TRENDING = "trending"
-MEAN_REVERTING = "mean_reverting"
+TREND_UP = "trend_up"
+TREND_DOWN = "trend_down"
+CHOP = "chop"
 JUMPY = "jumpy"
 
-# name: (weight, mean duration s, sigma per sqrt(s), pull towards the anchor per s, trade rate per s)
+# name: (weight, mean duration s, sigma per sqrt(s), pull towards the regime's start per s, trade rate per s)
 REGIMES: dict[str, tuple[float, float, float, float, float]] = {
-    TRENDING: (0.3, 1500.0, 1.5e-4, 7.0e-4, 2.5),
-    MEAN_REVERTING: (0.45, 2400.0, 3.5e-4, 6.5e-3, 2.0),
-    JUMPY: (0.25, 1200.0, 1.0e-4, 3.0e-3, 1.5),
+    TREND_UP: (0.25, 7200.0, 1.2e-4, 0.0, 2.5),
+    TREND_DOWN: (0.25, 7200.0, 1.2e-4, 0.0, 2.5),
+    CHOP: (0.3, 5400.0, 2.0e-4, 6.5e-3, 2.0),
+    JUMPY: (0.2, 3600.0, 1.0e-4, 0.0, 1.5),
 }
 
 
@@ -83,7 +84,7 @@ class SyntheticMarket:
         tick_f = float(tick)
         base = math.log(float(self.start_price))
         x = base  # log fair price
-        anchor = base
+        anchor = base  # where the current regime began (chop swings around it)
         px_cache: dict[int, Decimal] = {}
         qty_cache: dict[int, Decimal] = {}
         # a typical trade is ~$40; book levels hold a few times that
@@ -118,20 +119,19 @@ class SyntheticMarket:
             if sec >= regime_end:
                 regime = rng.choices(names, weights)[0]
                 _, mean_len, sigma, pull, rate = REGIMES[regime]
-                regime_end = sec + max(60, int(expo(1.0 / mean_len)))
+                regime_end = sec + max(600, int(expo(1.0 / mean_len)))
                 drift = 0.0
                 jump_p = 0.0
-                if regime == TRENDING:
-                    # 0.1 % to 0.4 % per ten minutes, either way
-                    drift = (0.001 + 0.003 * rand()) / 600.0 * (1 if rand() < 0.5 else -1)
+                anchor = x
+                if regime in (TREND_UP, TREND_DOWN):
+                    # 1 % to 3 % an hour
+                    drift = (0.01 + 0.02 * rand()) / 3600.0 * (1 if regime == TREND_UP else -1)
                 elif regime == JUMPY:
-                    jump_p = 1.0 / 300.0
+                    jump_p = 1.0 / 600.0
                 self.regime_log.append((sec, regime))
-            # the anchor wanders (about 0.36 % per sqrt(hour)) and is pulled home over hours
-            anchor += 6.0e-5 * gauss(0.0, 1.0) + (base - anchor) / 14400.0
             move = drift + sigma * gauss(0.0, 1.0) + pull * (anchor - x)
             if jump_p and rand() < jump_p:
-                move += (0.002 + 0.003 * rand()) * (1 if rand() < 0.5 else -1)
+                move += (0.005 + 0.02 * rand()) * (1 if rand() < 0.5 else -1)
             x += move
             momentum = 0.9 * momentum + move
             fair = exp(x) / tick_f  # in ticks

@@ -13,6 +13,7 @@ from actors.messages.advice import (
     Advice,
     AdviceRef,
     AdviceRequest,
+    AdvisedExits,
 )
 from actors.messages.base import (
     ZERO,
@@ -93,6 +94,7 @@ __all__ = [
     "AdviceRef",
     "AdviceRequest",
     "AdviceSource",
+    "AdvisedExits",
     "BalanceUpdated",
     "BlockedCondition",
     "CancelOpenOrder",

@@ -32,6 +32,17 @@ class AdviceRequest:
     quote_per_trade: Decimal
     ts_ms: int
     reply_to: pykka.ActorRef[Any] | None = None
+    exit_target: Decimal | None = None  # the open position's take-profit price (its exit plan), if any
+
+
+@dataclass(**_frozen)
+class AdvisedExits:
+    """An advice's exit plan for the position a buy opens: the keeper takes it, never looser than [risk]."""
+
+    target_price: Decimal | None = None  # take profit at or above this
+    stop_price: Decimal | None = None  # stop below this (must be under the buy price)
+    time_limit_s: int | None = None  # leave after this long in the position
+    invalidation: str = ""  # what would prove the idea wrong, in words (journaled, shown)
 
 
 @dataclass(**_frozen)
@@ -51,6 +62,7 @@ class Advice:
     cost: Decimal = ZERO
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    exit_plan: AdvisedExits | None = None  # where a buy's position should be sold (bounded by [risk])
 
     def as_seed_dict(self) -> dict[str, Any]:
         """The seed's shape: action, base_price, price_range, confidence, reasoning."""

@@ -91,6 +91,10 @@ class MarketSnapshot:
     candles: tuple[Candle, ...] = ()
     trades: tuple[TradeTick, ...] = ()
     stale: bool = False
+    trend_fast: Decimal | None = None  # EMA of the price over market.trend_fast_s (None while warming up)
+    trend_slow: Decimal | None = None  # ...and over market.trend_slow_s
+    vol_hourly: Decimal | None = None  # realised volatility per square root of an hour (a fraction)
+    regime: str = ""  # "up", "down", "range" (features.regime_of), "" while warming up
 
 
 @dataclass(**_frozen)

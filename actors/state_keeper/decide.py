@@ -149,7 +149,9 @@ def set_exit_plan(core: KeeperCore, ts: int) -> None:
     if cost is None:
         return
     vol = core.last_snapshot.volatility if core.last_snapshot else None
-    plan = exits.plan(cost, vol, ts, core.settings.trading.stop_loss, core.settings.risk)
+    a = core.last_advice  # the advice whose buy opened the position (no advice is asked while buying)
+    advised = a.exit_plan if a is not None and a.action is AdviceAction.BUY else None
+    plan = exits.plan(cost, vol, ts, core.settings.trading.stop_loss, core.settings.risk, advised)
     if plan is not None:
         core.record(plan)
     core.high_bid = core.last_snapshot.bid if core.last_snapshot else cost
@@ -278,6 +280,7 @@ def ask(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         break_even_price=policy.break_even_price(cost, qty, core.fee_rate) if holding else None,
         min_sell_price=min_sell_price(core) if holding else None,
         quote_per_trade=core.quote_per_trade, ts_ms=s.ts_snapshot_ms,
+        exit_target=core.exit_plan.take_profit_price if holding and core.exit_plan is not None else None,
     )
     core.pending = Pending(request_id, core.machine.state, s)
     return [(_CONSULTANT, req)]

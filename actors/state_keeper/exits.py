@@ -9,22 +9,34 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from actors.messages import ZERO, OrderReason
+from actors.messages import ZERO, AdvisedExits, OrderReason
 from actors.settings import RiskSettings
 from actors.state_keeper.facts import ExitPlanSet
 
 
 def plan(unit_cost: Decimal, volatility: Decimal | None, now_ms: int, stop_loss: Decimal,
-         limits: RiskSettings) -> ExitPlanSet | None:
-    """The exits for a position bought at `unit_cost` (fees included); None when none is configured."""
+         limits: RiskSettings, advised: AdvisedExits | None = None) -> ExitPlanSet | None:
+    """The exits for a position bought at `unit_cost` (fees included); None when none is configured.
+
+    An advice's own plan (`advised`) is taken where it is tighter than the
+    configured limits, never where it is looser: the nearer stop, the
+    nearer target and the shorter time limit win.
+    """
+    a = advised or AdvisedExits()
     stops = []
     if stop_loss:
         stops.append(unit_cost * (1 - stop_loss))
     if limits.stop_loss_vol and volatility:
         stops.append(unit_cost * (1 - limits.stop_loss_vol * volatility))
+    if a.stop_price is not None and 0 < a.stop_price < unit_cost:
+        stops.append(a.stop_price)
     stop = max(stops) if stops else None  # the nearer stop wins
-    target = unit_cost * (1 + limits.take_profit) if limits.take_profit else None
-    deadline = now_ms + limits.max_holding_s * 1000 if limits.max_holding_s else None
+    targets = [unit_cost * (1 + limits.take_profit)] if limits.take_profit else []
+    if a.target_price is not None and a.target_price > unit_cost:
+        targets.append(a.target_price)
+    target = min(targets) if targets else None
+    holds = [s for s in (limits.max_holding_s, a.time_limit_s) if s]
+    deadline = now_ms + min(holds) * 1000 if holds else None
     if stop is None and target is None and not limits.trailing_stop and deadline is None:
         return None
     return ExitPlanSet(stop_price=stop, take_profit_price=target, trailing_stop=limits.trailing_stop,

@@ -341,7 +341,7 @@ def test_the_shipped_settings_name_the_breaker_keys() -> None:
 def test_a_run_with_a_key_and_no_reachable_model_trades_as_without_a_key(tmp_path: Path) -> None:
     """The golden seed with OpenRouter on a closed port: the recorded trades, three failed calls, one line."""
     cfg = tmp_path / "s.toml"
-    cfg.write_text(f'[market]\nduration_s = 14400\nseed = 7\n\n[ai]\nbase_url = "http://127.0.0.1:{closed_port()}/api/v1"\n')
+    cfg.write_text(f'[market]\nduration_s = 86400\nseed = 1\n\n[ai]\nbase_url = "http://127.0.0.1:{closed_port()}/api/v1"\n')
     env = {k: v for k, v in os.environ.items() if k not in ("BINANCE_API_KEY", "BINANCE_API_SECRET")}
     env.update(TRADER_NO_DOTENV="1", OPENROUTER_API_KEY=KEY)
     proc = subprocess.run(
@@ -353,7 +353,7 @@ def test_a_run_with_a_key_and_no_reachable_model_trades_as_without_a_key(tmp_pat
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     got = [[t["entry_price"], t["exit_price"], t["quantity"], t["fees"], t["pnl"], t["status"], t["opened_at_ms"],
             t["closed_at_ms"]] for t in summary["trades"]]
-    assert got == json.loads((GOLDEN / "synthetic_seed7_4h.json").read_text())["trades"]
+    assert got == json.loads((GOLDEN / "synthetic_seed1_1d.json").read_text())["trades"]
     ai = summary["ai"]
     assert (ai["http_attempts"], ai["model_calls"], ai["breaker_trips"], ai["breaker"]) == (3, 3, 1, "open")
     assert ai["fallbacks"] == ai["calls"] > 3

@@ -52,10 +52,10 @@ def test_rule_based_bids_at_or_under_the_best_bid_on_the_grid() -> None:
     assert advice.valid_until_ms == req.ts_ms + AI.cache_ttl_s * 1000
 
 
-def test_rule_based_stands_back_in_a_volatile_market() -> None:
-    calm = rule_based_advice(sample_request(mid="10.005", volatility="0.0001"), AI, "x")
-    wild = rule_based_advice(sample_request(mid="10.005", volatility="0.01"), AI, "x")
-    assert wild.base_price is not None and calm.base_price is not None and wild.base_price < calm.base_price
+def test_rule_based_buys_only_in_a_known_up_trend() -> None:
+    """The trend rules themselves are in tests/test_strategy.py."""
+    assert rule_based_advice(sample_request(mid="10.005", regime=""), AI, "x").action is AdviceAction.HOLD
+    assert rule_based_advice(sample_request(mid="10.005", regime="down"), AI, "x").action is AdviceAction.HOLD
 
 
 def test_rule_based_offers_at_the_ask_or_the_break_even_floor() -> None:

@@ -119,7 +119,8 @@ def test_record_replay_offline_same_trades_then_compare(fake: FakeOpenRouter, tm
 def test_a_replay_of_other_data_counts_its_misses(fake: FakeOpenRouter, tmp_path: Path) -> None:
     run(tmp_path, config(tmp_path, fake, "record"), "rec", key=KEY)
     other = config(tmp_path, fake, "replay")
-    other.write_text(other.read_text().replace("seed = 7", "seed = 8"))
+    # other data, long enough for the rule-based advisor's trend to warm up and trade (so attribution shows)
+    other.write_text(other.read_text().replace("seed = 7", "seed = 1").replace("duration_s = 14400", "duration_s = 21600"))
     rep = run(tmp_path, other, "other")
     assert rep["ai"]["replay_misses"] > 0 and rep["ai"]["fallbacks"] >= rep["ai"]["replay_misses"]
     assert rep["attribution"]["replay_misses"] == rep["ai"]["replay_misses"]

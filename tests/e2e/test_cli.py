@@ -130,7 +130,7 @@ def _totals(text: str) -> list[str]:
 @pytest.mark.parametrize("command", ["status", "trades"])
 def test_status_and_trades_match_the_runs_report(tmp_path: Path, command: str) -> None:
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[market]\nduration_s = 7200\nseed = 3\n")  # ends holding a position below its cost
+    cfg.write_text("[market]\nduration_s = 21600\nseed = 1\n")  # ends holding a position below its cost
     run = run_bot(tmp_path, "--config", str(cfg), "--report-dir", "r")
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())

@@ -39,7 +39,7 @@ def test_default_run_trades_and_reports(tmp_path: Path) -> None:
 @pytest.fixture
 def short_config(tmp_path: Path) -> Path:
     cfg = tmp_path / "short.toml"
-    cfg.write_text("[market]\nduration_s = 14400\nseed = 7\n")
+    cfg.write_text("[market]\nduration_s = 21600\nseed = 1\n")  # 6 h: the trend warms up in 4
     return cfg
 
 

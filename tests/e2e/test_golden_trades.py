@@ -17,8 +17,10 @@ from tests._support.paths import DATA, GOLDEN
 from tests._support.run import run_bot
 
 CASES = {
-    "synthetic_seed7_4h": ("[market]\nduration_s = 14400\nseed = 7\n", ()),
-    "trumpusdc_1m_day": ('[market]\nsource = "replay"\n',
+    # a day of the default market on a seed that trades (the trend needs market.trend_slow_s to warm up)
+    "synthetic_seed1_1d": ("[market]\nduration_s = 86400\nseed = 1\n", ()),
+    # one replayed day, with trend windows short enough for the strategy to act within it
+    "trumpusdc_1m_day": ('[market]\nsource = "replay"\ntrend_fast_s = 600\ntrend_slow_s = 2400\nregime_band = "1"\n',
                          ("--replay-path", str(DATA / "klines/TRUMPUSDC-1m/TRUMPUSDC-1m-2025-01-29.csv"))),
 }
 

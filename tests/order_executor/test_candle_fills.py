@@ -160,7 +160,7 @@ def test_the_path_model_books_a_same_bar_round_trip_that_next_bar_refuses(tmp_pa
     out: dict[str, dict] = {}
     for model in ("path", "next_bar"):
         cfg = tmp_path / f"{model}.toml"
-        cfg.write_text(f'[market]\nsource = "replay"\ncandle_fills = "{model}"\n')
+        cfg.write_text(f'[market]\nsource = "replay"\ncandle_fills = "{model}"\n[ai]\nrule_strategy = "maker"\n')
         proc = run_bot(tmp_path, "--config", str(cfg), "--report-dir", model, "--replay-path", str(data))
         assert proc.returncode == 0, proc.stderr[-3000:]
         out[model] = json.loads((tmp_path / model / "summary.json").read_text())

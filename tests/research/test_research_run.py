@@ -19,6 +19,7 @@ from tests.e2e.test_golden_trades import GOLDEN, _fingerprint
 
 DAY = DATA / "klines" / "TRUMPUSDC-1m" / "TRUMPUSDC-1m-2025-01-29.csv"
 PEPE = DATA / "klines" / "PEPEUSDT-5m" / "PEPEUSDT-5m-2025-01.csv"
+SHORT_TREND = {"market.trend_fast_s": 600, "market.trend_slow_s": 2400, "market.regime_band": "1"}  # as the golden day
 needs_data = pytest.mark.skipif(not DAY.exists() or not PEPE.exists(), reason="../shared/data is not beside the checkout")
 
 
@@ -34,7 +35,7 @@ def test_the_listener_hears_trading_stopped() -> None:
 def test_an_in_process_run_gives_the_live_bots_recorded_trades(tmp_path: Path) -> None:
     """The golden run (bootstrap.py on this day, in a subprocess) and research's in-process run trade alike."""
     spec = expand([DAY])[0]
-    settings = runs.run_settings(runs.run_keys({}, spec, {}, tmp_path))
+    settings = runs.run_settings(runs.run_keys({}, spec, SHORT_TREND, tmp_path))
     summary = run_backtest(settings, tmp_path)
     want = json.loads((GOLDEN / "trumpusdc_1m_day.json").read_text())
     assert _fingerprint(summary) == want
@@ -45,7 +46,7 @@ def test_an_in_process_run_gives_the_live_bots_recorded_trades(tmp_path: Path) -
 @needs_data
 def test_runs_in_one_process_one_after_another_do_not_leak_into_each_other(tmp_path: Path) -> None:
     spec = expand([DAY])[0]
-    jobs = [engine.make_job(i, spec, {}, tmp_path / str(i)) for i in range(2)]
+    jobs = [engine.make_job(i, spec, {}, tmp_path / str(i), params=SHORT_TREND) for i in range(2)]
     a, b = engine.execute(jobs)
     keep = ("return", "hold", "excess", "max_dd", "trades", "fees", "pnl", "time_in_position", "events")
     assert {k: a[k] for k in keep} == {k: b[k] for k in keep}

@@ -30,10 +30,14 @@ from actors.state_keeper.core import CONSULTANT, EXECUTOR, PUBLISH, KeeperCore, 
 from actors.state_keeper.journal import Journal
 from tests._support.helpers import FILTERS, advice, settings, snap, update
 
+# the protections the defaults turn on, off
+RISK_OFF = {"max_drawdown": D(0), "flatten_on_halt": False, "daily_loss_limit": D(0), "cooldown_after_stop_s": 0,
+            "max_consecutive_losses": 0, "loss_pause_s": 0, "max_holding_s": 0}
+
 
 def risky(**risk: object) -> Settings:
-    s = settings()
-    return dataclasses.replace(s, risk=dataclasses.replace(RiskSettings(), **risk))  # type: ignore[arg-type]
+    s = settings(stop_loss=D(0))
+    return dataclasses.replace(s, risk=dataclasses.replace(RiskSettings(), **{**RISK_OFF, **risk}))  # type: ignore[arg-type]
 
 
 def of(effects: list[tuple[str, Any]], target: str, kind: type | None = None) -> list[Any]:

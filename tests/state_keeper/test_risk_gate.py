@@ -85,8 +85,13 @@ def test_a_denial_names_what_to_change() -> None:
     assert isinstance(verdict, risk.Denial) and "trading.quote_per_trade = 0.5" in verdict.detail
 
 
+# the protections the defaults turn on, off
+RISK_OFF = {"max_drawdown": D(0), "flatten_on_halt": False, "daily_loss_limit": D(0), "cooldown_after_stop_s": 0,
+            "max_consecutive_losses": 0, "loss_pause_s": 0, "max_holding_s": 0}
+
+
 def limits(**kw: object) -> RiskSettings:
-    return dataclasses.replace(RiskSettings(capital=D(100)), **kw)  # type: ignore[arg-type]
+    return dataclasses.replace(RiskSettings(capital=D(100)), **{**RISK_OFF, **kw})  # type: ignore[arg-type]
 
 
 def test_max_drawdown_halts_and_stays_halted() -> None:

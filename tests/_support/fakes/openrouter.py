@@ -367,8 +367,10 @@ def sample_filters(symbol: str = "TRUMPUSDC", tick: str = "0.01") -> SymbolFilte
 
 def sample_snapshot(
     mid: Decimal | str = "10.005", *, spread: Decimal | str = "0.01", seq: int = 1, ts_ms: int = 1_700_000_000_000,
-    imbalance: str = "0.1", volatility: str | None = "0.001", symbol: str = "TRUMPUSDC",
+    imbalance: str = "0.1", volatility: str | None = "0.001", symbol: str = "TRUMPUSDC", regime: str = "up",
 ) -> MarketSnapshot:
+    """A quiet book in an up trend (slow EMA 2 % under the price, 1 % hourly volatility): the rule-based
+    advisor buys it; pass regime="" for a market whose trend is not known yet."""
     mid, spread = Decimal(mid), Decimal(spread)
     bid, ask = mid - spread / 2, mid + spread / 2
     candles = tuple(
@@ -379,7 +381,9 @@ def sample_snapshot(
         symbol=symbol, seq=seq, ts_data_ms=ts_ms, ts_snapshot_ms=ts_ms, bid=bid, bid_qty=Decimal(50), ask=ask,
         ask_qty=Decimal(40), mid=mid, spread_bps=spread / mid * 10000, imbalance=Decimal(imbalance), microprice=mid,
         last_price=mid, last_qty=Decimal(1), vwap=mid, volatility=Decimal(volatility) if volatility else None,
-        trade_flow_imbalance=Decimal("0.05"), candles=candles,
+        trade_flow_imbalance=Decimal("0.05"), candles=candles, regime=regime,
+        trend_fast=mid if regime else None, trend_slow=(mid * Decimal("0.98")).quantize(Decimal("0.0001")) if regime else None,
+        vol_hourly=Decimal("0.01") if regime else None,
     )
 
 
