@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pykka
 from loguru import logger
 
+from actors._lib.secrets import Secret, from_env
 from actors.messages import (
     BalanceUpdated,
     FiltersUpdated,
@@ -30,7 +31,6 @@ from actors.messages import (
     Subscribe,
     Unsubscribe,
 )
-from actors.secrets import Secret, from_env
 from actors.settings import Settings
 from actors.state_keeper.journal import Journal, Owner, fingerprint
 

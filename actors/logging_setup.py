@@ -7,7 +7,7 @@
 - File: JSON lines (`serialize=True`) at `file_level` ("" = `level`, INFO by
   default), rotated by `logging.rotation` and pruned to `logging.retention`
   files; the correlation id is in `record.extra.correlation_id`.
-- Secrets: a patcher runs `actors.secrets.redact` over every record before any
+- Secrets: a patcher runs `actors._lib.secrets.redact` over every record before any
   sink sees it: the message, every string in `extra` (nested too) and the
   exception (its text and the whole chain of causes). Sinks never print local
   variables (`diagnose=False`), and the console sink redacts its final text
@@ -35,7 +35,7 @@ from loguru import logger
 if TYPE_CHECKING:
     from loguru import Record
 
-from actors.secrets import redact
+from actors._lib.secrets import redact
 from actors.settings import LoggingSettings
 
 NOISY_LIBRARIES = ("pykka", "aiohttp", "aiohttp.access", "aiohttp.server", "websockets", "asyncio", "urllib3")

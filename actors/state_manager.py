@@ -206,14 +206,14 @@ class StateManager:
 
 
 def _start_consultant(settings: Settings) -> pykka.ActorRef[Any]:
+    from actors._lib.secrets import from_env
     from actors.ai_consultant.actor import AIConsultantActor
-    from actors.secrets import from_env
 
     return AIConsultantActor.start(settings, from_env("OPENROUTER_API_KEY"))
 
 
 def _request_for(core: KeeperCore, status: StatusSnapshot, snapshot: MarketSnapshot) -> AdviceRequest:
-    from actors.state_keeper import policy
+    from actors.domain import pricing as policy
 
     pos = status.position
     holding = pos.quantity > 0

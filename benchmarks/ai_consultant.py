@@ -37,9 +37,9 @@ from typing import Any
 
 from _common import bench_settings, emit, hop_samples, parse_args, percentile, probe, quiet_logging, stop_all_actors
 
+from actors._lib.secrets import Secret
 from actors.ai_consultant.actor import AIConsultantActor
 from actors.messages import Advice, AdviceSource, GetStats
-from actors.secrets import Secret
 from tests._support.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 
 D = Decimal

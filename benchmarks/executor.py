@@ -126,9 +126,9 @@ def bench_actor(n: int = 20_000) -> dict[str, float]:
 
 
 def bench_latency(n: int = 200) -> dict[str, float]:
+    from actors._lib.secrets import Secret
     from actors.binance.config import BinanceTuning
     from actors.order_executor.actor import OrderExecutorActor
-    from actors.secrets import Secret
     from tests._support.fakes.binance_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBinance
     from tests._support.probes import ProbeHandle
 

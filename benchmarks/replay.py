@@ -52,8 +52,8 @@ def replay_settings(tape: Path, interval_ms: int, log_file: Path) -> Settings:
 
 def feed_only(settings: Settings) -> dict[str, Any]:
     """The market actor's work without actors: parse the file, then parse and cut into snapshots."""
+    from actors.market_data.cutter import SnapshotCutter as LockstepFeed
     from actors.market_data.features import Features, SnapshotBuilder
-    from actors.market_data.lockstep import LockstepFeed
     from actors.market_data.replay import ReplaySource
 
     m = settings.market

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loguru import logger
 
+from actors._lib.secrets import Secret
 from actors.logging_setup import configure_logging, remove_logging
-from actors.secrets import Secret
 from actors.settings import LoggingSettings
 
 KEY = "LOGTESTkey9f8e7d6c5b4a3210"  # registered below as if it came from .env

@@ -29,7 +29,9 @@ from typing import Any
 import pykka
 from loguru import logger
 
+from actors._lib.aio import LoopThread
 from actors._lib.backoff import Backoff
+from actors._lib.secrets import Secret, redact
 from actors.ai_consultant.breaker import OPEN, Breaker
 from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, Waiter, cache_key, readdressed
 from actors.ai_consultant.calls import (
@@ -49,9 +51,7 @@ from actors.ai_consultant.reply import ReplyError, parse_reply
 from actors.ai_consultant.rule_based import rule_based_advice
 from actors.ai_consultant.rules import ReplyMeta, advice_from_fields, hold_advice, recheck
 from actors.ai_consultant.tally import StatValue, Tally
-from actors.aio import LoopThread
 from actors.messages import Advice, AdviceRequest, AdviceSource, Clock, GetStats, Stats
-from actors.secrets import Secret, redact
 from actors.settings import Settings
 
 LOOP_NAME = "ai-consultant-io"

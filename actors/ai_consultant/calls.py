@@ -13,8 +13,8 @@ from typing import Any
 
 import pykka
 
+from actors._lib.secrets import redact
 from actors.ai_consultant.client import ChatClient, ChatError, Completion, Messages
-from actors.secrets import redact
 
 
 @dataclass(frozen=True, slots=True)

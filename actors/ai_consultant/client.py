@@ -20,8 +20,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Literal, Protocol
 
+from actors._lib.secrets import Secret, redact
 from actors.messages import ZERO
-from actors.secrets import Secret, redact
 from actors.settings import AISettings
 
 Messages = list[dict[str, str]]

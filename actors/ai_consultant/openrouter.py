@@ -26,10 +26,10 @@ from typing import Any
 import aiohttp
 
 from actors._lib.backoff import Backoff
+from actors._lib.secrets import Secret
 from actors.ai_consultant.client import ChatError, Completion, FailureKind, Messages, Usage, Verdict
 from actors.ai_consultant.reply import ReplyError
 from actors.messages import ZERO
-from actors.secrets import Secret
 from actors.settings import AISettings
 
 SUGGESTED_MODEL = "deepseek/deepseek-chat-v3.1"

@@ -13,8 +13,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from actors.domain.rules import fmt
 from actors.messages import AdviceRequest, TradingState
-from actors.order_executor.filters import fmt
 from actors.settings import AISettings
 
 CANDLES_SENT = 5

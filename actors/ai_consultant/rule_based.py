@@ -32,6 +32,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from actors.ai_consultant.rules import hold_advice, valid_until
+from actors.domain.rules import fmt, round_price
 from actors.messages import (
     Advice,
     AdviceAction,
@@ -42,7 +43,6 @@ from actors.messages import (
     Side,
     TradingState,
 )
-from actors.order_executor.filters import fmt, round_price
 from actors.settings import AISettings
 
 RULE_BASED_CONFIDENCE = Decimal("0.8")  # above the default min_confidence (0.7), so the bot acts on it

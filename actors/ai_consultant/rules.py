@@ -20,6 +20,7 @@ from actors.ai_consultant.reply import (
     parse_reply,
     proposal_from_fields,
 )
+from actors.domain.rules import fmt, round_down, round_price, round_up
 from actors.messages import (
     ZERO,
     Advice,
@@ -30,7 +31,6 @@ from actors.messages import (
     Side,
     TradingState,
 )
-from actors.order_executor.filters import fmt, round_down, round_price, round_up
 from actors.settings import AISettings
 
 _ACTION_FOR_STATE = {TradingState.READY_TO_BUY: AdviceAction.BUY, TradingState.READY_TO_SELL: AdviceAction.SELL}

@@ -25,8 +25,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from actors._lib.secrets import redact
 from actors.messages import ZERO
-from actors.secrets import redact
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """

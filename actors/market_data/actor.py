@@ -28,7 +28,7 @@ from typing import Any
 import pykka
 from loguru import logger
 
-from actors.aio import LoopThread
+from actors._lib.aio import LoopThread
 from actors.binance.market_stream import (
     BinanceStream,
     DepthFailed,

@@ -1,40 +1,15 @@
-"""The symbol's rules from where they come: the paper settings, or Binance's exchangeInfo.
+"""The paper exchange's symbol rules, from the `[exchange]` settings (Binance's come from exchangeInfo).
 
-The rules themselves (rounding, order checks, sellable quantity) moved to
-`actors.domain.rules`; they are re-exported here so existing imports keep working.
+The rules themselves (rounding, order checks, sellable quantity) live in
+`actors.domain.rules`; Binance's exchangeInfo is read by `actors.binance.parse`.
 """
 
 from __future__ import annotations
 
-from actors.binance.parse import exchange_info, symbol_filters
-from actors.domain.rules import (
-    FilterError,
-    check_order,
-    fmt,
-    on_grid,
-    round_down,
-    round_price,
-    round_qty,
-    round_up,
-    sellable_qty,
-)
 from actors.messages import SymbolFilters
 from actors.settings import ExchangeSettings
 
-__all__ = [
-    "FilterError",
-    "check_order",
-    "fmt",
-    "on_grid",
-    "paper_filters",
-    "parse_exchange_info",
-    "parse_symbol_filters",
-    "round_down",
-    "round_price",
-    "round_qty",
-    "round_up",
-    "sellable_qty",
-]
+__all__ = ["paper_filters"]
 
 
 def paper_filters(symbol: str, exchange: ExchangeSettings) -> SymbolFilters:
@@ -50,8 +25,3 @@ def paper_filters(symbol: str, exchange: ExchangeSettings) -> SymbolFilters:
         max_qty=e.max_qty,
         min_notional=e.min_notional,
     )
-
-
-# -- Binance exchangeInfo: read by the Binance adapter's one parser, named here for old imports --
-parse_exchange_info = exchange_info
-parse_symbol_filters = symbol_filters

@@ -46,6 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from actors.domain.rules import FilterError, check_order
 from actors.messages import (
     ZERO,
     BalanceUpdated,
@@ -61,7 +62,6 @@ from actors.messages import (
     WakeWhen,
 )
 from actors.order_executor.candle_fills import CandleFillModel, bar_fill_price
-from actors.order_executor.filters import FilterError, check_order
 
 UNKNOWN_ORDER = "unknown order: never reached the exchange"
 INSUFFICIENT_BALANCE = "insufficient balance: Account has insufficient balance for requested action."

@@ -20,7 +20,7 @@ from typing import Any
 import pykka
 from loguru import logger
 
-from actors.faults import crash_point
+from actors._lib.faults import crash_point
 from actors.messages import (
     Advice,
     AdviceRequest,

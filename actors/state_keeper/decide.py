@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from actors.domain import pricing as policy
+from actors.domain.rules import round_price, sellable_qty
 from actors.messages import (
     Advice,
     AdviceAction,
@@ -31,8 +33,7 @@ from actors.messages import (
     Side,
     TradingState,
 )
-from actors.order_executor.filters import round_price, sellable_qty
-from actors.state_keeper import exits, facts, policy, risk
+from actors.state_keeper import exits, facts, risk
 
 if TYPE_CHECKING:
     from actors.state_keeper.core import Effect, KeeperCore

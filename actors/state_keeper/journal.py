@@ -17,7 +17,7 @@ from typing import Any
 
 from loguru import logger
 
-from actors import codec
+from actors._lib import codec
 from actors.state_keeper.facts import OLD_KINDS
 
 SCHEMA_VERSION = 3

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from actors.domain.rules import FilterError, check_order, round_qty
 from actors.messages import ZERO, OrderReason, RiskState, Side, SymbolFilters
-from actors.order_executor.filters import FilterError, check_order, round_qty
 from actors.settings import RiskSettings
 
 

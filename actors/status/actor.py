@@ -40,7 +40,8 @@ from typing import Any
 import pykka
 from loguru import logger
 
-from actors.aio import LoopThread
+from actors._lib.aio import LoopThread
+from actors._lib.secrets import Secret, redact
 from actors.messages import (
     Clock,
     OrderDenied,
@@ -56,7 +57,6 @@ from actors.messages import (
     TradingUnblocked,
     Unsubscribe,
 )
-from actors.secrets import Secret, redact
 from actors.settings import Settings, SettingsError
 from actors.status.dashboard import mode_of
 from actors.status.server import StatusServer

@@ -28,8 +28,8 @@ import pykka
 from aiohttp import web
 from loguru import logger
 
+from actors._lib.secrets import Secret, redact
 from actors.messages import Clock, GetEquityCurve, GetStats, GetStatus, Stats, StatusSnapshot
-from actors.secrets import Secret, redact
 from actors.status import controls, push
 from actors.status.dashboard import live_html, render_html, title
 from actors.status.history import History

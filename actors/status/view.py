@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.codec import plain
+from actors._lib.codec import plain
 from actors.messages import MarketSnapshot, Stats, StatusSnapshot
 from actors.status.history import Sample
 

@@ -25,12 +25,12 @@ import pykka
 import pytest
 
 from actors._lib.backoff import Backoff
+from actors._lib.secrets import Secret
 from actors.ai_consultant import AIConsultantActor, ChatError, OpenRouterClient, Verdict
 from actors.ai_consultant.breaker import CLOSED, HALF_OPEN, OPEN, Breaker, Recovered
 from actors.ai_consultant.openrouter import classify_error
 from actors.ai_consultant.prompt import build_messages
 from actors.messages import Advice, AdviceSource, GetStats, Stats
-from actors.secrets import Secret
 from actors.settings import AISettings, Settings, SettingsError, load_settings
 from tests._support.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 from tests._support.paths import GOLDEN, ROOT

@@ -16,9 +16,9 @@ from typing import Any
 import pykka
 import pytest
 
+from actors._lib.secrets import Secret
 from actors.ai_consultant.actor import LOOP_NAME, AIConsultantActor
 from actors.messages import Advice, AdviceAction, AdviceSource, GetStats, Stats, TradingState
-from actors.secrets import Secret
 from actors.settings import Settings
 from tests._support.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 from tests._support.probes import ProbeHandle, eventually

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 
+from actors._lib.secrets import Secret
 from actors.ai_consultant.cache import AdviceCache, Flights, cache_key
 from actors.ai_consultant.openrouter import (
     MAX_ATTEMPTS,
@@ -30,7 +31,6 @@ from actors.ai_consultant.openrouter import (
 from actors.ai_consultant.prompt import SYSTEM_PROMPT, build_messages
 from actors.ai_consultant.rule_based import RULE_BASED_CONFIDENCE, rule_based_advice
 from actors.messages import AdviceAction, AdviceSource, TradingState
-from actors.secrets import Secret
 from actors.settings import AISettings
 from tests._support.fakes.openrouter import FakeOpenRouter, Reply, completion, sample_request
 

@@ -14,10 +14,10 @@ from typing import Any
 import pykka
 import pytest
 
+from actors._lib.secrets import Secret
 from actors.ai_consultant import AIConsultantActor, ChatClient, ChatError, Completion, Usage, Verdict
 from actors.ai_consultant.client import Messages
 from actors.messages import Advice, AdviceAction, AdviceSource, GetStats, Stats
-from actors.secrets import Secret
 from actors.settings import AISettings, Settings
 from tests._support.fakes.openrouter import advice_text, sample_request
 from tests._support.probes import ProbeHandle

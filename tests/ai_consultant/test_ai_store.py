@@ -11,11 +11,11 @@ from typing import Any
 import pykka
 import pytest
 
+from actors._lib.secrets import Secret
 from actors.ai_consultant.actor import AIConsultantActor
 from actors.ai_consultant.prompt import build_messages
 from actors.ai_consultant.store import AdviceStore, Exchange, prompt_hash, prompt_text
 from actors.messages import Advice, AdviceSource, GetStats, Stats, TradingState
-from actors.secrets import Secret
 from actors.settings import Settings, SettingsError, load_settings
 from tests._support.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 from tests._support.probes import ProbeHandle, eventually

@@ -97,14 +97,6 @@ def test_wall_clock_is_integer_milliseconds_now() -> None:
     assert isinstance(now, int) and now >= before
 
 
-def test_old_paths_give_the_same_objects() -> None:
-    from actors.order_executor import filters
-    from actors.state_keeper import policy
-
-    assert filters.check_order is rules.check_order and filters.FilterError is rules.FilterError
-    assert policy.min_sell_price is pricing.min_sell_price and policy.unit_cost is pricing.unit_cost
-
-
 def test_paper_filters_come_from_the_exchange_settings() -> None:
     from actors.order_executor.filters import paper_filters
 
@@ -113,7 +105,7 @@ def test_paper_filters_come_from_the_exchange_settings() -> None:
 
 
 def test_exchange_info_with_a_non_finite_filter_is_one_clear_error() -> None:
-    from actors.order_executor.filters import parse_symbol_filters
+    from actors.binance.parse import symbol_filters as parse_symbol_filters
 
     info = {"symbol": "TRUMPUSDC", "filters": [{"filterType": "PRICE_FILTER", "tickSize": "NaN"}]}
     with pytest.raises(ValueError, match="not a finite number"):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from actors._lib.secrets import Secret
 from actors.messages import BalanceUpdated, OrderStatus, OrderUpdate, PlaceOrder, Side, TradingState
-from actors.secrets import Secret
 from actors.state_keeper.journal import Journal, Owner, fingerprint
 from tests._support.e2e_harness import Bot, Stand, journal_view, wait_until
 from tests._support.fakes.binance_exchange import DEFAULT_API_KEY

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from actors.market_data.cutter import SnapshotCutter as LockstepFeed
 from actors.market_data.features import Features, SnapshotBuilder, derive_quotes
-from actors.market_data.lockstep import LockstepFeed
 from actors.market_data.replay import (
     AGG_TRADES,
     KLINES,

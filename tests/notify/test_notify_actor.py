@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from loguru import logger
 
+from actors._lib.secrets import Secret
 from actors.messages import GetStats, HaltTrading, OrderDenied, Side, Subscribe, TradeClosed, TradingHalted
 from actors.notify import build_channels, start_notifier
 from actors.notify.actor import NotifierActor, Tick
 from actors.notify.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from actors.secrets import Secret
 from actors.settings import NotifySettings, Settings
 from tests._support.fakes.telegram import FakeTelegram
 from tests._support.fakes.webhook import FakeWebhook

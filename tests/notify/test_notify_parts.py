@@ -108,7 +108,7 @@ def test_at_stop_the_day_so_far_is_summarised_if_anything_happened() -> None:
 
 
 def test_error_lines_gather_like_denials_and_are_redacted() -> None:
-    from actors.secrets import Secret
+    from actors._lib.secrets import Secret
 
     key = Secret("sk-or-v1-abcdefSECRET")
     c = composer()

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors._lib.secrets import Secret
 from actors.binance.parse import ParseError
 from actors.binance.parse import account_balances as account_to_balances
 from actors.binance.parse import account_position as account_position_to_balances
@@ -17,10 +18,9 @@ from actors.binance.parse import order as order_to_update
 from actors.binance.parse import trades as trades_to_updates
 from actors.binance.signing import Signer
 from actors.binance.user_stream import JITTER, UserStream
+from actors.domain.rules import check_order
 from actors.messages import OrderStatus, OrderUpdate, Side
-from actors.order_executor.filters import check_order
 from actors.order_executor.tracking import TrackedOrder, apply
-from actors.secrets import Secret
 
 D = Decimal
 

@@ -18,6 +18,7 @@ from typing import Any
 import pykka
 import pytest
 
+from actors._lib.secrets import Secret
 from actors.binance.config import BinanceTuning
 from actors.messages import (
     BalanceUpdated,
@@ -36,7 +37,6 @@ from actors.messages import (
 )
 from actors.order_executor import OrderExecutorActor
 from actors.order_executor.paper import UNKNOWN_ORDER
-from actors.secrets import Secret
 from actors.settings import ExchangeSettings, Settings
 from tests._support.fakes.binance_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeBinance
 from tests._support.probes import ProbeHandle, eventually

@@ -6,7 +6,7 @@ import dataclasses
 from decimal import Decimal as D
 from typing import Any
 
-from actors import codec
+from actors._lib import codec
 from actors.messages import (
     AdviceRef,
     AdviceRequest,

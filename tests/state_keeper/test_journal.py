@@ -74,7 +74,7 @@ def test_version_1_journal_is_migrated(tmp_path) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL)")
     db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    from actors.codec import dumps
+    from actors._lib.codec import dumps
     db.execute("INSERT INTO events (kind, payload) VALUES ('intent', ?)", (dumps(intent()),))
     db.commit()
     db.close()

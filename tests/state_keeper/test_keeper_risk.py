@@ -10,7 +10,7 @@ from typing import Any
 
 from loguru import logger
 
-from actors import codec
+from actors._lib import codec
 from actors.messages import (
     AdviceRequest,
     HaltTrading,

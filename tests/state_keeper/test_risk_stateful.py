@@ -16,7 +16,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from actors import codec
+from actors._lib import codec
 from actors.messages import AdviceRequest, PlaceOrder, RiskState, Side
 from actors.settings import RiskSettings
 from actors.state_keeper.core import CONSULTANT, EXECUTOR, KeeperCore, replay

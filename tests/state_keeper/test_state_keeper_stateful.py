@@ -11,7 +11,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from actors import codec
+from actors._lib import codec
 from actors.messages import (
     AdviceRequest,
     Order,
