@@ -22,14 +22,18 @@ class Blockers:
         self._on: dict[str, BlockedCondition] = {}
         self.ended = 0
 
-    def set(self, condition: str, active: bool, detail: str, now_ms: int) -> TradingBlocked | TradingUnblocked | None:
-        """Record whether `condition` holds now; returns the event when it starts or ends."""
+    def set(self, condition: str, active: bool, detail: str, now_ms: int,
+            loud: bool = True) -> TradingBlocked | TradingUnblocked | None:
+        """Record whether `condition` holds now; returns the event when it starts or ends.
+
+        `loud=False` for a condition its cause already logged (a halt or a pause of the risk gate).
+        """
         cur = self._on.get(condition)
         if active:
             if cur is None:
                 c = BlockedCondition(condition=condition, detail=detail, since_ms=now_ms, count=1)
                 self._on[condition] = c
-                logger.warning("not trading: {} ({})", detail, condition)
+                (logger.warning if loud else logger.debug)("not trading: {} ({})", detail, condition)
                 return TradingBlocked(condition=c)
             self._on[condition] = replace(cur, count=cur.count + 1)
             return None
@@ -38,7 +42,7 @@ class Blockers:
         del self._on[condition]
         self.ended += 1
         minutes = max(0, now_ms - cur.since_ms) / 60_000
-        logger.info("trading again: {} cleared after {:.1f} min ({} snapshots blocked)", condition, minutes, cur.count)
+        (logger.info if loud else logger.debug)("trading again: {} cleared after {:.1f} min ({} snapshots blocked)", condition, minutes, cur.count)
         return TradingUnblocked(condition=cur, ts_ms=now_ms)
 
     def active(self, condition: str) -> bool:

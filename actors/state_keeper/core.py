@@ -326,8 +326,8 @@ class KeeperCore:
         if f.state is self.risk.state and f.reason == self.risk.reason and f.until_ms == self.risk.until_ms:
             return []
         self.record(f)
-        (logger.critical if f.state is RiskState.HALTED else logger.warning)(
-            "risk state {}: {}", f.state.name, f.reason)
+        log = {RiskState.HALTED: logger.critical, RiskState.REDUCING: logger.warning}.get(f.state, logger.info)
+        log("risk state {}: {}", f.state.name, f.reason)
         out: list[Effect] = [(PUBLISH, RiskStateChanged(state=f.state, reason=f.reason, until_ms=f.until_ms,
                                                         ts_ms=f.ts_ms))]
         if f.state is RiskState.HALTED:

@@ -46,6 +46,7 @@ BLOCKS_BUYS = frozenset({"account_mismatch", "halted", "paused", "stopped", "no_
                          "market_closed", "retry_wait", "max_trades", "cannot_size"})
 BLOCKS_SELLS = frozenset({"account_mismatch", "stopped", "no_filters", "feed_stale", "market_closed", "retry_wait",
                           "nothing_to_sell"})
+_LOGGED_BY_THE_GATE = frozenset({"halted", "paused"})  # set_risk_state already said so, once
 _SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "rule_based"}
 _KEEP_DENIALS = 20
 
@@ -130,7 +131,7 @@ def update_blockers(core: KeeperCore, s: MarketSnapshot) -> set[str]:
         on["nothing_to_sell"] = f"{core.ledger.qty} {core.ledger.base_asset} held, none of it sellable"
     out = []
     for name in BLOCKS_BUYS | BLOCKS_SELLS:
-        event = core.blockers.set(name, name in on, on.get(name, ""), now)
+        event = core.blockers.set(name, name in on, on.get(name, ""), now, loud=name not in _LOGGED_BY_THE_GATE)
         if event is not None:
             out.append(event)
     core.block_events.extend(out)
