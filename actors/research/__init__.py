@@ -8,3 +8,21 @@
 - `report`: the combined backtest report and the sweep leaderboard (table, CSV, JSON, chart).
 - `cli`: `bootstrap.py backtest ...` and `bootstrap.py sweep ...`.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["expand", "run_backtest"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run_backtest":
+        from actors.research.runner import run_backtest
+
+        return run_backtest
+    if name == "expand":
+        from actors.research.paths import expand
+
+        return expand
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
