@@ -29,12 +29,12 @@ def test_closed_market_backs_off_and_trading_resumes_on_the_reopening(logs: Any)
         keeper = StateKeeperActor.start(settings(), market=market.ref, executor=ex, consultant=consultant.ref,
                                         id_prefix="k")
         eventually(lambda: keeper.ask(GetStatus(), timeout=5).last_snapshot is None)
-        seq = 0
+        seq, now = 0, 1_000_000
 
-        def tick() -> None:
-            nonlocal seq
-            seq += 1
-            keeper.tell(snap(seq, bid="9.99", ask="10.01", ts_ms=1_000_000 + seq * 1000))
+        def tick(step_ms: int = 1000) -> None:
+            nonlocal seq, now
+            seq, now = seq + 1, now + step_ms
+            keeper.tell(snap(seq, bid="9.99", ask="10.01", ts_ms=now))
             market.wait_for(SnapshotProcessed, lambda m: m.seq == seq)
 
         def posts() -> int:
@@ -44,11 +44,15 @@ def test_closed_market_backs_off_and_trading_resumes_on_the_reopening(logs: Any)
         tick()
         eventually(lambda: posts() == 1)
         eventually(lambda: keeper.ask(GetStatus(), timeout=5).state.name == "READY_TO_BUY")  # -2010: rejected
+
+        def sees_closed() -> bool:
+            tick(50)  # well within the 5 s retry wait until the executor's re-read says the market is closed
+            return "market_closed" in {b.condition for b in keeper.ask(GetStatus(), timeout=5).blocked}
+
+        eventually(sees_closed, timeout=10, interval=0.05)
         for _ in range(30):
             tick()
         assert posts() == 1, "a rejected order must not be re-placed on every snapshot"
-        blocked = {b.condition for b in keeper.ask(GetStatus(), timeout=5).blocked}
-        assert "market_closed" in blocked
         fake.set_symbol_status("TRADING")
 
         def placed_again() -> bool:
