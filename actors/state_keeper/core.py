@@ -175,6 +175,7 @@ class KeeperCore:
                     return None
                 if fact.state is RiskState.ACTIVE and fact.by != "risk":
                     self.integrity_halt = None  # the operator resumed
+                self.flatten_requested = fact.state is RiskState.HALTED and fact.flatten
                 self.risk.apply(fact)
                 return None
             case facts.ExitPlanSet():
@@ -311,8 +312,8 @@ class KeeperCore:
             case ResumeTrading():
                 f = RiskStateSet(state=RiskState.ACTIVE, reason=f"resumed by {who}", ts_ms=ts, by=msg.by)
             case HaltTrading():
-                f = RiskStateSet(state=RiskState.HALTED, reason=f"halted by {who}", ts_ms=ts, by=msg.by)
-        self.flatten_requested = isinstance(msg, HaltTrading) and msg.flatten
+                f = RiskStateSet(state=RiskState.HALTED, reason=f"halted by {who}", ts_ms=ts, by=msg.by,
+                                 flatten=msg.flatten)
         out = self.set_risk_state(f, force=True)
         if self.last_snapshot is not None:  # a resting buy goes at once, not on the next snapshot
             out += decide.check_resting(self, self.last_snapshot)

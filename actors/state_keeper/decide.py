@@ -205,6 +205,7 @@ def place(core: KeeperCore, side: Side, price: Decimal, qty: Decimal, reason: Or
     cmd = PlaceOrder(client_order_id=cid, symbol=core.symbol, side=side, price=price, quantity=qty,
                      ts_ms=s.ts_snapshot_ms, correlation_id=correlation_id, reason=reason.value)
     core.record(facts.IntentRecorded(cmd))
+    core.last_denial = ("", "")  # an order went out: the next refusal, even a repeat, is news again
     logger.bind(correlation_id=cid).info("order placed: {} {} {} @ {} as {} ({}, on {})", side.value, qty,
                                          core.symbol, price, cid, reason.value, correlation_id)
     to = S.BUYING if side is Side.BUY else S.SELLING

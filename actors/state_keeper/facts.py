@@ -96,6 +96,7 @@ class RiskStateSet:
     ts_ms: int = 0
     until_ms: int | None = None
     by: str = "risk"  # "risk" (a protection), or who the operator was
+    flatten: bool = False  # a halt that also sells what is held (kept across a restart)
 
 
 @dataclass(**_f)
@@ -173,7 +174,8 @@ def from_row(kind: str, payload: Any) -> Fact:
                                   active=data.get("active"), order=data.get("order", ""))
     if cls is RiskStateSet:
         return RiskStateSet(state=RiskState(data["state"]), reason=data.get("reason", ""),
-                            ts_ms=int(data.get("ts_ms", 0)), until_ms=data.get("until_ms"), by=data.get("by", "risk"))
+                            ts_ms=int(data.get("ts_ms", 0)), until_ms=data.get("until_ms"), by=data.get("by", "risk"),
+                            flatten=bool(data.get("flatten", False)))
     if cls is ExitPlanSet:
         return ExitPlanSet(stop_price=_dec(data.get("stop_price")), take_profit_price=_dec(data.get("take_profit_price")),
                            trailing_stop=Decimal(data.get("trailing_stop") or 0), deadline_ms=data.get("deadline_ms"),

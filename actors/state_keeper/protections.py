@@ -80,8 +80,8 @@ class RiskBook:
         if not pauses:
             return None
         until, reason = max(pauses)
-        if self.state is RiskState.REDUCING and self.until_ms is not None and self.until_ms >= until:
-            return None
+        if self.state is RiskState.REDUCING and (self.until_ms is None or self.until_ms >= until):
+            return None  # a pause until resumed (the operator's), or a longer one, already holds
         return RiskStateSet(state=RiskState.REDUCING, reason=reason, ts_ms=now_ms, until_ms=until)
 
     def lapse(self, now_ms: int) -> RiskStateSet | None:

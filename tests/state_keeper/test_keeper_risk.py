@@ -197,3 +197,29 @@ def test_resume_lifts_a_journaled_halt_and_only_then(tmp_path: Path) -> None:
     j.close()
     assert again.risk.state is RiskState.ACTIVE and again.halted is None
     assert "nothing to resume" in resume_journal(settings(), path, by="ops")
+
+
+def test_a_refusal_after_an_order_went_out_is_journaled_again() -> None:
+    core = KeeperCore(settings(), FILTERS, "t")
+    for seq in (1, 2):
+        req, = of(core.on_snapshot(snap(seq)), CONSULTANT, AdviceRequest)
+        denied = of(core.on_advice(advice(req.request_id, "buy", "-5")), PUBLISH, OrderDenied)
+        assert len(denied) == (1 if seq == 1 else 0)  # a repeat is counted, not said again
+    req, = of(core.on_snapshot(snap(3)), CONSULTANT, AdviceRequest)
+    cmd, = of(core.on_advice(advice(req.request_id, "buy", "39.99")), EXECUTOR, PlaceOrder)
+    core.on_order_update(update(cmd.client_order_id, "CANCELED", ts_ms=3500))
+    req, = of(core.on_snapshot(snap(4)), CONSULTANT, AdviceRequest)
+    assert len(of(core.on_advice(advice(req.request_id, "buy", "-5")), PUBLISH, OrderDenied)) == 1
+    assert core.counters["denied_bad_price"] == 3
+
+
+def test_halt_and_sell_survives_a_restart() -> None:
+    core = KeeperCore(settings(), FILTERS, "t")
+    buy_filled(core)
+    core.on_control(HaltTrading(by="ops", flatten=True))
+    rows = list(core.journal)
+    restarted = KeeperCore(settings(), FILTERS, "t")
+    replay(restarted, [(i, k, codec.loads(codec.dumps(p))) for i, (k, p) in enumerate(rows)])
+    assert restarted.flatten_requested and restarted.risk.state is RiskState.HALTED
+    cmd, = of(restarted.on_snapshot(snap(9, ts_ms=9000)), EXECUTOR, PlaceOrder)
+    assert cmd.side is Side.SELL and cmd.reason == "flatten"

@@ -154,3 +154,10 @@ def test_the_nearer_stop_wins_and_no_plan_without_exits() -> None:
     plan = exits.plan(D(10), D("0.01"), 0, D("0.10"), limits(stop_loss_vol=D(3)))
     assert plan is not None and plan.stop_price == D("9.70")  # 3 volatilities (3 %) is nearer than 10 %
     assert exits.plan(D(10), D("0.01"), 0, D(0), limits()) is None
+
+
+def test_a_protection_never_shortens_the_operators_pause() -> None:
+    book = RiskBook(limits(cooldown_after_stop_s=600))
+    book.apply(RiskStateSet(state=RiskState.REDUCING, reason="buying paused by ops", by="ops"))
+    assert book.on_trade_closed([D(-1)], "stop_loss", 1000) is None  # else it would lapse in 600 s
+    assert book.lapse(10**15) is None
