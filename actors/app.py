@@ -21,6 +21,7 @@ import pykka
 from loguru import logger
 
 from actors._lib.secrets import Secret, from_env
+from actors._lib.shared_thread import SharedThread
 from actors.messages import (
     BalanceUpdated,
     FiltersUpdated,
@@ -114,7 +115,9 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
-def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int | None = None) -> Running:
+def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int | None = None,
+          shared: SharedThread | None = None) -> Running:
+    """Start the actors; with `shared` (a lockstep backtest), the core four run on that one thread."""
     from actors.ai_consultant.actor import AIConsultantActor
     from actors.market_data.actor import MarketDataActor
     from actors.notify import start_notifier
@@ -127,15 +130,17 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     journal = Journal(path, journal_owner(settings, keys))
     run = Running(settings=settings, journal=journal)
+    spawn: Any = shared.start if shared is not None else (lambda cls, *a, **kw: cls.start(*a, **kw))
     try:
-        run.actors["market"] = _ready(MarketDataActor.start(settings))
-        run.actors["ai"] = _ready(AIConsultantActor.start(settings, keys.openrouter))
-        run.actors["executor"] = _ready(OrderExecutorActor.start(
-            settings, market=run.actors["market"], api_key=keys.binance_key, api_secret=keys.binance_secret,
-            paper_base_balance=_held(settings, journal)))
+        run.actors["market"] = _ready(spawn(MarketDataActor, settings))
+        run.actors["ai"] = _ready(spawn(AIConsultantActor, settings, keys.openrouter))
+        run.actors["executor"] = _ready(spawn(
+            OrderExecutorActor, settings, market=run.actors["market"], api_key=keys.binance_key,
+            api_secret=keys.binance_secret, paper_base_balance=_held(settings, journal)))
         if settings.exchange.kind == "binance":
             _preflight_live(settings, run.actors["executor"], journal)
-        run.actors["keeper"] = _ready(StateKeeperActor.start(
+        run.actors["keeper"] = _ready(spawn(
+            StateKeeperActor,
             settings, market=run.actors["market"], executor=run.actors["executor"],
             consultant=run.actors["ai"], journal=journal))
         port = settings.status.port if status_port is None else status_port
