@@ -207,7 +207,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
             f"{advisor}, recording into {settings.ai.store_path}")
     print(f"starting: {settings.symbol}, {mode}, AI: {advisor}", flush=True)
     try:
-        running = app.start(settings, keys, report_dir)
+        running = app.start(settings, keys, report_dir, shared=app.shared_thread_for(settings))
     except (JournalError, ValueError, OSError) as exc:  # SettingsError is a ValueError
         print(f"cannot start: {exc}", file=sys.stderr)
         if isinstance(exc, OSError):

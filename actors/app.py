@@ -82,6 +82,15 @@ def mode(settings: Settings) -> str:
     return "backtest" if is_backtest(settings) else "paper-live"
 
 
+def shared_thread_for(settings: Settings, name: str = "backtest") -> SharedThread | None:
+    """A lockstep backtest (replay or synthetic, as fast as it goes, paper fills) runs its actors on one
+    thread: each snapshot waits for the last acknowledgement anyway, so they trade exactly as on their
+    own threads, without a thread hand-off per hop. Anything live or paced keeps a thread per actor."""
+    if is_backtest(settings) and not settings.market.speed and settings.exchange.kind == "paper":
+        return SharedThread(name)
+    return None
+
+
 def journal_path(settings: Settings, report_dir: Path) -> Path:
     """A backtest journals into its report folder, afresh each run; live runs one journal per mode.
 

@@ -22,7 +22,6 @@ from typing import Any
 import pykka
 
 from actors import app
-from actors._lib.shared_thread import SharedThread
 from actors.logging_setup import configure_logging, remove_logging
 from actors.messages import GetEquityCurve, GetStatus, StatusSnapshot, Subscribe, TradingStopped
 from actors.report import build_summary, to_jsonable
@@ -31,12 +30,6 @@ from actors.settings import Settings
 
 RUN_TIMEOUT_S = 6 * 3600.0  # a safety net only: a run that never ends is reported as failed, not waited on forever
 ASK_TIMEOUT_S = 60.0
-
-
-def lockstep(settings: Settings) -> bool:
-    """A replay or synthetic run as fast as it goes: each snapshot waits for the last acknowledgement, so
-    the actors can share one thread (no hand-offs between threads) and trade exactly as on their own."""
-    return app.is_backtest(settings) and not settings.market.speed and settings.exchange.kind == "paper"
 
 
 class RunTimeout(RuntimeError):
@@ -64,7 +57,7 @@ def run_backtest(settings: Settings, out_dir: Path, *, chart: bool = False,
     out_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(settings.logging)
     wall0 = time.monotonic()
-    shared = SharedThread(f"backtest-{out_dir.name}") if lockstep(settings) else None
+    shared = app.shared_thread_for(settings, f"backtest-{out_dir.name}")
     try:
         running = app.start(settings, app.Keys(), out_dir, status_port=0, shared=shared)
     except BaseException:
