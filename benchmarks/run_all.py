@@ -83,6 +83,12 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
     add("journal_cost", "keeper_journal_vs_memory_ratio >= 0.5 (issue 7: journaling at most halves throughput)",
         "keeper_journal_vs_memory_ratio", lambda v: v >= 0.5,
         keeper_journaled_updates_per_s=r.get("keeper_journaled_updates_per_s"))
+    add("journaled_vs_raw_tell", "keeper_journaled_vs_raw_tell_ratio >= 0.25 (issue 18)",
+        "keeper_journaled_vs_raw_tell_ratio", lambda v: v >= 0.25,
+        keeper_journaled_updates_per_s=r.get("keeper_journaled_updates_per_s"),
+        pykka_raw_tell_per_s=r.get("pykka_raw_tell_per_s"))
+    add("bytes_per_trade", "bytes_per_trade <= 2048 (issue 18)", "bytes_per_trade", lambda v: v <= 2048,
+        ratio_key="bytes_per_trade_vs_2048_ratio", ratio=r.get("bytes_per_trade_vs_2048_ratio"))
     add("tick_to_order", "tick_to_order_p99_us < 1000", "tick_to_order_p99_us", lambda v: v < 1000,
         ratio_key="tick_to_order_vs_1ms_ratio", ratio=r.get("tick_to_order_vs_1ms_ratio"),
         vs_2hop_p99_ratio=r.get("tick_to_order_vs_2hop_p99_ratio"))
@@ -95,6 +101,9 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ratio_key="ai_hang_vs_idle_p50_ratio", ratio=r.get("ai_hang_vs_idle_p50_ratio"))
     add("replay_vs_nautilus", "replay_vs_nautilus_ratio >= 1.0", "replay_vs_nautilus_ratio", lambda v: v >= 1.0,
         replay_events_per_s=r.get("replay_events_per_s"), nautilus_events_per_s=r.get("nautilus_events_per_s"))
+    add("replay_vs_nautilus_engine", "replay_vs_nautilus_engine_ratio >= 1.0 (stretch: NautilusTrader's engine "
+        "alone, without reading the file and building its ticks)", "replay_vs_nautilus_engine_ratio",
+        lambda v: v >= 1.0, nautilus_engine_events_per_s=r.get("nautilus_engine_events_per_s"))
     add("research_kline_vs_aggtrades", "research_kline_vs_aggtrades_ratio >= 1.0 (issue 14: a kline replay as fast "
         "per event as an aggTrades replay)", "research_kline_vs_aggtrades_ratio", lambda v: v >= 1.0,
         kline_events_per_s=r.get("research_kline_events_per_s"),
@@ -106,6 +115,9 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
     add("research_warm_run", "research_warm_vs_cold_ratio <= 0.2 (a warm worker keeps its imports)",
         "research_warm_vs_cold_ratio", lambda v: v <= 0.2, warm_run_s=r.get("research_warm_run_s"),
         cold_run_s=r.get("research_cold_run_s"))
+    add("research_run_overhead", "research_warm_run_vs_100ms_ratio <= 1.0 (issue 18: the fixed cost of one run in "
+        "a warm worker, a 5-bar file start to summary, at most 0.1 s; no chart unless asked)",
+        "research_warm_run_vs_100ms_ratio", lambda v: v <= 1.0, warm_run_s=r.get("research_warm_run_s"))
     return t
 
 
@@ -187,6 +199,11 @@ def main() -> int:
     # ratios against baselines measured in the same run
     r["replay_vs_nautilus_ratio"] = ratio(r.get("replay_events_per_s"), r.get("nautilus_events_per_s"))
     r["replay_vs_nautilus_engine_ratio"] = ratio(r.get("replay_events_per_s"), r.get("nautilus_engine_events_per_s"))
+    r["bytes_per_trade_vs_2048_ratio"] = ratio(r.get("bytes_per_trade"), 2048)
+    r["research_warm_run_vs_100ms_ratio"] = ratio(r.get("research_warm_run_s"), 0.1)
+    if r.get("keeper_journaled_vs_raw_tell_ratio") is None:
+        r["keeper_journaled_vs_raw_tell_ratio"] = ratio(r.get("keeper_journaled_updates_per_s"),
+                                                        r.get("pykka_raw_tell_per_s"))
     r["tick_to_order_vs_1ms_ratio"] = ratio(r.get("tick_to_order_p99_us"), 1000)
     r["ai_cache_hit_vs_200us_ratio"] = ratio(r.get("ai_cache_hit_p99_us"), 200)
     if r.get("keeper_vs_raw_tell_ratio") is None:
