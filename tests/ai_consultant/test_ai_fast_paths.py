@@ -1,0 +1,58 @@
+"""The consultant's per-request shortcuts give exactly what the plain code gave.
+
+A backtest asks the consultant on every bar, so its hot path takes shortcuts;
+each is checked here against the straightforward version it replaced, on every
+input that could tell them apart (for the text: the property it relies on, over every code point).
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from typing import Any
+
+from actors.ai_consultant.reply import clean_text
+
+
+def reference_clean_text(value: Any, limit: int) -> str:
+    """clean_text as it was: every character looked up in the Unicode database."""
+    if not isinstance(value, str):
+        return ""
+    kept = []
+    for ch in value:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Zl", "Zp"):
+            kept.append(" ")
+        elif cat not in ("Cf", "Cs", "Co", "Cn"):
+            kept.append(ch)
+    text = " ".join("".join(kept).split())
+    if len(text) > limit:
+        text = text[: max(limit - 1, 0)].rstrip() + "…"
+    return text
+
+
+def test_a_printable_string_holds_no_character_clean_text_drops_or_replaces() -> None:
+    """What the fast path relies on, for every code point of this Python's Unicode database."""
+    dropped = ("Cc", "Zl", "Zp", "Cf", "Cs", "Co", "Cn")
+    wrong = [hex(c) for c in range(sys.maxunicode + 1)
+             if chr(c).isprintable() and unicodedata.category(chr(c)) in dropped]
+    assert wrong == []
+
+
+def test_clean_text_matches_the_plain_version_on_every_code_point_to_u3000() -> None:
+    """Controls, Latin, the general punctuation block (bidi marks, zero widths, line separators) and more."""
+    chars = [chr(c) for c in range(0x3000)] + ["\ufeff", "\U000e0001", "\ud800", "\ue000", "\U0010ffff"]
+    for i in range(0, len(chars), 512):  # each code point between text, in blocks of 512
+        block = "".join(f"a{ch}b" for ch in chars[i:i + 512])
+        assert clean_text(block, 10_000) == reference_clean_text(block, 10_000), hex(i)
+
+
+def test_clean_text_matches_the_plain_version_on_the_bot_s_own_texts() -> None:
+    texts = [
+        "rule-based fallback (no OpenRouter API key): regime range: fast EMA 0.0000171 vs slow EMA 0.00001702",
+        "  two  spaces\tand a tab ", "line\nbreak", "nbsp\u00a0here", "bidi \u202eevil\u200b", "", " ",
+        "é café ☕ 数字", "x" * 600,
+    ]
+    for text in texts:
+        for limit in (0, 1, 20, 500):
+            assert clean_text(text, limit) == reference_clean_text(text, limit), (text, limit)
