@@ -21,6 +21,7 @@ CacheKey = tuple[str, str, int, int, int, int, bool]
 BUCKET_BPS = Decimal(20)  # mid bucket width, rounded to whole ticks (at least one)
 _IMBALANCE_EDGE = Decimal(1) / 3
 _VOL_EDGES = (Decimal("0.0005"), Decimal("0.002"), Decimal("0.005"))
+_VOL_LOW, _VOL_MID, _VOL_HIGH = _VOL_EDGES
 
 
 def cache_key(request: AdviceRequest) -> CacheKey:
@@ -30,10 +31,11 @@ def cache_key(request: AdviceRequest) -> CacheKey:
     width = max(int((mid * BUCKET_BPS / 10000 / tick).to_integral_value(rounding=ROUND_FLOOR)), 1)
     bucket = int((mid / (tick * width)).to_integral_value(rounding=ROUND_FLOOR))
     imbalance = -1 if snap.imbalance < -_IMBALANCE_EDGE else (1 if snap.imbalance > _IMBALANCE_EDGE else 0)
-    if snap.volatility is None or not snap.volatility.is_finite():
+    v = snap.volatility
+    if v is None or not v.is_finite():
         vol = -1
-    else:
-        vol = sum(1 for edge in _VOL_EDGES if snap.volatility >= edge)
+    else:  # the number of edges at or under it (0..3), without a generator: this runs on every bar
+        vol = (v >= _VOL_LOW) + (v >= _VOL_MID) + (v >= _VOL_HIGH)
     return (request.symbol, request.state.value, width, bucket, imbalance, vol, request.position_qty > 0)
 
 

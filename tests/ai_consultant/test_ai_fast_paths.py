@@ -7,11 +7,21 @@ input that could tell them apart (for the text: the property it relies on, over 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import unicodedata
+from decimal import Decimal
 from typing import Any
 
+from actors.ai_consultant.cache import _VOL_EDGES, cache_key
 from actors.ai_consultant.reply import clean_text
+from actors.ai_consultant.rules import ReplyMeta, hold_advice
+from actors.messages import AdviceSource
+from actors.settings import AISettings
+from tests._support.fakes.openrouter import sample_request
+
+AI = AISettings()
+D = Decimal
 
 
 def reference_clean_text(value: Any, limit: int) -> str:
@@ -56,3 +66,28 @@ def test_clean_text_matches_the_plain_version_on_the_bot_s_own_texts() -> None:
     for text in texts:
         for limit in (0, 1, 20, 500):
             assert clean_text(text, limit) == reference_clean_text(text, limit), (text, limit)
+
+
+def test_a_hold_without_a_model_call_is_the_hold_with_an_empty_reply_meta() -> None:
+    """hold_advice's shortcut for rule-based holds leaves the meta fields at Advice's defaults: ReplyMeta's."""
+    req = sample_request("h1")
+    for reason, kw in (("rule-based fallback (no key): no trend", {}),
+                       ("request not usable: x", {"rejected_reason": "x", "confidence": D("0.8")})):
+        fast = hold_advice(req, AI, reason, source=AdviceSource.FALLBACK, **kw)
+        plain = hold_advice(req, AI, reason, source=AdviceSource.FALLBACK, meta=ReplyMeta(), **kw)
+        assert fast == plain
+
+
+def reference_vol_band(volatility: Decimal | None) -> int:
+    if volatility is None or not volatility.is_finite():
+        return -1
+    return sum(1 for edge in _VOL_EDGES if volatility >= edge)
+
+
+def test_the_cache_key_volatility_band_counts_the_edges_under_it() -> None:
+    values = [None, D("NaN"), D("Infinity"), D("-Infinity"), D(0), D("-0.1"), *_VOL_EDGES,
+              *(e - D("1e-12") for e in _VOL_EDGES), *(e + D("1e-12") for e in _VOL_EDGES), D(1)]
+    base = sample_request("k")
+    for v in values:
+        req = dataclasses.replace(base, snapshot=dataclasses.replace(base.snapshot, volatility=v))
+        assert cache_key(req)[5] == reference_vol_band(v), v
