@@ -166,6 +166,7 @@ class OrderExecutorActor(pykka.ThreadingActor):
         self._paper_base = paper_base_balance  # what a restarted paper run held, from the journal
         self._sent_since_ack = False  # lockstep: told subscribers something since the last acknowledgement
         self._skip_idle = settings.market.skip_idle_snapshots
+        self._says_wake = self._kind == "paper" and self._skip_idle  # tells the market which snapshots it needs
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -211,10 +212,10 @@ class OrderExecutorActor(pykka.ThreadingActor):
             finally:
                 # after the fills were told: the lockstep market moves on only when every subscriber acks
                 if self._market is not None:
-                    wake = self._venue.wake() if self._kind == "paper" and self._skip_idle else None
+                    wake = self._venue.wake() if self._says_wake else None
                     sent, self._sent_since_ack = self._sent_since_ack, False
                     try:
-                        self._market.tell(SnapshotProcessed(seq=message.seq, subscriber_urn=self.actor_ref.actor_urn,
+                        self._market.tell(SnapshotProcessed(seq=message.seq, subscriber_urn=self.actor_urn,
                                                             wake=wake, sent_events=sent))
                     except pykka.ActorDeadError:
                         pass  # the market has stopped: nobody is waiting for the ack
