@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 import sys
 import unicodedata
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from actors.ai_consultant.cache import _VOL_EDGES, cache_key
+from actors.ai_consultant.cache import _VOL_EDGES, BUCKET_BPS, cache_key
 from actors.ai_consultant.reply import clean_text
 from actors.ai_consultant.rules import ReplyMeta, hold_advice
 from actors.messages import AdviceSource
@@ -91,3 +91,32 @@ def test_the_cache_key_volatility_band_counts_the_edges_under_it() -> None:
     for v in values:
         req = dataclasses.replace(base, snapshot=dataclasses.replace(base.snapshot, volatility=v))
         assert cache_key(req)[5] == reference_vol_band(v), v
+
+
+def reference_width_bucket(mid: Decimal, tick: Any) -> tuple[int, int]:
+    """The mid bucket as cache_key worked it out before: floor through to_integral_value."""
+    mid = mid if mid.is_finite() and mid > 0 else D(0)
+    width = max(int((mid * BUCKET_BPS / 10000 / tick).to_integral_value(rounding=ROUND_FLOOR)), 1)
+    return width, int((mid / (tick * width)).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def outcome(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception as e:  # noqa: BLE001 - the exception is the outcome compared
+        return type(e), str(e)
+
+
+def test_the_cache_key_mid_bucket_is_the_floor_it_was_for_any_mid_and_tick() -> None:
+    """Including a negative, zero, NaN, infinite or int tick: the same numbers, or the same exception."""
+    mids = [D("10.005"), D("0.000017025"), D("99999.99"), D(0), D("-1"), D("NaN"), D("Infinity"), D("1e-30")]
+    ticks = [D("0.01"), D("0.00000001"), D("0.001"), D(1), 1, D("-0.01"), D(0), D("-0"), D("NaN"), D("Infinity"),
+             D("-Infinity"), D("3e-29"), None]
+    base = sample_request("k")
+    for mid in mids:
+        for tick in ticks:
+            req = dataclasses.replace(base, snapshot=dataclasses.replace(base.snapshot, mid=mid),
+                                      filters=dataclasses.replace(base.filters, tick_size=tick))
+            got = outcome(lambda r: cache_key(r)[2:4], req)
+            want = outcome(reference_width_bucket, mid, tick)
+            assert got == want, (mid, tick)
