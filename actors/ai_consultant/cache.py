@@ -45,7 +45,8 @@ def cache_key(request: AdviceRequest) -> CacheKey:
         vol = -1
     else:  # the number of edges at or under it (0..3), without a generator: this runs on every bar
         vol = (v >= _VOL_LOW) + (v >= _VOL_MID) + (v >= _VOL_HIGH)
-    return (request.symbol, request.state.value, width, bucket, imbalance, vol, request.position_qty > 0)
+    # `_value_` is `.value` without the enum property's lookup (a third of a µs, on every bar)
+    return (request.symbol, request.state._value_, width, bucket, imbalance, vol, request.position_qty > 0)
 
 
 class AdviceCache:
