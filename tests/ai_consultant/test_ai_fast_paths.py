@@ -120,3 +120,17 @@ def test_the_cache_key_mid_bucket_is_the_floor_it_was_for_any_mid_and_tick() -> 
             got = outcome(lambda r: cache_key(r)[2:4], req)
             want = outcome(reference_width_bucket, mid, tick)
             assert got == want, (mid, tick)
+
+
+def test_the_offline_consultant_loads_no_http_client() -> None:
+    """OpenRouter's module and aiohttp load only when a key asks for them (in a fresh interpreter)."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    code = ("import sys, actors.ai_consultant, actors.ai_consultant.actor; "
+            "print(sorted(m for m in ('aiohttp', 'actors.ai_consultant.openrouter') if m in sys.modules))")
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+                         cwd=root, env={**os.environ, "PYTHONPATH": root})
+    assert out.stdout.strip() == "[]"
