@@ -394,8 +394,9 @@ class AIConsultantActor(pykka.ThreadingActor):
 
     def _answer(self, req: AdviceRequest, advice: Advice) -> None:
         self._tally.answered(advice.source)
-        logger.debug("advice {} {} {} ({})", req.request_id, advice.action._value_, advice.base_price,  # `.value`, less
-                     advice.source._value_)  # the enum property's lookup: this runs for every advice
+        # `_value_` is `.value` without the enum property's lookup: this line runs for every advice
+        logger.debug("advice {} {} {} ({})", req.request_id, advice.action._value_, advice.base_price,
+                     advice.source._value_)
         assert req.reply_to is not None
         try:
             req.reply_to.tell(advice)
