@@ -25,6 +25,12 @@ noise); an actor blocked by the call would add the whole hang (seconds).
 ratio: the same two hops through an empty relay actor, timed in the same run.
 Finally the fake is stopped, the hung call fails and A's requester gets its
 one fallback answer (checked).
+
+`ai_rule_based_answer_us`: what one AdviceRequest costs the consultant with no
+key, as in every offline backtest, where the keeper asks on every bar: the
+actor's `on_receive` called on this thread (no pykka hop), the requester a
+plain list; requests in a ranging market (the usual bar: a hold), mids moving
+bar to bar, built before the clock starts; the median of 7 passes.
 """
 
 from __future__ import annotations
@@ -74,10 +80,43 @@ def series(actors: dict[str, Any], rec: Any, requester: Any, n: int, tag: str) -
     return {k: (h[w:], a[w:]) for k, (h, a) in out.items()}
 
 
+class _Sink:
+    """A requester that only keeps what it is told (the rule-based benchmark runs without threads)."""
+
+    actor_urn = "sink"
+
+    def __init__(self) -> None:
+        self.got: list[Any] = []
+
+    def tell(self, message: Any) -> None:
+        self.got.append(message)
+
+
+def rule_based_answer_us(n: int) -> float:
+    """µs per AdviceRequest answered by the rule-based advisor, through the actor's own handler."""
+    sink = _Sink()
+    reqs = [dataclasses.replace(
+        sample_request(f"bar-{i}", mid=D("10.005") + D(i % 97) / 100, ts_ms=1_000 + i * 300_000, regime="range"),
+        reply_to=sink) for i in range(n)]
+    passes = []
+    for _ in range(7):
+        actor = AIConsultantActor(bench_settings(), None)  # not started: on_receive runs on this thread
+        actor.on_start()
+        sink.got.clear()
+        t0 = time.perf_counter_ns()
+        for req in reqs:
+            actor.on_receive(req)
+        passes.append(time.perf_counter_ns() - t0)
+        assert len(sink.got) == n and all(a.source is AdviceSource.FALLBACK for a in sink.got)
+    return round(sorted(passes)[len(passes) // 2] / n / 1000, 2)
+
+
 def main() -> None:
     args = parse_args(__doc__)
     quiet_logging("ERROR")  # the released hang logs a warning
     n = 200 if args.quick else 2000
+    rule_based_us = rule_based_answer_us(n)
+    print(f"rule-based answer {rule_based_us} us per request (no threads)", file=sys.stderr, flush=True)
     fake = FakeOpenRouter(api_key=KEY)
     fake.start()
     stopped = False
@@ -148,6 +187,7 @@ def main() -> None:
         "ai_hang_vs_idle_p50_ratio": round(percentile(hang["A"][0], 50) / percentile(hang["B"][0], 50), 3),
         "ai_model_calls": stats["A"]["model_calls"] + stats["B"]["model_calls"],
         "ai_cache_hits": stats["A"]["cache_hits"] + stats["B"]["cache_hits"],
+        "ai_rule_based_answer_us": rule_based_us,
     })
 
 

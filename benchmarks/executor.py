@@ -6,6 +6,11 @@
    seen by a subscriber.
 3. Binance mode against the local stand-in (tests/_support/fakes/binance_exchange.py):
    place-to-acknowledged latency (PlaceOrder told -> NEW received), p50/p99.
+4. Kline bars, no threads: the actor's `on_receive` called on this thread for
+   `next_bar` snapshots (one tick carrying its bar), with nothing resting and
+   with one resting buy under every bar; the market's acknowledgement goes to a
+   plain list. What the executor itself costs per bar in a kline backtest,
+   without the pykka hop.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 import pykka
 
 from actors.messages import (
+    Candle,
     FiltersUpdated,
     GetStats,
     MarketSnapshot,
@@ -125,6 +131,47 @@ def bench_actor(n: int = 20_000) -> dict[str, float]:
     }
 
 
+class _Sink:
+    actor_urn = "sink"
+
+    def __init__(self) -> None:
+        self.got: list[Any] = []
+
+    def tell(self, message: Any) -> None:
+        self.got.append(message)
+
+
+def bench_bars(n: int = 20_000) -> dict[str, float]:
+    from actors.order_executor.actor import OrderExecutorActor
+
+    s = Settings(exchange=ExchangeSettings(paper_quote_balance=D("1e12")))
+    bars = []
+    for i in range(n):
+        o = D("10.50") + D(i % 13) / 100
+        bar = Candle(open_ms=i * 300_000, open=o, high=o + D("0.05"), low=o - D("0.05"), close=o, volume=D(1000))
+        tick = TradeTick(trade_id=i, price=o, qty=D(1000), ts_ms=i * 300_000 + 299_999, buyer_is_maker=False, bar=bar)
+        bars.append(_snap(i, (tick,), bid=str(o - D("0.01")), ask=str(o + D("0.01"))))
+    out: dict[str, float] = {}
+    for label, resting in (("nothing resting", False), ("one resting buy", True)):
+        best = None
+        for _ in range(5):
+            ex = OrderExecutorActor(s, market=None)  # not started: on_receive runs on this thread
+            ex.on_start()
+            ex._market = _Sink()  # type: ignore[assignment]  # receives the SnapshotProcessed acks
+            if resting:  # far under every bar: checked on each one, never filled
+                ex.on_receive(PlaceOrder(client_order_id="r", symbol="TRUMPUSDC", side=Side.BUY, price=D("1.00"),
+                                         quantity=D("1"), ts_ms=0))
+            t0 = time.perf_counter_ns()
+            for sn in bars:
+                ex.on_receive(sn)
+            dt = time.perf_counter_ns() - t0
+            best = dt if best is None else min(best, dt)
+            assert len(ex._market.got) == n  # type: ignore[attr-defined]
+        assert best is not None
+        out[f"bars, no threads, {label}: us per bar"] = best / n / 1000
+    return out
+
+
 def bench_latency(n: int = 200) -> dict[str, float]:
     from actors._lib.secrets import Secret
     from actors.binance.config import BinanceTuning
@@ -174,6 +221,7 @@ def main() -> None:
     results.update(bench_engine(args.trades))
     results.update(bench_actor())
     results.update(bench_latency(args.orders))
+    results.update(bench_bars())
     width = max(len(k) for k in results)
     for k, v in results.items():
         print(f"{k:<{width}}  {v:,.2f}")

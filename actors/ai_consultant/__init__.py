@@ -14,10 +14,14 @@ unreachable, with the rule-based advisor (the default strategy) answering whenev
     tally.py       counters, spend and latencies for GetStats and the spend cap
 """
 
+from typing import TYPE_CHECKING, Any
+
 from actors.ai_consultant.actor import AIConsultantActor
 from actors.ai_consultant.client import ChatClient, ChatError, ClientFactory, Completion, Usage, Verdict
-from actors.ai_consultant.openrouter import OpenRouterClient
 from actors.ai_consultant.rule_based import rule_based_advice
+
+if TYPE_CHECKING:
+    from actors.ai_consultant.openrouter import OpenRouterClient
 
 __all__ = [
     "AIConsultantActor",
@@ -30,3 +34,12 @@ __all__ = [
     "Verdict",
     "rule_based_advice",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`OpenRouterClient` loads on first use: it brings aiohttp, which an offline run never needs."""
+    if name == "OpenRouterClient":
+        from actors.ai_consultant.openrouter import OpenRouterClient
+
+        return OpenRouterClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

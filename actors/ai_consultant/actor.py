@@ -17,8 +17,9 @@ window and the breaker run on `clock` (wall time unless injected), like the
 deadline timers, because what an unreachable host costs, and when it comes
 back, is wall time: in a backtest a day of market time passes in seconds.
 
-The provider is whatever `client_factory` builds (OpenRouter by default); the
-actor only knows the `ChatClient` protocol.
+The provider is whatever `client_factory` builds (OpenRouter by default, its
+module and aiohttp imported only when a key asks for it: an offline backtest
+never loads them); the actor only knows the `ChatClient` protocol.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from actors.ai_consultant.calls import (
     run_call,
 )
 from actors.ai_consultant.client import ChatClient, ClientFactory, Messages, Usage, Verdict, unknown_models
-from actors.ai_consultant.openrouter import OpenRouterClient
 from actors.ai_consultant.prompt import build_messages
 from actors.ai_consultant.recording import Recording
 from actors.ai_consultant.reply import ReplyError, parse_reply
@@ -65,6 +65,13 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _openrouter() -> ClientFactory:
+    """The default provider, imported on first use (it brings aiohttp)."""
+    from actors.ai_consultant.openrouter import OpenRouterClient
+
+    return OpenRouterClient.from_settings
+
+
 # -- the actor -------------------------------------------------------------------------
 
 
@@ -78,7 +85,7 @@ class AIConsultantActor(pykka.ThreadingActor):
 
     def __init__(
         self, settings: Settings, api_key: Secret | None, clock: Clock | None = None,
-        client_factory: ClientFactory = OpenRouterClient.from_settings,
+        client_factory: ClientFactory | None = None,
     ) -> None:
         super().__init__()
         self._ai = settings.ai
@@ -109,7 +116,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             if self._key is None:
                 logger.info("AI consultant: no OpenRouter API key, the rule-based fallback advises (offline)")
                 return
-            self._client = self._client_factory(self._ai, self._key)
+            self._client = (self._client_factory or _openrouter())(self._ai, self._key)
         self._io = LoopThread(LOOP_NAME)
         self._io.start()  # last: an on_start error after this would leak the thread
         logger.info("AI consultant: model {} via {} ({})", self._ai.model, self._client.name, self._ai.base_url)
@@ -387,7 +394,9 @@ class AIConsultantActor(pykka.ThreadingActor):
 
     def _answer(self, req: AdviceRequest, advice: Advice) -> None:
         self._tally.answered(advice.source)
-        logger.debug("advice {} {} {} ({})", req.request_id, advice.action.value, advice.base_price, advice.source.value)
+        # `_value_` is `.value` without the enum property's lookup: this line runs for every advice
+        logger.debug("advice {} {} {} ({})", req.request_id, advice.action._value_, advice.base_price,
+                     advice.source._value_)
         assert req.reply_to is not None
         try:
             req.reply_to.tell(advice)

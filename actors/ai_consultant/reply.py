@@ -143,14 +143,20 @@ def clean_text(value: Any, limit: int) -> str:
         value = str(value)
     if not isinstance(value, str):
         return ""
-    kept = []
-    for ch in value:
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Zl", "Zp"):
-            kept.append(" ")
-        elif cat not in ("Cf", "Cs", "Co", "Cn"):
-            kept.append(ch)
-    text = " ".join("".join(kept).split())
+    if value.isprintable():
+        # Fast path, same result: a printable str holds no Cc, Cf, Cs, Co, Cn, Zl or Zp character
+        # (str.isprintable is false for exactly those and for Zs other than the space), so the loop
+        # below would keep every character as it is. The bot's own texts (every rule-based reason) are.
+        text = " ".join(value.split())
+    else:
+        kept = []
+        for ch in value:
+            cat = unicodedata.category(ch)
+            if cat in ("Cc", "Zl", "Zp"):
+                kept.append(" ")
+            elif cat not in ("Cf", "Cs", "Co", "Cn"):
+                kept.append(ch)
+        text = " ".join("".join(kept).split())
     if len(text) > limit:
         text = text[: max(limit - 1, 0)].rstrip() + "…"
     return text

@@ -27,6 +27,7 @@ comparison and for the tests of the fill models.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from decimal import Decimal
@@ -50,11 +51,17 @@ VOL_FRACTION = Decimal("0.25")  # how much of the short-window volatility to sta
 _PCT = Decimal("0.01")
 
 
+@functools.lru_cache(maxsize=16)
+def _sqrt_hours(horizon_s: int) -> Decimal:
+    """√(hours) as the Decimal of its float's repr; one horizon per run, so computed once, not per bar."""
+    return Decimal(str(math.sqrt(horizon_s / 3600)))
+
+
 def horizon_vol(snap: MarketSnapshot, horizon_s: int) -> Decimal | None:
     """The volatility expected over the holding horizon: hourly volatility × √(hours)."""
     if snap.vol_hourly is None:
         return None
-    return snap.vol_hourly * Decimal(str(math.sqrt(horizon_s / 3600)))
+    return snap.vol_hourly * _sqrt_hours(horizon_s)
 
 
 def _pct(x: Decimal) -> str:

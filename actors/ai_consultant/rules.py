@@ -131,6 +131,8 @@ def check_exit_plan(plan: AdvisedExits | None, price: Decimal, request: AdviceRe
 
 # -- advice ---------------------------------------------------------------------
 
+_NO_META = ReplyMeta()  # no model call behind the advice (rule-based); Advice's own defaults say the same
+
 
 def valid_until(request: AdviceRequest, ai: AISettings) -> int:
     return request.ts_ms + ai.cache_ttl_s * 1000
@@ -144,15 +146,22 @@ def hold_advice(
     source: AdviceSource,
     confidence: Decimal = ZERO,
     rejected_reason: str | None = None,
-    meta: ReplyMeta = ReplyMeta(),
+    meta: ReplyMeta = _NO_META,
 ) -> Advice:
+    reasoning = clean_text(reasoning, ai.max_reasoning_chars)
+    if meta is _NO_META:  # a rule-based hold, on most bars of a backtest: Advice's defaults are ReplyMeta's
+        return Advice(
+            request_id=request.request_id, action=AdviceAction.HOLD, base_price=None, price_range=None,
+            confidence=confidence, reasoning=reasoning, source=source, ts_ms=request.ts_ms,
+            valid_until_ms=valid_until(request, ai), rejected_reason=rejected_reason,
+        )
     return Advice(
         request_id=request.request_id,
         action=AdviceAction.HOLD,
         base_price=None,
         price_range=None,
         confidence=confidence,
-        reasoning=clean_text(reasoning, ai.max_reasoning_chars),
+        reasoning=reasoning,
         source=source,
         ts_ms=request.ts_ms,
         valid_until_ms=valid_until(request, ai),

@@ -19,17 +19,12 @@ from __future__ import annotations
 import time
 import traceback
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka
 from loguru import logger
 
 from actors._lib.secrets import Secret, redact
-from actors.binance.config import BinanceTuning
-from actors.binance.orders import BinanceVenue
-from actors.binance.signing import Signer
-from actors.binance.tasks import Done
-from actors.binance.user_stream import StreamDown, StreamUp, UserEvent
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
@@ -55,6 +50,10 @@ from actors.order_executor.candle_fills import candle_model_from
 from actors.order_executor.filters import paper_filters
 from actors.order_executor.paper import PaperExchange
 from actors.settings import Settings
+
+if TYPE_CHECKING:  # Binance mode's modules (and aiohttp) load only when it runs: a paper backtest never needs them
+    from actors.binance.config import BinanceTuning
+    from actors.binance.signing import Signer
 
 
 def wall_clock_ms() -> int:
@@ -153,12 +152,14 @@ class OrderExecutorActor(pykka.ThreadingActor):
         self._errors = 0
         self._api_key = api_key
         self._signer: Signer | None = None
-        self._tuning = tuning or BinanceTuning()
+        self._tuning = tuning
         if self._kind == "binance":
             if not api_key or not api_secret:
                 raise ValueError(
                     "exchange.kind = 'binance' needs BINANCE_API_KEY and BINANCE_API_SECRET (in the environment or .env)"
                 )
+            from actors.binance.signing import Signer
+
             self._signer = Signer(api_secret)  # a bad PEM key fails here, at start, in the caller's thread
         elif self._kind != "paper":
             raise ValueError(f"exchange.kind = {self._kind!r} is not allowed; choose one of: paper, binance")
@@ -166,6 +167,7 @@ class OrderExecutorActor(pykka.ThreadingActor):
         self._paper_base = paper_base_balance  # what a restarted paper run held, from the journal
         self._sent_since_ack = False  # lockstep: told subscribers something since the last acknowledgement
         self._skip_idle = settings.market.skip_idle_snapshots
+        self._says_wake = self._kind == "paper" and self._skip_idle  # tells the market which snapshots it needs
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -175,6 +177,9 @@ class OrderExecutorActor(pykka.ThreadingActor):
             if self._market is not None:
                 self._market.tell(Subscribe(subscriber=self.actor_ref))
         else:
+            from actors.binance.config import BinanceTuning
+            from actors.binance.orders import BinanceVenue
+
             logger.warning("order executor: LIVE Binance trading on {} at {}", self._settings.symbol,
                            self._settings.exchange.rest_url)
             self._venue = BinanceVenue(
@@ -184,7 +189,7 @@ class OrderExecutorActor(pykka.ThreadingActor):
                 api_key=self._api_key,  # type: ignore[arg-type]
                 signer=self._signer,  # type: ignore[arg-type]
                 clock=self._clock,
-                tuning=self._tuning,
+                tuning=self._tuning or BinanceTuning(),
             )
             self._venue.start()  # starts the loop thread: the last thing on_start does
 
@@ -211,10 +216,10 @@ class OrderExecutorActor(pykka.ThreadingActor):
             finally:
                 # after the fills were told: the lockstep market moves on only when every subscriber acks
                 if self._market is not None:
-                    wake = self._venue.wake() if self._kind == "paper" and self._skip_idle else None
+                    wake = self._venue.wake() if self._says_wake else None
                     sent, self._sent_since_ack = self._sent_since_ack, False
                     try:
-                        self._market.tell(SnapshotProcessed(seq=message.seq, subscriber_urn=self.actor_ref.actor_urn,
+                        self._market.tell(SnapshotProcessed(seq=message.seq, subscriber_urn=self.actor_urn,
                                                             wake=wake, sent_events=sent))
                     except pykka.ActorDeadError:
                         pass  # the market has stopped: nobody is waiting for the ack
@@ -231,20 +236,12 @@ class OrderExecutorActor(pykka.ThreadingActor):
 
     def _dispatch(self, message: Any) -> None:
         v = self._venue
-        if isinstance(message, Done):
-            message.handler(message.result, message.error, message.ctx)
-        elif isinstance(message, PlaceOrder):
+        if isinstance(message, PlaceOrder):
             v.place(message)
         elif isinstance(message, CancelOrder):
             v.cancel(message)
         elif isinstance(message, QueryOrder):
             v.query(message)
-        elif isinstance(message, UserEvent):
-            v.on_user_event(message)
-        elif isinstance(message, StreamUp):
-            v.on_stream_up(message)
-        elif isinstance(message, StreamDown):
-            v.on_stream_down(message)
         elif isinstance(message, Subscribe):
             self._subscribe(message.subscriber)
         elif isinstance(message, Unsubscribe):
@@ -253,6 +250,23 @@ class OrderExecutorActor(pykka.ThreadingActor):
             self._feed_finished += 1
         elif isinstance(message, FeedStatusChanged):
             pass  # a stale feed brings no snapshots to match; the StateKeeper decides what it means
+        else:
+            self._dispatch_binance(message)
+
+    def _dispatch_binance(self, message: Any) -> None:
+        """Binance mode's own messages (the types disjoint from the ones above, so the order is no matter)."""
+        from actors.binance.tasks import Done
+        from actors.binance.user_stream import StreamDown, StreamUp, UserEvent
+
+        v = self._venue
+        if isinstance(message, Done):
+            message.handler(message.result, message.error, message.ctx)
+        elif isinstance(message, UserEvent):
+            v.on_user_event(message)
+        elif isinstance(message, StreamUp):
+            v.on_stream_up(message)
+        elif isinstance(message, StreamDown):
+            v.on_stream_down(message)
         else:
             logger.warning("order executor: unexpected message {}", type(message).__name__)
 

@@ -117,6 +117,7 @@ class PaperExchange:
         self._wallet = {self.base: _Wallet(base_balance), self.quote: _Wallet(quote_balance)}
         self._orders: dict[str, PaperOrder] = {}
         self._open: list[PaperOrder] = []
+        self._wake: WakeWhen | None = None  # `wake()` of the open orders as they are; None: changed since
         self._last: MarketSnapshot | None = None
         self._next_order_id = 1
         self._next_trade_id = 1
@@ -185,6 +186,7 @@ class PaperExchange:
         self._next_order_id += 1
         self._orders[o.client_order_id] = o
         self._open.append(o)
+        self._wake = None
         self.stats["placed"] += 1
         events: list[Event] = [self._state(o, cmd.ts_ms)]
         snap = self._last
@@ -209,6 +211,7 @@ class PaperExchange:
         if o.status not in _OPEN:
             return [self._state(o, o.ts_ms)]
         self._open.remove(o)
+        self._wake = None
         rest = o.remaining
         if o.side is _BUY:
             w, amount = self._wallet[self.quote], rest * o.price
@@ -267,9 +270,13 @@ class PaperExchange:
         """The snapshots that can fill a resting order (None: every one; a bar's low or high may reach it)."""
         if self._open and self._last is not None and _has_bars(self._last):
             return None
-        buys = [o.price for o in self._open if o.side is _BUY]
-        sells = [o.price for o in self._open if o.side is not _BUY]
-        return WakeWhen(buy_fills_at=max(buys) if buys else None, sell_fills_at=min(sells) if sells else None)
+        wake = self._wake
+        if wake is None:  # asked after every snapshot, and the open orders change rarely: built when they do
+            buys = [o.price for o in self._open if o.side is _BUY]
+            sells = [o.price for o in self._open if o.side is not _BUY]
+            wake = WakeWhen(buy_fills_at=max(buys) if buys else None, sell_fills_at=min(sells) if sells else None)
+            self._wake = wake
+        return wake
 
     # -- internals -----------------------------------------------------------------
 
@@ -325,6 +332,7 @@ class PaperExchange:
         if o.cum_qty >= o.qty:
             o.status = OrderStatus.FILLED
             self._open.remove(o)
+            self._wake = None
         else:
             o.status = OrderStatus.PARTIALLY_FILLED
         o.ts_ms = ts_ms

@@ -199,3 +199,18 @@ def test_on_bars_a_resting_order_wakes_the_executor_on_every_snapshot_and_fills_
     [fill] = [u for u in both.all(OrderUpdate) if u.last_qty]
     assert (fill.last_price, fill.last_qty, fill.status) == (D("10.00"), D("1.000"), OrderStatus.FILLED)
     ex.stop()
+
+
+def test_the_paper_executor_loads_nothing_of_binance_mode() -> None:
+    """Binance mode's modules (and aiohttp) load only when it runs (in a fresh interpreter)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, actors.order_executor.actor; "
+            "print(sorted(m for m in sys.modules if m == 'aiohttp' or m.startswith('actors.binance')))")
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+                         cwd=root, env={**os.environ, "PYTHONPATH": root})
+    assert out.stdout.strip() == "[]"

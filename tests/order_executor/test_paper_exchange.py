@@ -18,6 +18,7 @@ from actors.messages import (
     Side,
     SymbolFilters,
     TradeTick,
+    WakeWhen,
 )
 from actors.order_executor.paper import UNKNOWN_ORDER, PaperExchange
 
@@ -295,3 +296,32 @@ def test_wallet_and_cumulatives_stay_consistent(qty_steps: int, trades: list, si
     else:
         assert base_free + base_locked == D(100) - cum
         assert quote_free == D(100000) + cum * 10 * (1 - FEE)
+
+
+def reference_wake(ex: PaperExchange) -> WakeWhen:
+    """What `wake` says on plain snapshots, worked out from the open orders every time."""
+    buys = [o.price for o in ex.open_orders if o.side is Side.BUY]
+    sells = [o.price for o in ex.open_orders if o.side is Side.SELL]
+    return WakeWhen(buy_fills_at=max(buys) if buys else None, sell_fills_at=min(sells) if sells else None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["buy", "sell", "cancel", "trade"]), st.integers(min_value=95, max_value=105),
+                          st.integers(min_value=1, max_value=3)), max_size=25))
+def test_wake_follows_the_open_orders_through_places_fills_and_cancels(steps: list) -> None:
+    """`wake` is kept between snapshots (asked after every one): any change of the open orders renews it."""
+    ex = exchange(quote="100000", base="100")
+    ex.on_snapshot(snap(1, "9.00", "11.00"))
+    assert ex.wake() == reference_wake(ex) == WakeWhen()
+    for i, (kind, tenths, qty) in enumerate(steps, start=2):
+        price, ts = str(D(tenths) / 10), i * 1000
+        if kind == "buy":
+            ex.place(place(f"b{i}", Side.BUY, price, str(qty), ts=ts))
+        elif kind == "sell":
+            ex.place(place(f"s{i}", Side.SELL, price, str(qty), ts=ts))
+        elif kind == "cancel" and ex.open_orders:
+            ex.cancel(CancelOrder(client_order_id=ex.open_orders[tenths % len(ex.open_orders)].client_order_id,
+                                  symbol="TRUMPUSDC", ts_ms=ts))
+        else:  # a trade at `price`: fills (partly) the buys at or above it and the sells at or below it
+            ex.on_snapshot(snap(i, "9.00", "11.00", trades=(trade(i, price, str(qty), ts),)))
+        assert ex.wake() == reference_wake(ex), (i, kind)
