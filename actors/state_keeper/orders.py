@@ -35,31 +35,32 @@ def on_order_update(core: KeeperCore, u: OrderUpdate) -> list[Effect]:
                 f"order {u.client_order_id!r} filled {u.cum_qty} {core.symbol} but this bot never placed it: the "
                 "account is being traded by something else, or the journal is not this account's", u.ts_ms)
         return []
-    rec = applied.record
-    if not (applied.status_changed or applied.fill_qty):
+    rec, fill_qty = applied.record, applied.fill_qty
+    if not (applied.status_changed or fill_qty):
         return []  # a repeat: already applied, nothing to say or do
-    log = logger.bind(correlation_id=rec.client_order_id)
+    cid = rec.client_order_id
     ts = u.ts_ms or rec.updated_ms
     out: list[Effect] = []
-    if applied.status_changed and not applied.fill_qty:
-        log.info("order {} is {}{}", rec.client_order_id, rec.status.value,
-                 f" ({rec.reject_reason})" if rec.reject_reason else "")
-    if applied.fill_qty:
+    # `correlation_id=` as a keyword lands in the record's `extra`, as `logger.bind` would put it, without
+    # building a bound logger per update (loguru adds a call's keywords to `extra`)
+    if not fill_qty:
+        logger.info("order {} is {}{}", cid, rec.status.value,
+                    f" ({rec.reject_reason})" if rec.reject_reason else "", correlation_id=cid)
+    else:
         core.count("fills")
         core.retry.reset()
         core.retry_at_ms = 0
-        log.info("{} {} filled {} for {} (cum {} of {})", rec.side.value, rec.client_order_id,
-                 applied.fill_qty, applied.fill_quote, rec.cum_qty, rec.quantity)
-        out.append((_PUBLISH, OrderFilled(client_order_id=rec.client_order_id, side=rec.side,
-                                         fill_qty=applied.fill_qty, fill_quote=applied.fill_quote,
-                                         cum_qty=rec.cum_qty, ts_ms=ts)))
-    if rec.client_order_id != core.active_id:
-        if applied.fill_qty:
-            out += core.halt_integrity(
-                f"fill of {applied.fill_qty} on order {rec.client_order_id}, which is not the active order", ts)
+        logger.info("{} {} filled {} for {} (cum {} of {})", rec.side.value, cid, fill_qty, applied.fill_quote,
+                    rec.cum_qty, rec.quantity, correlation_id=cid)
+        out.append((_PUBLISH, OrderFilled(client_order_id=cid, side=rec.side, fill_qty=fill_qty,
+                                         fill_quote=applied.fill_quote, cum_qty=rec.cum_qty, ts_ms=ts)))
+    if cid != core.active_id:
+        if fill_qty:
+            out += core.halt_integrity(f"fill of {fill_qty} on order {cid}, which is not the active order", ts)
         return out
     if not applied.became_terminal:
         return out
+    log = logger.bind(correlation_id=cid)
     if rec.status is OrderStatus.REJECTED:
         delay = core.retry.next()
         core.retry_at_ms = ts + int(delay)
