@@ -178,13 +178,21 @@ class StateKeeperActor(pykka.ThreadingActor):
         return result
 
     def _send(self, effects: list[tuple[str, Any]]) -> None:
-        if self.journal is not None and (self.core.journal or self.journal.pending):
-            order_leaving = any(isinstance(m, (PlaceOrder, CancelOrder)) for _t, m in effects)
-            self._flush(commit=order_leaving or self.actor_inbox.empty())
-        else:
+        journal = self.journal
+        if journal is not None:
+            if self.core.journal or journal.pending:
+                order_leaving = False
+                for _t, m in effects:
+                    if isinstance(m, (PlaceOrder, CancelOrder)):
+                        order_leaving = True
+                        break
+                self._flush(commit=order_leaving or self.actor_inbox.empty())
+        elif self.core.journal:
             self.core.journal.clear()
         for target, msg in effects:
-            if target == EXECUTOR:
+            if target == PUBLISH:
+                self._publish(msg)
+            elif target == EXECUTOR:
                 if isinstance(msg, PlaceOrder):
                     crash_point("after_intent")
                 if self.executor is None:
@@ -196,10 +204,10 @@ class StateKeeperActor(pykka.ThreadingActor):
             elif target == ACK and self.market is not None:
                 seq, wake, sent = msg
                 self.market.tell(SnapshotProcessed(seq=seq, subscriber_urn=self.actor_urn, wake=wake, sent_events=sent))
-            elif target == PUBLISH:
-                self._publish(msg)
 
     def _publish(self, event: Any) -> None:
+        if not self.listeners:
+            return
         for ref in list(self.listeners):
             try:
                 ref.tell(event)
