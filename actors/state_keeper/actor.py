@@ -97,9 +97,8 @@ class StateKeeperActor(pykka.ThreadingActor):
             if peer is not None:
                 peer.tell(Subscribe(subscriber=self.actor_ref))
         if self.recovered and self.executor is not None:
-            for rec in self.core.ledger.orders.values():
-                if not rec.status.is_terminal:  # open or unknown: ask the exchange what became of it
-                    self.executor.tell(QueryOrder(client_order_id=rec.client_order_id, symbol=self.core.symbol))
+            for rec in self.core.ledger.orders.unfinished():  # open or unknown: ask the exchange what became of it
+                self.executor.tell(QueryOrder(client_order_id=rec.client_order_id, symbol=self.core.symbol))
 
     def _recover(self) -> int:
         """Rebuild state from the journal's facts, through the code that applied them live."""

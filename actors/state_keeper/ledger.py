@@ -26,6 +26,7 @@ from actors.messages import (
     Trade,
     utc_from_ms,
 )
+from actors.state_keeper.history import OrderBook, TradeHistory
 
 Q8 = Decimal("1e-8")
 # enum members looked up once: an Enum class attribute costs a lookup through its metaclass
@@ -121,8 +122,8 @@ class Ledger:
         self.base_asset = base_asset
         self.quote_asset = quote_asset
         self.fee_rate = fee_rate
-        self.orders: dict[str, OrderRecord] = {}
-        self.trades: list[TradeRecord] = []
+        self.orders = OrderBook()  # every order placed, by client id; a finished trade's packed (history.py)
+        self.trades = TradeHistory()  # every trade, oldest first; finished ones packed
         self.qty = ZERO  # held, dust included
         self.cost = ZERO  # quote paid for what is held, quote-side buy fees included
         self.notional = ZERO  # quote paid for what is held, fees excluded (entry price)
@@ -131,13 +132,14 @@ class Ledger:
         self.fees_paid = ZERO
         self.closed = 0
         self._open: TradeRecord | None = None  # the trade still OPEN, if any (kept, not searched for)
+        self._last_finished: TradeRecord | None = None  # the last trade closed (or dust), not packed yet
 
     # -- orders ------------------------------------------------------------------
 
     def add_order(self, rec: OrderRecord) -> None:
         if rec.client_order_id in self.orders:
             raise UpdateError(f"client order id {rec.client_order_id} is already used")
-        self.orders[rec.client_order_id] = rec
+        self.orders.add(rec)
 
     def check(self, u: OrderUpdate) -> OrderRecord:
         """Validate `u` against what is known; raise UpdateError and change nothing if it is wrong."""
@@ -324,6 +326,7 @@ class Ledger:
         self.realized_pnl += trade.pnl
         self.closed += 1
         self._open = None
+        self._finish(trade)
         return trade
 
     def mark_dust(self) -> TradeRecord | None:
@@ -332,7 +335,30 @@ class Ledger:
         if trade is not None and not trade.sell_ids:
             trade.status = "DUST"
             self._open = None
+            self._finish(trade)
         return trade
+
+    def _finish(self, trade: TradeRecord) -> None:
+        """A trade is over: the one before it and its terminal orders are history from now on, kept packed.
+
+        The last one stays as it is a while: it is read at once (the `TradeClosed` event, the status page).
+        """
+        done, self._last_finished = self._last_finished, trade
+        if done is not None:
+            self.trades.freeze(done)
+            self.orders.freeze([done.buy_id, *done.sell_ids])
+
+    def closed_pnls_since_last_win(self) -> list[Decimal]:
+        """The closed trades' P&L back to the last win, oldest first: all a losing streak needs, without
+        reading every trade ever closed (that made a long run quadratic)."""
+        out: list[Decimal] = []
+        for t in reversed(self.trades):
+            if t.status == "CLOSED":
+                out.append(t.pnl)
+                if t.pnl >= 0:
+                    break
+        out.reverse()
+        return out
 
     # -- views -----------------------------------------------------------------------
 
@@ -348,8 +374,10 @@ class Ledger:
         )
 
     def trade_view(self, t: TradeRecord) -> Trade:
-        buy = self.orders.get(t.buy_id)
-        sells = tuple(self.orders[s].view(self.symbol) for s in t.sell_ids if s in self.orders)
+        peek = self.orders.peek
+        buy = peek(t.buy_id)
+        sell_recs = [r for r in map(peek, t.sell_ids) if r is not None]
+        sells = tuple(r.view(self.symbol) for r in sell_recs)
         buy_view = buy.view(self.symbol) if buy is not None else Order(
             id="", symbol=self.symbol, side="BUY", quantity=ZERO, price=ZERO, status="UNKNOWN",
             timestamp=utc_from_ms(t.opened_ms),
@@ -370,7 +398,7 @@ class Ledger:
             exit_reason=t.exit_reason,
             entry_reason=(buy.correlation_id or buy.reason) if buy is not None else "",
             entry_advice=buy.advice if buy is not None else None,
-            exit_advice=self.orders[t.sell_ids[-1]].advice if t.sell_ids and t.sell_ids[-1] in self.orders else None,
+            exit_advice=sell_recs[-1].advice if t.sell_ids and t.sell_ids[-1] in self.orders else None,
         )
 
 

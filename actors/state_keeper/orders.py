@@ -8,7 +8,6 @@ labelled with the exit that sold it, and lets the protections see it.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -93,20 +92,8 @@ def _sell_ended(core: KeeperCore, rec: OrderRecord, ts: int) -> list[Effect]:
                 "trade closed ({}): bought {} sold {} for net P&L {} after {} fees (realised total {})",
                 rec.reason, trade.qty_held, trade.sold_qty, trade.pnl, trade.fees, core.ledger.realized_pnl)
             out.append((_PUBLISH, TradeClosed(trade=core.ledger.trade_view(trade), ts_ms=ts)))
-            pnls = _closed_pnls_since_last_win(core)
+            pnls = core.ledger.closed_pnls_since_last_win()
             out += core.set_risk_state(core.risk.on_trade_closed(pnls, rec.reason, ts))
     return out + core.transition(S.READY_TO_BUY, f"sell {rec.status.value.lower()}, position flat", ts,
                                  rec.client_order_id)
 
-
-def _closed_pnls_since_last_win(core: KeeperCore) -> list[Decimal]:
-    """The closed trades' P&L back to the last win, oldest first: all a losing streak needs, without walking
-    every trade ever closed on each close (that made a long run quadratic)."""
-    out: list[Decimal] = []
-    for t in reversed(core.ledger.trades):
-        if t.status == "CLOSED":
-            out.append(t.pnl)
-            if t.pnl >= 0:
-                break
-    out.reverse()
-    return out
