@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from actors import messages
@@ -75,23 +76,74 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps wou
 
 def dumps(obj: Any) -> str:
     """The journal's form: tagged, every field written, Decimals exact."""
-    return _ENCODER.encode(_tagged(obj) if dataclasses.is_dataclass(obj) else to_jsonable(obj))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _writer(type(obj))(obj)
+    return _ENCODER.encode(to_jsonable(obj))
 
 
-def _tagged(obj: Any) -> dict[str, Any]:
-    """`to_jsonable` for a message, with the common field types handled inline (the hot path)."""
-    cls: type = type(obj)
-    out: dict[str, Any] = {"_t": cls.__name__}
-    for name in _field_names(cls):
-        value = getattr(obj, name)
-        kind = type(value)
-        if kind is Decimal:
-            out[name] = str(value)  # exact, and faster than a fixed-point format
-        elif value is None or kind is str or kind is int or kind is bool:
-            out[name] = value
-        else:
-            out[name] = _tagged(value) if dataclasses.is_dataclass(value) else _convert(value, True, {})
-    return out
+def _value(value: Any) -> str:
+    """One field's JSON text when it is not of the type its hint names (the slow, general path)."""
+    kind: type = type(value)
+    if kind is Decimal:
+        return '"' + str(value) + '"'  # exact; a Decimal's text never needs escaping
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _writer(kind)(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return _ENCODER.encode(value)
+    return _ENCODER.encode(_convert(value, True, {}))
+
+
+@cache
+def _writer(cls: type) -> Callable[[Any], str]:
+    """A JSON writer for one message class, generated once from its fields and their type hints.
+
+    It writes what `to_jsonable` + `json` would (the same text, byte for byte: the journal
+    stays readable both ways), without a dict per message: each field is tested first against
+    the type its hint names (a Decimal as its exact string, a str-valued enum as its value, which
+    is its text) and goes the general way (`_value`) when it is something else.
+    """
+    try:
+        hints = _hints(cls)
+    except (NameError, TypeError):  # a hint that does not resolve: every field the general way
+        hints = {}
+    names = _field_names(cls)
+    env: dict[str, Any] = {"_v": _value, "_esc": encode_basestring_ascii, "_Decimal": Decimal}
+    head = json.dumps('{"_t":' + json.dumps(cls.__name__))
+    lines = ["def write(o):", f"    out = [{head}]"]
+    for i, name in enumerate(names):
+        key = json.dumps("," + json.dumps(name) + ":")
+        fast = _fast_test(hints.get(name), env, i)
+        lines.append(f"    v = o.{name}")
+        lines.append(f"    out.append({key})")
+        lines.append(f"    out.append({fast} else _v(v))" if fast else "    out.append(_v(v))")
+    lines += ["    out.append('}')", "    return ''.join(out)"]
+    code = "\n".join(lines)
+    exec(code, env)  # noqa: S102 - our own source, built from a dataclass's field names
+    write: Callable[[Any], str] = env["write"]
+    return write
+
+
+def _fast_test(tp: Any, env: dict[str, Any], i: int) -> str:
+    """`TEXT if TEST` for the value a field's hint names (None allowed when the hint allows it), or ""."""
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    optional = type(None) in args
+    kinds = [a for a in args if a is not type(None)]
+    if len(kinds) != 1:
+        return ""
+    kind = kinds[0]
+    none = "'null' if v is None else " if optional else ""
+    if kind is Decimal:
+        return f"{none}('\"' + str(v) + '\"') if type(v) is _Decimal"
+    if kind is str:
+        return f"{none}_esc(v) if type(v) is str"
+    if kind is int:
+        return f"{none}str(v) if type(v) is int"
+    if kind is bool:
+        return f"{none}('true' if v else 'false') if type(v) is bool"
+    if isinstance(kind, type) and issubclass(kind, Enum) and issubclass(kind, str):
+        env[f"_E{i}"] = kind
+        return f"{none}_esc(v) if type(v) is _E{i}"  # a str enum's text is its value
+    return ""
 
 
 def loads(text: str) -> Any:
@@ -111,10 +163,15 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 @cache
+def _hints(cls: type) -> dict[str, Any]:
+    # its own module's names (Decimal, datetime...) and every message (forward references across modules)
+    return typing.get_type_hints(cls, {**vars(sys.modules[cls.__module__]), **vars(messages)})
+
+
+@cache
 def _decoders(cls: type) -> dict[str, Callable[[Any], Any]]:
     """One converter per field, worked out once per class from its type hints."""
-    # its own module's names (Decimal, datetime...) and every message (forward references across modules)
-    hints = typing.get_type_hints(cls, {**vars(sys.modules[cls.__module__]), **vars(messages)})
+    hints = _hints(cls)
     return {name: _converter(hints[name]) for name in _field_names(cls)}
 
 

@@ -16,10 +16,11 @@ from actors.messages import BlockedCondition, TradingBlocked, TradingUnblocked
 
 
 class Blockers:
-    __slots__ = ("_on", "ended")
+    __slots__ = ("_count", "_on", "ended")
 
     def __init__(self) -> None:
-        self._on: dict[str, BlockedCondition] = {}
+        self._on: dict[str, BlockedCondition] = {}  # as it started (count 1)
+        self._count: dict[str, int] = {}  # how many snapshots each has blocked: not a new record each time
         self.ended = 0
 
     def set(self, condition: str, active: bool, detail: str, now_ms: int,
@@ -33,20 +34,25 @@ class Blockers:
             if cur is None:
                 c = BlockedCondition(condition=condition, detail=detail, since_ms=now_ms, count=1)
                 self._on[condition] = c
+                self._count[condition] = 1
                 (logger.warning if loud else logger.debug)("not trading: {} ({})", detail, condition)
                 return TradingBlocked(condition=c)
-            self._on[condition] = replace(cur, count=cur.count + 1)
+            self._count[condition] += 1
             return None
         if cur is None:
             return None
         del self._on[condition]
+        count = self._count.pop(condition)
         self.ended += 1
         minutes = max(0, now_ms - cur.since_ms) / 60_000
-        (logger.info if loud else logger.debug)("trading again: {} cleared after {:.1f} min ({} snapshots blocked)", condition, minutes, cur.count)
-        return TradingUnblocked(condition=cur, ts_ms=now_ms)
+        (logger.info if loud else logger.debug)("trading again: {} cleared after {:.1f} min ({} snapshots blocked)", condition, minutes, count)
+        return TradingUnblocked(condition=replace(cur, count=count), ts_ms=now_ms)
 
     def active(self, condition: str) -> bool:
         return condition in self._on
 
+    def __contains__(self, condition: str) -> bool:
+        return condition in self._on
+
     def current(self) -> tuple[BlockedCondition, ...]:
-        return tuple(self._on.values())
+        return tuple(replace(c, count=self._count[name]) for name, c in self._on.items())

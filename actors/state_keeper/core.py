@@ -103,6 +103,7 @@ class KeeperCore:
         self.last_denial: tuple[str, str] = ("", "")
         self.flatten_requested = False  # an operator's halt asked to sell what is held
         self.block_events: list[Any] = []  # TradingBlocked/Unblocked found while deciding, to publish
+        self.sizing_memo: dict[tuple[Any, ...], bool] = {}  # whether the gate refuses a buy, by its inputs
 
     @property
     def halted(self) -> str | None:
@@ -168,6 +169,7 @@ class KeeperCore:
                 return None
             case facts.FiltersChanged(filters=f):
                 self.filters = f
+                self.sizing_memo.clear()
                 return None
             case facts.RiskStateSet():
                 if fact.by == "integrity":

@@ -47,6 +47,7 @@ BLOCKS_BUYS = frozenset({"account_mismatch", "halted", "paused", "stopped", "no_
 BLOCKS_SELLS = frozenset({"account_mismatch", "stopped", "no_filters", "feed_stale", "market_closed", "retry_wait",
                           "nothing_to_sell"})
 _LOGGED_BY_THE_GATE = frozenset({"halted", "paused"})  # set_risk_state already said so, once
+_BLOCKERS = tuple(BLOCKS_BUYS | BLOCKS_SELLS)
 _SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "rule_based"}
 _KEEP_DENIALS = 20
 
@@ -123,19 +124,42 @@ def update_blockers(core: KeeperCore, s: MarketSnapshot) -> set[str]:
     if state is S.READY_TO_BUY and max_trades and core.ledger.closed >= max_trades:
         on["max_trades"] = f"{max_trades} round trips done (trading.max_trades)"
     if state is S.READY_TO_BUY and f is not None and not on.keys() & BLOCKS_BUYS:
-        verdict = risk.check(risk.Proposal(Side.BUY, s.ask, OrderReason.ADVICE, "keeper"), account(core, s),
-                             core.settings.risk, core.quote_per_trade)
-        if isinstance(verdict, risk.Denial):
-            on["cannot_size"] = f"a buy cannot be sized: {verdict.detail}"
+        detail = _cannot_size(core, s)
+        if detail is not None:
+            on["cannot_size"] = detail
     if state is S.READY_TO_SELL and f is not None and sellable(core, s.bid, use_free=True) <= 0:
         on["nothing_to_sell"] = f"{core.ledger.qty} {core.ledger.base_asset} held, none of it sellable"
-    out = []
-    for name in BLOCKS_BUYS | BLOCKS_SELLS:
-        event = core.blockers.set(name, name in on, on.get(name, ""), now, loud=name not in _LOGGED_BY_THE_GATE)
-        if event is not None:
-            out.append(event)
+    blockers, out = core.blockers, []
+    for name in _BLOCKERS:  # the same order as ever; one that neither holds nor held has nothing to say
+        if name in on or name in blockers:
+            event = blockers.set(name, name in on, on.get(name, ""), now, loud=name not in _LOGGED_BY_THE_GATE)
+            if event is not None:
+                out.append(event)
     core.block_events.extend(out)
     return set(on)
+
+
+def _cannot_size(core: KeeperCore, s: MarketSnapshot) -> str | None:
+    """Why a buy could not be sized now (the gate's answer to a buy at the ask), or None if it could.
+
+    The gate is asked on every snapshot while flat; whether it refuses depends only on the values
+    below (its inputs), so the yes/no is remembered per value. The reason is worked out again
+    whenever it is shown (the condition starting), so its text is exactly the gate's.
+    """
+    equity, exposure, free = core.equity_at(s.bid), core.ledger.cost, core.free.get(core.ledger.quote_asset)
+    key = (s.ask, equity, exposure, free, core.risk.state)  # the rest (filters, settings) clears the memo
+    memo = core.sizing_memo
+    refused = memo.get(key)
+    if refused is None or (refused and "cannot_size" not in core.blockers):
+        verdict = risk.check(risk.Proposal(Side.BUY, s.ask, OrderReason.ADVICE, "keeper"), account(core, s),
+                             core.settings.risk, core.quote_per_trade)
+        refused = isinstance(verdict, risk.Denial)
+        if len(memo) >= 256:
+            memo.clear()
+        memo[key] = refused
+        if isinstance(verdict, risk.Denial):
+            return f"a buy cannot be sized: {verdict.detail}"
+    return "a buy cannot be sized" if refused else None
 
 
 def exit_due(core: KeeperCore, s: MarketSnapshot) -> OrderReason | None:

@@ -83,7 +83,8 @@ class Journal:
                 f"Move it aside (for example to {self.path}.broken) to start with an empty journal, "
                 "and reconcile the account by hand: open orders on the exchange are not known to a fresh journal."
             ) from None
-        self.pending = 0
+        self.pending = 0  # facts appended since the last commit
+        self._rows: list[tuple[str, str, int, str]] = []  # encoded, not yet handed to SQLite
 
     def _migrate(self) -> None:
         version = self._version()
@@ -134,14 +135,24 @@ class Journal:
         self.append_many([(kind, payload, ts_ms, correlation_id)])
 
     def append_many(self, rows: list[tuple[str, Any, int, str]]) -> None:
-        self.db.executemany(
-            "INSERT INTO events (kind, payload, ts_ms, correlation_id) VALUES (?, ?, ?, ?)",
-            [(kind, codec.dumps(payload), ts, cid) for kind, payload, ts, cid in rows],
-        )
+        """Encode the facts now; they reach SQLite in one batch when committed (or read back).
+
+        Nothing is durable before `commit` either way (the rows were in an open transaction
+        before), so holding them here until then loses nothing a crash would not have lost.
+        """
+        dumps = codec.dumps
+        self._rows += [(kind, dumps(payload), ts, cid) for kind, payload, ts, cid in rows]
         self.pending += len(rows)
+
+    def _write(self) -> None:
+        if self._rows:
+            self.db.executemany("INSERT INTO events (kind, payload, ts_ms, correlation_id) VALUES (?, ?, ?, ?)",
+                                self._rows)
+            self._rows = []
 
     def commit(self) -> None:
         if self.pending:
+            self._write()
             self.db.execute("COMMIT")
             self.db.execute("BEGIN")
             self.pending = 0
@@ -149,6 +160,7 @@ class Journal:
     def facts(self) -> Iterator[tuple[int, str, Any]]:
         """Every committed fact in order; a damaged row stops with a clear JournalError."""
         try:
+            self._write()  # this connection's own appended facts too, as before (not committed by reading)
             cur = self.db.execute("SELECT seq, kind, payload FROM events ORDER BY seq")
             for seq, kind, payload in cur:
                 try:
@@ -162,6 +174,7 @@ class Journal:
             raise JournalError(f"journal {self.path!r} is damaged: {exc}. Move it aside to start afresh.") from None
 
     def count(self) -> int:
+        self._write()
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import NamedTuple
 
 from actors.messages import (
     ZERO,
@@ -25,8 +26,14 @@ from actors.messages import (
     Trade,
     utc_from_ms,
 )
+from actors.state_keeper.history import OrderBook, TradeHistory
 
 Q8 = Decimal("1e-8")
+# enum members looked up once: an Enum class attribute costs a lookup through its metaclass
+_FILLED, _SELL, _BUY = OrderStatus.FILLED, Side.SELL, Side.BUY
+_PENDING_NEW, _NEW, _PARTIALLY_FILLED = OrderStatus.PENDING_NEW, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED
+_TERMINAL = frozenset(s for s in OrderStatus if s.is_terminal)
+_RANK = {OrderStatus.PENDING_NEW: 0, OrderStatus.NEW: 1, OrderStatus.PARTIALLY_FILLED: 2, OrderStatus.PENDING_CANCEL: 3}
 
 
 def q8(value: Decimal) -> Decimal:
@@ -54,7 +61,7 @@ class OrderRecord:
     fee_quote: Decimal = ZERO  # commission taken in (or estimated in) the quote asset
     fee_value: Decimal = ZERO  # every commission valued in quote, for reports
     fee_estimated: bool = False
-    trade_ids: set[int] = field(default_factory=set)
+    trade_ids: set[int] | None = None  # the fills' trade ids, to tell a repeat; None before one, and once terminal
     updated_ms: int = 0
     cancel_requested: bool = False
     reject_reason: str = ""
@@ -99,9 +106,8 @@ class TradeRecord:
     exit_reason: str = ""  # the closing sell's reason (advice, stop_loss, time_exit, ...)
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """What one update changed: nothing (duplicate/stale), a status, and/or a fill."""
+class Applied(NamedTuple):
+    """What one update changed: nothing (duplicate/stale), a status, and/or a fill (a tuple: made per update)."""
 
     record: OrderRecord
     fill_qty: Decimal = ZERO
@@ -116,8 +122,8 @@ class Ledger:
         self.base_asset = base_asset
         self.quote_asset = quote_asset
         self.fee_rate = fee_rate
-        self.orders: dict[str, OrderRecord] = {}
-        self.trades: list[TradeRecord] = []
+        self.orders = OrderBook()  # every order placed, by client id; a finished trade's packed (history.py)
+        self.trades = TradeHistory()  # every trade, oldest first; finished ones packed
         self.qty = ZERO  # held, dust included
         self.cost = ZERO  # quote paid for what is held, quote-side buy fees included
         self.notional = ZERO  # quote paid for what is held, fees excluded (entry price)
@@ -126,13 +132,14 @@ class Ledger:
         self.fees_paid = ZERO
         self.closed = 0
         self._open: TradeRecord | None = None  # the trade still OPEN, if any (kept, not searched for)
+        self._last_finished: TradeRecord | None = None  # the last trade closed (or dust), not packed yet
 
     # -- orders ------------------------------------------------------------------
 
     def add_order(self, rec: OrderRecord) -> None:
         if rec.client_order_id in self.orders:
             raise UpdateError(f"client order id {rec.client_order_id} is already used")
-        self.orders[rec.client_order_id] = rec
+        self.orders.add(rec)
 
     def check(self, u: OrderUpdate) -> OrderRecord:
         """Validate `u` against what is known; raise UpdateError and change nothing if it is wrong."""
@@ -143,93 +150,104 @@ class Ledger:
             raise UpdateError(f"update for unknown order {u.client_order_id!r}")
         if u.side is not None and u.side is not rec.side:
             raise UpdateError(f"update says {u.side.value} but order {rec.client_order_id} is a {rec.side.value}")
-        for name in ("cum_qty", "last_qty"):
-            v = getattr(u, name)
-            if not v.is_finite() or v < 0:
-                raise UpdateError(f"{name} {v} must be a finite number >= 0")
-        for name in ("cum_quote", "last_price", "commission", "price"):
-            v = getattr(u, name)
-            if v is not None and (not v.is_finite() or v < 0):
-                raise UpdateError(f"{name} {v} must be a finite number >= 0")
-        if u.cum_qty > rec.quantity:
-            raise UpdateError(f"filled {u.cum_qty} exceeds order quantity {rec.quantity} for {rec.client_order_id}")
-        if u.status is OrderStatus.FILLED and u.cum_qty != rec.quantity:
-            raise UpdateError(f"FILLED reports {u.cum_qty} of {rec.quantity} for {rec.client_order_id}")
-        if rec.side is Side.SELL and u.cum_qty - rec.cum_qty > self.qty:
-            raise UpdateError(f"sell fill of {u.cum_qty - rec.cum_qty} exceeds the {self.qty} held")
+        cum = u.cum_qty
+        # inline, not a loop over field names: this runs for every update the keeper gets
+        if not cum.is_finite() or cum < 0:
+            raise UpdateError(f"cum_qty {cum} must be a finite number >= 0")
+        if not u.last_qty.is_finite() or u.last_qty < 0:
+            raise UpdateError(f"last_qty {u.last_qty} must be a finite number >= 0")
+        v = u.cum_quote
+        if v is not None and (not v.is_finite() or v < 0):
+            raise UpdateError(f"cum_quote {v} must be a finite number >= 0")
+        v = u.last_price
+        if v is not None and (not v.is_finite() or v < 0):
+            raise UpdateError(f"last_price {v} must be a finite number >= 0")
+        v = u.commission
+        if v is not None and (not v.is_finite() or v < 0):
+            raise UpdateError(f"commission {v} must be a finite number >= 0")
+        v = u.price
+        if v is not None and (not v.is_finite() or v < 0):
+            raise UpdateError(f"price {v} must be a finite number >= 0")
+        if cum > rec.quantity:
+            raise UpdateError(f"filled {cum} exceeds order quantity {rec.quantity} for {rec.client_order_id}")
+        if u.status is _FILLED and cum != rec.quantity:
+            raise UpdateError(f"FILLED reports {cum} of {rec.quantity} for {rec.client_order_id}")
+        if rec.side is _SELL and cum - rec.cum_qty > self.qty:
+            raise UpdateError(f"sell fill of {cum - rec.cum_qty} exceeds the {self.qty} held")
         return rec
 
     def apply_update(self, u: OrderUpdate) -> Applied:
         rec = self.check(u)
-        if u.trade_id >= 0 and u.trade_id in rec.trade_ids and u.cum_qty <= rec.cum_qty:
+        cum = u.cum_qty
+        trade_id = u.trade_id
+        ids = rec.trade_ids
+        if trade_id >= 0 and ids is not None and trade_id in ids and cum <= rec.cum_qty:
             return Applied(rec)  # the same fill again
-        fill_qty = u.cum_qty - rec.cum_qty if u.cum_qty > rec.cum_qty else ZERO
-        fill_quote = ZERO
-        if fill_qty:
+        fill_qty = fill_quote = ZERO
+        if cum > rec.cum_qty:
+            fill_qty = cum - rec.cum_qty
             fill_quote = self._fill_quote(rec, u, fill_qty)
             fee_q, fee_b, fee_v, estimated = self._fee(rec, u, fill_qty, fill_quote)
-            rec.cum_qty = u.cum_qty
+            rec.cum_qty = cum
             rec.cum_quote += fill_quote
             rec.fee_quote += fee_q
             rec.fee_base += fee_b
             rec.fee_value += fee_v
             rec.fee_estimated |= estimated
             self.fees_paid += fee_v
-            if u.trade_id >= 0:
-                rec.trade_ids.add(u.trade_id)
+            if trade_id >= 0:
+                if ids is None:
+                    rec.trade_ids = {trade_id}
+                else:
+                    ids.add(trade_id)
             self._book_fill(rec, fill_qty, fill_quote, fee_q, fee_b, fee_v, estimated, u.ts_ms)
         if u.exchange_order_id:
             rec.exchange_order_id = u.exchange_order_id
         status_changed = became_terminal = False
-        if self._status_advances(rec.status, u.status):
-            status_changed = True
-            became_terminal = u.status.is_terminal
-            rec.status = u.status
+        old, new = rec.status, u.status
+        if old is not new and old not in _TERMINAL and (new in _TERMINAL or _RANK.get(new, 0) > _RANK.get(old, 0)):
+            status_changed = True  # terminal statuses are final; otherwise statuses only move forward
+            became_terminal = new in _TERMINAL
+            rec.status = new
             rec.reject_reason = u.reject_reason or rec.reject_reason
-        elif fill_qty and rec.status in (OrderStatus.PENDING_NEW, OrderStatus.NEW):
-            rec.status = OrderStatus.PARTIALLY_FILLED
+        elif fill_qty and (old is _PENDING_NEW or old is _NEW):
+            rec.status = _PARTIALLY_FILLED
             status_changed = True
-        rec.updated_ms = max(rec.updated_ms, u.ts_ms)
+        if u.ts_ms > rec.updated_ms:
+            rec.updated_ms = u.ts_ms
+        if became_terminal:
+            rec.trade_ids = None  # a terminal order takes no new fill to tell apart from a repeat
         return Applied(rec, fill_qty, fill_quote, status_changed, became_terminal)
 
     @staticmethod
-    def _status_advances(old: OrderStatus, new: OrderStatus) -> bool:
-        """Terminal statuses are final; otherwise statuses only move forward."""
-        if old.is_terminal or old is new:
-            return False
-        rank = {
-            OrderStatus.PENDING_NEW: 0,
-            OrderStatus.NEW: 1,
-            OrderStatus.PARTIALLY_FILLED: 2,
-            OrderStatus.PENDING_CANCEL: 3,
-        }
-        return new.is_terminal or rank.get(new, 0) > rank.get(old, 0)
-
-    def _fill_quote(self, rec: OrderRecord, u: OrderUpdate, fill_qty: Decimal) -> Decimal:
-        if u.cum_quote is not None and u.cum_quote > rec.cum_quote:
-            return q8(u.cum_quote - rec.cum_quote)
-        if u.last_price is not None and u.last_qty == fill_qty:
-            return q8(u.last_price * fill_qty)
-        price = u.last_price or u.price or rec.price
-        return q8(price * fill_qty)
+    def _fill_quote(rec: OrderRecord, u: OrderUpdate, fill_qty: Decimal) -> Decimal:
+        cum_quote, last_price = u.cum_quote, u.last_price
+        if cum_quote is not None and cum_quote > rec.cum_quote:
+            return (cum_quote - rec.cum_quote).quantize(Q8, rounding=ROUND_HALF_EVEN)
+        if last_price is not None and u.last_qty == fill_qty:
+            return (last_price * fill_qty).quantize(Q8, rounding=ROUND_HALF_EVEN)
+        price = last_price or u.price or rec.price
+        return (price * fill_qty).quantize(Q8, rounding=ROUND_HALF_EVEN)
 
     def _fee(
         self, rec: OrderRecord, u: OrderUpdate, fill_qty: Decimal, fill_quote: Decimal
     ) -> tuple[Decimal, Decimal, Decimal, bool]:
         """(quote fee, base fee, value in quote, estimated?) for this fill."""
         price = fill_quote / fill_qty
-        known_qty = u.last_qty if (u.commission is not None and u.last_qty <= fill_qty) else ZERO
-        if u.commission is not None and u.last_qty == ZERO:
+        commission, last_qty = u.commission, u.last_qty
+        known_qty = last_qty if (commission is not None and last_qty <= fill_qty) else ZERO
+        if commission is not None and last_qty == ZERO:
             known_qty = fill_qty  # a report of the whole fill without last_qty (the seed's form)
         fee_q = fee_b = fee_v = ZERO
         estimated = False
         if known_qty:
+            assert commission is not None
             asset = (u.commission_asset or "").upper()
             if asset == self.base_asset:
-                fee_b = u.commission  # type: ignore[assignment]
+                fee_b = commission
                 fee_v = q8(fee_b * price)
             elif asset == self.quote_asset:
-                fee_q = q8(u.commission)  # type: ignore[arg-type]
+                fee_q = q8(commission)
                 fee_v = fee_q
             else:  # BNB or unknown: value it at the configured rate, say so
                 fee_q = fee_v = q8(known_qty * price * self.fee_rate)
@@ -258,9 +276,10 @@ class Ledger:
         estimated: bool,
         ts_ms: int,
     ) -> None:
-        self.position_ms = max(self.position_ms, ts_ms)
-        if rec.side is Side.BUY:
-            trade = self.open_trade()
+        if ts_ms > self.position_ms:
+            self.position_ms = ts_ms
+        if rec.side is _BUY:
+            trade = self._open
             if trade is None or trade.buy_id != rec.client_order_id:
                 trade = TradeRecord(buy_id=rec.client_order_id, opened_ms=ts_ms)
                 self.trades.append(trade)
@@ -282,7 +301,7 @@ class Ledger:
         self.qty -= qty
         self.cost -= cost
         self.notional -= notional
-        trade = self.open_trade()
+        trade = self._open
         if trade is None:  # a sell with no open trade: book it against a fresh record, visibly
             trade = TradeRecord(buy_id="", opened_ms=ts_ms)
             self.trades.append(trade)
@@ -307,6 +326,7 @@ class Ledger:
         self.realized_pnl += trade.pnl
         self.closed += 1
         self._open = None
+        self._finish(trade)
         return trade
 
     def mark_dust(self) -> TradeRecord | None:
@@ -315,7 +335,30 @@ class Ledger:
         if trade is not None and not trade.sell_ids:
             trade.status = "DUST"
             self._open = None
+            self._finish(trade)
         return trade
+
+    def _finish(self, trade: TradeRecord) -> None:
+        """A trade is over: the one before it and its terminal orders are history from now on, kept packed.
+
+        The last one stays as it is a while: it is read at once (the `TradeClosed` event, the status page).
+        """
+        done, self._last_finished = self._last_finished, trade
+        if done is not None:
+            self.trades.freeze(done)
+            self.orders.freeze([done.buy_id, *done.sell_ids])
+
+    def closed_pnls_since_last_win(self) -> list[Decimal]:
+        """The closed trades' P&L back to the last win, oldest first: all a losing streak needs, without
+        reading every trade ever closed (that made a long run quadratic)."""
+        out: list[Decimal] = []
+        for t in reversed(self.trades):
+            if t.status == "CLOSED":
+                out.append(t.pnl)
+                if t.pnl >= 0:
+                    break
+        out.reverse()
+        return out
 
     # -- views -----------------------------------------------------------------------
 
@@ -331,8 +374,10 @@ class Ledger:
         )
 
     def trade_view(self, t: TradeRecord) -> Trade:
-        buy = self.orders.get(t.buy_id)
-        sells = tuple(self.orders[s].view(self.symbol) for s in t.sell_ids if s in self.orders)
+        peek = self.orders.peek
+        buy = peek(t.buy_id)
+        sell_recs = [r for r in map(peek, t.sell_ids) if r is not None]
+        sells = tuple(r.view(self.symbol) for r in sell_recs)
         buy_view = buy.view(self.symbol) if buy is not None else Order(
             id="", symbol=self.symbol, side="BUY", quantity=ZERO, price=ZERO, status="UNKNOWN",
             timestamp=utc_from_ms(t.opened_ms),
@@ -353,7 +398,7 @@ class Ledger:
             exit_reason=t.exit_reason,
             entry_reason=(buy.correlation_id or buy.reason) if buy is not None else "",
             entry_advice=buy.advice if buy is not None else None,
-            exit_advice=self.orders[t.sell_ids[-1]].advice if t.sell_ids and t.sell_ids[-1] in self.orders else None,
+            exit_advice=sell_recs[-1].advice if t.sell_ids and t.sell_ids[-1] in self.orders else None,
         )
 
 

@@ -8,7 +8,6 @@ labelled with the exit that sold it, and lets the protections see it.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -35,31 +34,32 @@ def on_order_update(core: KeeperCore, u: OrderUpdate) -> list[Effect]:
                 f"order {u.client_order_id!r} filled {u.cum_qty} {core.symbol} but this bot never placed it: the "
                 "account is being traded by something else, or the journal is not this account's", u.ts_ms)
         return []
-    rec = applied.record
-    if not (applied.status_changed or applied.fill_qty):
+    rec, fill_qty = applied.record, applied.fill_qty
+    if not (applied.status_changed or fill_qty):
         return []  # a repeat: already applied, nothing to say or do
-    log = logger.bind(correlation_id=rec.client_order_id)
+    cid = rec.client_order_id
     ts = u.ts_ms or rec.updated_ms
     out: list[Effect] = []
-    if applied.status_changed and not applied.fill_qty:
-        log.info("order {} is {}{}", rec.client_order_id, rec.status.value,
-                 f" ({rec.reject_reason})" if rec.reject_reason else "")
-    if applied.fill_qty:
+    # `correlation_id=` as a keyword lands in the record's `extra`, as `logger.bind` would put it, without
+    # building a bound logger per update (loguru adds a call's keywords to `extra`)
+    if not fill_qty:
+        logger.info("order {} is {}{}", cid, rec.status.value,
+                    f" ({rec.reject_reason})" if rec.reject_reason else "", correlation_id=cid)
+    else:
         core.count("fills")
         core.retry.reset()
         core.retry_at_ms = 0
-        log.info("{} {} filled {} for {} (cum {} of {})", rec.side.value, rec.client_order_id,
-                 applied.fill_qty, applied.fill_quote, rec.cum_qty, rec.quantity)
-        out.append((_PUBLISH, OrderFilled(client_order_id=rec.client_order_id, side=rec.side,
-                                         fill_qty=applied.fill_qty, fill_quote=applied.fill_quote,
-                                         cum_qty=rec.cum_qty, ts_ms=ts)))
-    if rec.client_order_id != core.active_id:
-        if applied.fill_qty:
-            out += core.halt_integrity(
-                f"fill of {applied.fill_qty} on order {rec.client_order_id}, which is not the active order", ts)
+        logger.info("{} {} filled {} for {} (cum {} of {})", rec.side.value, cid, fill_qty, applied.fill_quote,
+                    rec.cum_qty, rec.quantity, correlation_id=cid)
+        out.append((_PUBLISH, OrderFilled(client_order_id=cid, side=rec.side, fill_qty=fill_qty,
+                                         fill_quote=applied.fill_quote, cum_qty=rec.cum_qty, ts_ms=ts)))
+    if cid != core.active_id:
+        if fill_qty:
+            out += core.halt_integrity(f"fill of {fill_qty} on order {cid}, which is not the active order", ts)
         return out
     if not applied.became_terminal:
         return out
+    log = logger.bind(correlation_id=cid)
     if rec.status is OrderStatus.REJECTED:
         delay = core.retry.next()
         core.retry_at_ms = ts + int(delay)
@@ -92,20 +92,8 @@ def _sell_ended(core: KeeperCore, rec: OrderRecord, ts: int) -> list[Effect]:
                 "trade closed ({}): bought {} sold {} for net P&L {} after {} fees (realised total {})",
                 rec.reason, trade.qty_held, trade.sold_qty, trade.pnl, trade.fees, core.ledger.realized_pnl)
             out.append((_PUBLISH, TradeClosed(trade=core.ledger.trade_view(trade), ts_ms=ts)))
-            pnls = _closed_pnls_since_last_win(core)
+            pnls = core.ledger.closed_pnls_since_last_win()
             out += core.set_risk_state(core.risk.on_trade_closed(pnls, rec.reason, ts))
     return out + core.transition(S.READY_TO_BUY, f"sell {rec.status.value.lower()}, position flat", ts,
                                  rec.client_order_id)
 
-
-def _closed_pnls_since_last_win(core: KeeperCore) -> list[Decimal]:
-    """The closed trades' P&L back to the last win, oldest first: all a losing streak needs, without walking
-    every trade ever closed on each close (that made a long run quadratic)."""
-    out: list[Decimal] = []
-    for t in reversed(core.ledger.trades):
-        if t.status == "CLOSED":
-            out.append(t.pnl)
-            if t.pnl >= 0:
-                break
-    out.reverse()
-    return out

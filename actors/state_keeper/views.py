@@ -16,7 +16,7 @@ def risk_view(core: KeeperCore) -> RiskView:
     book, lim, s = core.risk, core.settings.risk, core.last_snapshot
     equity = core.equity_at(s.bid) if s is not None else book.capital + core.ledger.realized_pnl
     state = RiskState.HALTED if core.integrity_halt else book.state
-    pnls = [t.pnl for t in core.ledger.trades if t.status == "CLOSED"]
+    pnls = core.ledger.closed_pnls_since_last_win()  # a streak ends at the last win: no need to read them all
     return RiskView(
         state=state, reason=core.integrity_halt or book.reason, until_ms=book.until_ms, capital=book.capital,
         equity=equity, peak_equity=max(book.peak, equity), drawdown=book.drawdown(equity),

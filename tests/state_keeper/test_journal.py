@@ -156,3 +156,38 @@ def test_live_modes_journal_apart_from_each_other_and_from_backtests(tmp_path) -
     assert journal_path(paper, tmp_path) == Path("data/trader.paper.sqlite3")
     assert journal_path(real, tmp_path) == Path("data/trader.real.sqlite3")
     assert journal_path(backtest, tmp_path) == tmp_path / "journal.sqlite3"
+
+
+def test_the_journal_text_of_a_message_is_what_earlier_versions_wrote() -> None:
+    """Byte for byte what the dict-building encoder wrote (kept so journals read both ways), including values
+    that are not of their field's declared type: an enum in a str field, an int in a Decimal field."""
+    from actors._lib.codec import dumps, loads
+    from actors.messages import EquityPoint, OrderReason, OrderUpdate
+
+    u = OrderUpdate(symbol="TRUMPUSDC", client_order_id="t-1-B", status=OrderStatus.PARTIALLY_FILLED, side=Side.BUY,
+                    price=D("9.99"), cum_qty=D("0.50"), cum_quote=D("4.995"), last_qty=D("0.5"), commission=D("1E-9"),
+                    commission_asset="TRUMP", trade_id=7, ts_ms=1748736000123)
+    assert dumps(u) == (
+        '{"_t":"OrderUpdate","symbol":"TRUMPUSDC","client_order_id":"t-1-B","status":"PARTIALLY_FILLED","side":"BUY",'
+        '"exchange_order_id":"","price":"9.99","orig_qty":null,"cum_qty":"0.50","cum_quote":"4.995","last_qty":"0.5",'
+        '"last_price":null,"commission":"1E-9","commission_asset":"TRUMP","trade_id":7,"ts_ms":1748736000123,'
+        '"reject_reason":""}')
+    cmd = PlaceOrder(client_order_id="t-1-B", symbol="TRUMPUSDC", side=Side.BUY, price=D("9.99"),
+                     quantity=D("1.001"), ts_ms=5, correlation_id='naïve "q"', reason=OrderReason.STOP_LOSS)
+    assert dumps(cmd) == (
+        '{"_t":"PlaceOrder","client_order_id":"t-1-B","symbol":"TRUMPUSDC","side":"BUY","price":"9.99",'
+        '"quantity":"1.001","ts_ms":5,"correlation_id":"na\\u00efve \\"q\\"","time_in_force":"GTC","reason":"stop_loss"}')
+    p = EquityPoint(ts_ms=1, mid=D("10.005"), realized_pnl=D("-0"), unrealized_pnl=0)  # type: ignore[arg-type]
+    assert dumps(p) == '{"_t":"EquityPoint","ts_ms":1,"mid":"10.005","realized_pnl":"-0","unrealized_pnl":0}'
+    assert loads(dumps(u)) == u and loads(dumps(cmd)) == cmd
+
+
+def test_appended_facts_are_read_back_before_the_commit_and_lost_without_it(tmp_path) -> None:
+    """Appended facts wait in memory for the commit: the same connection still reads them, nothing else does."""
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    j.append("IntentRecorded", intent(), 1, "t-1-B")
+    assert j.pending == 1 and j.count() == 1 and [p for _s, _k, p in j.facts()] == [intent()]
+    assert Journal(path).count() == 0  # not committed: another reader sees nothing
+    j.commit()
+    assert j.pending == 0 and Journal(path).count() == 1

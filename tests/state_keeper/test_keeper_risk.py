@@ -223,3 +223,33 @@ def test_halt_and_sell_survives_a_restart() -> None:
     assert restarted.flatten_requested and restarted.risk.state is RiskState.HALTED
     cmd, = of(restarted.on_snapshot(snap(9, ts_ms=9000)), EXECUTOR, PlaceOrder)
     assert cmd.side is Side.SELL and cmd.reason == "flatten"
+
+
+class _Forgetful(dict):  # type: ignore[type-arg]
+    """A sizing memo that remembers nothing: every snapshot asks the gate, as before the memo."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+
+def test_the_sizing_memo_changes_nothing_the_gate_would_say() -> None:
+    """Asks that can and cannot be sized, in a pattern that repeats: the same blocks, events and details."""
+    import random
+
+    rnd = random.Random(7)
+    asks = [rnd.choice(["40.01", "40.21", "40.05", "40.31", "39.91"]) for _ in range(300)]
+    runs = []
+    for memo in (True, False):
+        core = KeeperCore(settings(quote_per_trade=D("1.005")), FILTERS, "t")
+        if not memo:
+            core.sizing_memo = _Forgetful()
+        seen: list[Any] = []
+        for seq, ask in enumerate(asks, start=1):
+            bid = str(D(ask) - D("0.02"))
+            effects = core.on_snapshot(snap(seq, bid=bid, ask=ask))
+            for req in of(effects, CONSULTANT, AdviceRequest):
+                effects += core.on_advice(advice(req.request_id, "hold", None, valid_ms=10**12))
+            seen += [(seq, t, m) for t, m in effects if t != CONSULTANT]
+        runs.append((seen, core.status().blocked, dict(core.counters)))
+    assert runs[0] == runs[1]
+    assert any(isinstance(m, TradingBlocked) for _s, _t, m in runs[0][0])
