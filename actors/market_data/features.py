@@ -120,18 +120,47 @@ class Features:
         last_buy = self.last_buy_px
         last_sell = self.last_sell_px
         minute = MINUTE_MS
-        for p, q, ts, maker in zip(prices[start:end], qtys[start:end], times[start:end], makers[start:end],
-                                   strict=True):
-            s = ts // 1000
-            if s != sec:
-                if sec >= 0:
-                    self._close_bucket(sec, pq, vq, buy, sell, buy_n, sell_n, c_c)
-                sec = s
-                pq = vq = buy = sell = ZERO
-                buy_n = sell_n = 0
+        # Trades in [sec_lo, sec_hi) ms fall in the open bucket, and in the open candle: only a trade
+        # outside it can close either. Empty when the candle is not this second's minute (a kline
+        # bar moved it), so the first trade checks both, as a trade always did.
+        sec_lo = sec * 1000
+        sec_hi = sec_lo + 1000
+        if sec < 0 or c_open != sec_lo - sec_lo % minute:
+            sec_lo, sec_hi = 1, 0
+        for k in range(start, end):
+            ts = times[k]
+            p = prices[k]
+            q = qtys[k]
+            if not sec_lo <= ts < sec_hi:
+                s = ts // 1000
+                if s != sec:
+                    if sec >= 0:
+                        self._close_bucket(sec, pq, vq, buy, sell, buy_n, sell_n, c_c)
+                    sec = s
+                    pq = vq = buy = sell = ZERO
+                    buy_n = sell_n = 0
+                sec_lo = s * 1000
+                sec_hi = sec_lo + 1000
+                m = ts - ts % minute
+                if m != c_open:
+                    if c_open >= 0:
+                        self._closed.append(make_candle(c_open, self._c_o, c_h, c_l, c_c, c_v))
+                        if not self._bar_feed:
+                            self.trend.fold(c_open + minute, c_c)
+                    c_open = m
+                    self._c_o = c_h = c_l = p
+                    c_v = ZERO
+                elif p > c_h:
+                    c_h = p
+                elif p < c_l:
+                    c_l = p
+            elif p > c_h:
+                c_h = p
+            elif p < c_l:
+                c_l = p
             pq += p * q
             vq += q
-            if maker:
+            if makers[k]:
                 sell += q
                 sell_n += 1
                 last_sell = p
@@ -139,19 +168,6 @@ class Features:
                 buy += q
                 buy_n += 1
                 last_buy = p
-            m = ts - ts % minute
-            if m != c_open:
-                if c_open >= 0:
-                    self._closed.append(make_candle(c_open, self._c_o, c_h, c_l, c_c, c_v))
-                    if not self._bar_feed:
-                        self.trend.fold(c_open + minute, c_c)
-                c_open = m
-                self._c_o = c_h = c_l = p
-                c_v = ZERO
-            elif p > c_h:
-                c_h = p
-            elif p < c_l:
-                c_l = p
             c_c = p
             c_v += q
         self._sec = sec
