@@ -20,15 +20,26 @@ snapshot makes several cross-thread hops (market → executor → market → kee
 mostly per snapshot, not per event. `[market] snapshot_interval_ms` (default
 1000, `--interval-ms`) sets it; both counts are reported.
 
-For reference, in the same run and without any actor: the CSV reader alone
-(`ReplaySource`), and the reader plus the lockstep cutting (`LockstepFeed`).
+Where the time goes, in the same run:
+
+- `replay_cpu_<thread>_s`: CPU seconds of each actor's thread (and the main
+  thread's: start-up, imports, the status polls) during the bot's run, read
+  from /proc at the end of it (Linux; absent elsewhere). Python threads share
+  one GIL, so the wall time is about their sum plus the hand-overs.
+- without any actor: the CSV reader alone (`replay_parse_events_per_s`); the
+  reader and the cutting, with the snapshots left lazy as the bot leaves the
+  ones nobody receives (`replay_cut_events_per_s`); and the same with every
+  snapshot built, features, candles and trades (`replay_feed_events_per_s`,
+  what the bot would pay if every cut were delivered).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -51,8 +62,8 @@ def replay_settings(tape: Path, interval_ms: int, log_file: Path) -> Settings:
 
 
 def feed_only(settings: Settings) -> dict[str, Any]:
-    """The market actor's work without actors: parse the file, then parse and cut into snapshots."""
-    from actors.market_data.cutter import SnapshotCutter as LockstepFeed
+    """The market actor's work without actors: parse the file; parse and cut (lazy); parse, cut and build all."""
+    from actors.market_data.cutter import SnapshotCutter
     from actors.market_data.features import Features, SnapshotBuilder
     from actors.market_data.replay import ReplaySource
 
@@ -62,27 +73,54 @@ def feed_only(settings: Settings) -> dict[str, Any]:
     events = sum(len(trades) for _book, trades in src.chunks())
     parse_s = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    builder = SnapshotBuilder(settings.symbol, settings.exchange.tick_size, settings.exchange.step_size,
-                              Features(m.window_s, m.candles))
-    feed = LockstepFeed(ReplaySource(m.replay_path).chunks(), builder, interval_ms=m.snapshot_interval_ms,
-                        significant_move_bps=m.significant_move_bps)
-    seq = 0
-    while feed.next_snapshot(seq + 1) is not None:
-        seq += 1
-    cut_s = time.perf_counter() - t0
+    def cut(build: bool) -> tuple[float, int, int]:
+        t0 = time.perf_counter()
+        builder = SnapshotBuilder(settings.symbol, settings.exchange.tick_size, settings.exchange.step_size,
+                                  Features(m.window_s, m.candles, m.trend_fast_s, m.trend_slow_s, m.regime_band))
+        feed = SnapshotCutter(ReplaySource(m.replay_path).chunks(), builder, interval_ms=m.snapshot_interval_ms,
+                              significant_move_bps=m.significant_move_bps)
+        seq = 0
+        step = feed.next_snapshot if build else feed.next_cut
+        while step(seq + 1) is not None:
+            seq += 1
+        return time.perf_counter() - t0, feed.events, seq
+
+    cut_s, cut_events, _ = cut(build=False)
+    feed_s, feed_events, seq = cut(build=True)
     return {
         "replay_parse_events_per_s": round(events / parse_s),
-        "replay_feed_events_per_s": round(feed.events / cut_s),
-        "replay_feed_snapshots_per_s": round(seq / cut_s),
+        "replay_cut_events_per_s": round(cut_events / cut_s),
+        "replay_feed_events_per_s": round(feed_events / feed_s),
+        "replay_feed_snapshots_per_s": round(seq / feed_s),
         "replay_feed_snapshots": seq,
     }
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds (user + system) of each live thread so far, by name without the actor's number (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    out: dict[str, float] = {}
+    for t in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{t.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (name)": state is field 3, utime 14, stime 15
+        name = t.name.rsplit("-", 1)[0] if t.name != "MainThread" else "main"
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+_CPU_NAMES = {"MarketDataActor": "market", "StateKeeperActor": "keeper", "OrderExecutorActor": "executor",
+              "AIConsultantActor": "consultant", "main": "main"}
 
 
 def run_bot(settings: Settings, report_dir: Path) -> dict[str, Any]:
     from actors.logging_setup import configure_logging
 
     configure_logging(settings.logging, console=False)
+    cpu0 = thread_cpu_s().get("main", 0.0)
+    proc0 = time.process_time()
     t0 = time.perf_counter()
     run = app.start(settings, app.Keys(), report_dir, status_port=0)
     started = time.perf_counter() - t0
@@ -94,6 +132,9 @@ def run_bot(settings: Settings, report_dir: Path) -> dict[str, Any]:
                 break
             time.sleep(0.02)
         wall = time.perf_counter() - t0
+        proc_s = time.process_time() - proc0
+        cpu = thread_cpu_s()
+        cpu["main"] = cpu.get("main", 0.0) - cpu0
         st = keeper.ask(GetStatus(recent_trades=None), timeout=60)
         market = run.stats("market") or {}
         executor = run.stats("executor") or {}
@@ -119,6 +160,8 @@ def run_bot(settings: Settings, report_dir: Path) -> dict[str, Any]:
         "realized_pnl": str(st.realized_pnl),
         "stopped_reason": st.stopped_reason,
         "halted": st.halted_reason,
+        "cpu": cpu,
+        "process_cpu_s": proc_s,
     }
 
 
@@ -160,7 +203,10 @@ def main() -> None:
         "replay_realized_pnl": r["realized_pnl"],
         "replay_log_lines": log_lines,
         "replay_halted": r["halted"],
+        "replay_cpu_process_s": round(r["process_cpu_s"], 2),
     }
+    for name, secs in sorted(r["cpu"].items()):
+        out[f"replay_cpu_{_CPU_NAMES.get(name, name)}_s"] = round(secs, 2)
     print(f"replay: {out['replay_events_per_s']:,} events/s, {r['snapshots']:,} snapshots in {r['wall_s']:.1f} s, "
           f"{r['trades_closed']} trades closed", file=sys.stderr, flush=True)
     if not args.no_feed_only:

@@ -6,51 +6,83 @@ one (at the moment the interval ends, so the data that arrives later waits
 for the next one), at once on a move of `significant_move_bps` of the mid,
 and at once when `trade_cap` trades are waiting, so none is ever dropped.
 
-The per-event path is a scan over a chunk of already-parsed `TradeTick`s
-that compares each trade's time with the next due time and its price with a
-band around the last snapshot's mid; the features see the trades in slices,
-and one `MarketSnapshot` is built per cut.
+The per-event path is a scan over a chunk of already-parsed trades (columns,
+`TradeColumns`) that compares each trade's time with the next due time and
+its price with a band around the last snapshot's mid; the features see the
+trades in slices. A cut is a `LazySnapshot`: what a subscriber's `WakeWhen`
+reads, and the `MarketSnapshot` (features, candles, `TradeTick`s) only if
+someone is to receive it: in a backtest most cuts reach nobody.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
 
-from actors.market_data.features import BPS, MAX_DERIVED_SPREAD_BPS, SnapshotBuilder, derive_quotes
+from actors.market_data.columns import TradeColumns
+from actors.market_data.features import BPS, MAX_DERIVED_SPREAD_BPS, SizeState, SnapshotBuilder, derive_quotes
 from actors.messages import MarketSnapshot, TradeTick
 
 # (book, trades); book = (ts_ms, bid, bid_qty, ask, ask_qty, imbalance) or None for a bookless source
 Book = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal | None]
-Chunk = tuple[Book | None, list[TradeTick]]
+Chunk = tuple[Book | None, TradeColumns | Sequence[TradeTick]]
+Segment = tuple[TradeColumns, int, int]  # trades start:end of one chunk
+Quotes = tuple[Decimal, Decimal, Decimal]  # bid, ask, mid
 
 TRADE_CAP = 500
+MEMO_MAX = 4096  # remembered derived quotes (and bands), per cutter
 
 _NEVER = -(2**62)
 _NO_LOW = Decimal(0)
 _NO_HIGH = Decimal("1e30")
+_EMPTY = TradeColumns([], [], [], [], [])
 
 
 class LazySnapshot:
     """A cut: a snapshot's cheap fields, enough to check a subscriber's `WakeWhen`; `snapshot()` builds
     the rest (rolling features, candles) once, and only if someone is to receive it. It must be
-    called before the feed moves on, while the features still describe this moment."""
+    called before the feed moves on, while the features still describe this moment. `trades` are
+    made on first use."""
 
-    __slots__ = ("_args", "_builder", "_snap", "ask", "bid", "mid", "seq", "stale", "trades", "ts_data_ms",
-                 "ts_snapshot_ms")
+    __slots__ = ("_builder", "_segments", "_sizes", "_snap", "_trades", "ask", "ask_qty", "bid", "bid_qty",
+                 "imbalance", "mid", "seq", "stale", "ts_data_ms", "ts_snapshot_ms")
 
-    def __init__(self, builder: SnapshotBuilder, args: dict[str, Any]) -> None:
-        self._builder, self._args = builder, args
+    def __init__(self, builder: SnapshotBuilder, seq: int, ts_data_ms: int, ts_snapshot_ms: int, quotes: Quotes,
+                 sizes: SizeState | None, book: tuple[Decimal, Decimal, Decimal | None] | None,
+                 segments: list[Segment]) -> None:
+        self._builder = builder
+        self.seq, self.ts_data_ms, self.ts_snapshot_ms = seq, ts_data_ms, ts_snapshot_ms
+        self.bid, self.ask, self.mid = quotes
+        self._sizes = sizes  # bookless: what bid_qty and ask_qty are made of, as of the cut
+        self.bid_qty, self.ask_qty, self.imbalance = book if book is not None else (None, None, None)
+        self._segments = segments
+        self._trades: tuple[TradeTick, ...] | None = None
         self._snap: MarketSnapshot | None = None
-        self.seq, self.ts_data_ms, self.ts_snapshot_ms = args["seq"], args["ts_data_ms"], args["ts_snapshot_ms"]
-        self.bid, self.ask, self.trades = args["bid"], args["ask"], args["trades"]
-        self.mid = (self.bid + self.ask) / 2
         self.stale = False
+
+    @property
+    def trades(self) -> tuple[TradeTick, ...]:
+        t = self._trades
+        if t is None:
+            segs = self._segments
+            if len(segs) == 1:
+                cols, a, b = segs[0]
+                t = tuple(cols.ticks(a, b))
+            else:
+                t = tuple(x for cols, a, b in segs for x in cols.ticks(a, b))
+            self._trades = t
+        return t
 
     def snapshot(self) -> MarketSnapshot:
         if self._snap is None:
-            self._snap = self._builder.build(**self._args)
+            if self._sizes is not None:
+                bid_qty, ask_qty = self._builder.quantities(self._sizes)
+            else:
+                assert self.bid_qty is not None and self.ask_qty is not None
+                bid_qty, ask_qty = self.bid_qty, self.ask_qty
+            self._snap = self._builder.build(
+                seq=self.seq, ts_data_ms=self.ts_data_ms, ts_snapshot_ms=self.ts_snapshot_ms, bid=self.bid,
+                bid_qty=bid_qty, ask=self.ask, ask_qty=ask_qty, imbalance=self.imbalance, trades=self.trades)
         return self._snap
 
 
@@ -75,10 +107,11 @@ class SnapshotCutter:
         self.events = 0
         self.snapshots = 0
         self.exhausted = False
-        self._trades: list[TradeTick] = []
+        self._cols = _EMPTY
         self._i = 0
         self._book: Book | None = None  # a book read but not yet applied
-        self._buf: list[TradeTick] = []
+        self._segs: list[Segment] = []  # the trades of the coming snapshot
+        self._buf_n = 0
         self._pending = False
         self._due = _NEVER  # the last snapshot's time + interval
         self._ts_data = 0
@@ -90,6 +123,10 @@ class SnapshotCutter:
         self._has_book = False
         self._bid = self._bid_qty = self._ask = self._ask_qty = Decimal(0)
         self._imbalance: Decimal | None = None
+        # Derived quotes by the identity of the last trade prices (the reader makes one Decimal per
+        # spelling, so they repeat), and bands by the mid: a replay's quotes take few values.
+        self._quote_memo: dict[tuple[int, int, bool], tuple[object, object, Quotes | None]] = {}
+        self._band_memo: dict[Decimal, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
 
     # -- the cut ------------------------------------------------------------------------
 
@@ -98,7 +135,6 @@ class SnapshotCutter:
         return None if cut is None else cut.snapshot()
 
     def next_cut(self, seq: int) -> LazySnapshot | None:
-        buf = self._buf
         features = self.features
         while True:
             book = self._book
@@ -115,9 +151,10 @@ class SnapshotCutter:
                 if ts >= self._due or self._significant():
                     return self._emit(seq, ts)
                 continue
-            trades = self._trades
+            cols = self._cols
+            times = cols.ts
             i = self._i
-            n = len(trades)
+            n = len(times)
             if i >= n:
                 chunk = next(self._chunks, None)
                 if chunk is None:
@@ -125,23 +162,24 @@ class SnapshotCutter:
                     if self._pending:
                         return self._emit(seq, max(self._due, self._ts_data))
                     return None
-                self._book, self._trades = chunk
+                self._book, trades = chunk
+                self._cols = trades if isinstance(trades, TradeColumns) else TradeColumns.of(trades)
                 self._i = 0
                 continue
             # The tight loop: nothing here but comparisons. Trades from `start` to `i`
             # are scanned but not yet handed to the features (that is done in one go).
+            prices, makers = cols.prices, cols.makers
             due = self._due
             buy_lo, buy_hi, sell_lo, sell_hi = self._bands
             start = i
-            end = min(n, i + self.trade_cap - len(buf))
+            end = min(n, i + self.trade_cap - self._buf_n)
             cut: int | None = None  # the snapshot time, once the scan decides on a cut
             while True:
                 while i < end:
-                    t = trades[i]
-                    if t.ts_ms >= due:
+                    if times[i] >= due:
                         break
-                    p = t.price
-                    if t.buyer_is_maker:
+                    p = prices[i]
+                    if makers[i]:
                         if p >= sell_hi or p <= sell_lo:
                             break
                     elif p >= buy_hi or p <= buy_lo:
@@ -149,8 +187,7 @@ class SnapshotCutter:
                     i += 1
                 if i >= end:
                     break
-                t = trades[i]
-                ts = t.ts_ms
+                ts = times[i]
                 if ts >= due:
                     if self._pending or i > start:
                         cut = due  # the interval ended before this trade
@@ -159,62 +196,69 @@ class SnapshotCutter:
                         cut = ts
                     break
                 i += 1
-                if self._significant_with(trades, start, i - 1):
+                if self._significant_with(cols, start, i - 1):
                     cut = ts
                     break
             if i > start:
-                buf.extend(trades[start:i])
-                features.add_trades(trades, start, i)
+                self._segs.append((cols, start, i))
+                self._buf_n += i - start
+                if cols.src is not None:
+                    features.add_trades(cols.src, start, i)  # the source's own ticks (klines carry bars)
+                else:
+                    features.add_columns(prices, cols.qtys, times, makers, start, i)
                 self.events += i - start
-                self._ts_data = trades[i - 1].ts_ms
+                self._ts_data = times[i - 1]
                 self._pending = True
             self._i = i
             if cut is not None:
                 return self._emit(seq, cut)
-            if len(buf) >= self.trade_cap:
+            if self._buf_n >= self.trade_cap:
                 return self._emit(seq, self._ts_data)
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _top(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal | None] | None:
-        if self._has_book:
-            return self._bid, self._bid_qty, self._ask, self._ask_qty, self._imbalance
-        top = self.builder.derived_top()
-        if top is None:
-            return None
-        return top[0], top[1], top[2], top[3], None
+    def _quotes(self, last_buy: Decimal | None, last_sell: Decimal | None, last_was_buy: bool) -> Quotes | None:
+        """`derive_quotes` and their mid, remembered (the memo holds the prices, so their ids stay theirs)."""
+        key = (id(last_buy), id(last_sell), last_was_buy)
+        hit = self._quote_memo.get(key)
+        if hit is not None:
+            return hit[2]
+        q = derive_quotes(last_buy, last_sell, last_was_buy, self.builder.tick)
+        out = None if q is None else (q[0], q[1], (q[0] + q[1]) / 2)
+        if len(self._quote_memo) >= MEMO_MAX:
+            self._quote_memo.clear()
+        self._quote_memo[key] = (last_buy, last_sell, out)
+        return out
 
     def _mid(self) -> Decimal | None:
         if self._has_book:
             return (self._bid + self._ask) / 2
         f = self.features
-        quotes = derive_quotes(f.last_buy_px, f.last_sell_px, f.last_was_buy, self.builder.tick)
-        return None if quotes is None else (quotes[0] + quotes[1]) / 2
+        quotes = self._quotes(f.last_buy_px, f.last_sell_px, f.last_was_buy)
+        return None if quotes is None else quotes[2]
 
-    def _significant_with(self, trades: list[TradeTick], start: int, i: int) -> bool:
-        """Would trade `i` (after the unfolded `trades[start:i]`) move the mid by the threshold?"""
+    def _significant_with(self, cols: TradeColumns, start: int, i: int) -> bool:
+        """Would trade `i` (after the unfolded trades `start:i`) move the mid by the threshold?"""
         ref = self._ref_mid
         if ref is None or self._has_book:
             return False
-        t = trades[i]
+        makers, prices = cols.makers, cols.prices
         f = self.features
-        taker_buy = not t.buyer_is_maker
+        taker_buy = not makers[i]
         other = None
         for k in range(i - 1, start - 1, -1):
-            o = trades[k]
-            if o.buyer_is_maker == taker_buy:  # the latest trade on the other side
-                other = o.price
+            if makers[k] == taker_buy:  # the latest trade on the other side
+                other = prices[k]
                 break
         else:
             other = f.last_sell_px if taker_buy else f.last_buy_px
         if taker_buy:
-            quotes = derive_quotes(t.price, other, True, self.builder.tick)
+            quotes = self._quotes(prices[i], other, True)
         else:
-            quotes = derive_quotes(other, t.price, False, self.builder.tick)
+            quotes = self._quotes(other, prices[i], False)
         if quotes is None:
             return False
-        mid = (quotes[0] + quotes[1]) / 2
-        return abs(mid - ref) * BPS >= self.move_bps * ref
+        return abs(quotes[2] - ref) * BPS >= self.move_bps * ref
 
     def _significant(self) -> bool:
         ref = self._ref_mid
@@ -223,31 +267,46 @@ class SnapshotCutter:
         mid = self._mid()
         return mid is not None and abs(mid - ref) * BPS >= self.move_bps * ref
 
-    def _emit(self, seq: int, ts_snapshot: int) -> LazySnapshot:
-        top = self._top()
-        assert top is not None, "a cut with no data"
-        bid, bid_qty, ask, ask_qty, imbalance = top
-        # the window moves now, as it would if the snapshot were built now: what is read later is the same
-        self.features._expire(self._ts_data)
-        args = {"seq": seq, "ts_data_ms": self._ts_data, "ts_snapshot_ms": ts_snapshot, "bid": bid,
-                "bid_qty": bid_qty, "ask": ask, "ask_qty": ask_qty, "imbalance": imbalance, "trades": tuple(self._buf)}
-        snap = LazySnapshot(self.builder, args)
-        self._buf.clear()
-        self._pending = False
-        self._due = ts_snapshot + self.interval_ms
-        mid = snap.mid
-        self._ref_mid = mid
-        if self._has_book:
-            # Trades do not move a real book's mid: only a book update can be significant.
-            self._bands = (_NO_LOW, _NO_HIGH, _NO_LOW, _NO_HIGH)
-        else:
-            # A derived mid lies between half a tick and half the widest derived spread
-            # below a taker buy's price (it is the ask), above a taker sell's (the bid).
+    def _bands_of(self, mid: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """A derived mid lies between half a tick and half the widest derived spread below a taker
+        buy's price (it is the ask), above a taker sell's (the bid)."""
+        bands = self._band_memo.get(mid)
+        if bands is None:
             threshold = mid * self.move_bps / BPS
             tick = self.builder.tick
             widest = max(tick, mid * (MAX_DERIVED_SPREAD_BPS + 1) / BPS)
             lo, hi = mid - threshold, mid + threshold
             half_tick, half_widest = tick / 2, widest / 2
-            self._bands = (lo + half_widest, hi + half_tick, lo - half_tick, hi - half_widest)
+            bands = (lo + half_widest, hi + half_tick, lo - half_tick, hi - half_widest)
+            if len(self._band_memo) >= MEMO_MAX:
+                self._band_memo.clear()
+            self._band_memo[mid] = bands
+        return bands
+
+    def _emit(self, seq: int, ts_snapshot: int) -> LazySnapshot:
+        f = self.features
+        if self._has_book:
+            quotes: Quotes | None = (self._bid, self._ask, (self._bid + self._ask) / 2)
+            sizes = None
+            book = (self._bid_qty, self._ask_qty, self._imbalance)
+        else:
+            quotes = self._quotes(f.last_buy_px, f.last_sell_px, f.last_was_buy)
+            sizes = f.size_state()  # as the window was before it moves, below
+            book = None
+        assert quotes is not None, "a cut with no data"
+        # the window moves now, as it would if the snapshot were built now: what is read later is the same
+        f._expire(self._ts_data)
+        snap = LazySnapshot(self.builder, seq, self._ts_data, ts_snapshot, quotes, sizes, book, self._segs)
+        self._segs = []
+        self._buf_n = 0
+        self._pending = False
+        self._due = ts_snapshot + self.interval_ms
+        mid = quotes[2]
+        self._ref_mid = mid
+        if self._has_book:
+            # Trades do not move a real book's mid: only a book update can be significant.
+            self._bands = (_NO_LOW, _NO_HIGH, _NO_LOW, _NO_HIGH)
+        else:
+            self._bands = self._bands_of(mid)
         self.snapshots += 1
         return snap

@@ -13,13 +13,14 @@ replay gives identical snapshots every time.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import deque
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
-from typing import Any, cast
+from typing import cast
 
+from actors.market_data.construct import fast_constructor, make_candle, make_snapshot, make_tick
+from actors.market_data.trend import Trend, q_vol, regime_of
 from actors.messages import Candle, MarketSnapshot, TradeTick
 
 ZERO = Decimal(0)
@@ -37,101 +38,14 @@ MINUTE_MS = 60_000
 # Replay has no book: the side opposite the last trade is kept at most this far away.
 MAX_DERIVED_SPREAD_BPS = Decimal(25)
 
-def fast_constructor(cls: type) -> Any:
-    """A keyword constructor for a frozen, slotted dataclass that skips `object.__setattr__`.
-
-    The generated `__init__` of a frozen dataclass pays for one `object.__setattr__`
-    call per field; setting the slots through their descriptors is 2-3 times faster,
-    which matters on the per-event path of a replay. The object is the same: the
-    classes used here have no `__post_init__`, and equality is checked at import.
-    """
-    fs = dataclasses.fields(cls)
-    names = [f.name for f in fs]
-    assert not hasattr(cls, "__post_init__") and set(names) == set(getattr(cls, "__slots__", ()))
-    ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    for f in fs:
-        ns[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
-        if f.default is not dataclasses.MISSING:
-            ns[f"_d_{f.name}"] = f.default
-    params = [n if f.default is dataclasses.MISSING else f"{n}=_d_{n}" for n, f in zip(names, fs, strict=True)]
-    body = "".join(f"    _s_{n}(o, {n})\n" for n in names)
-    src = f"def make({', '.join(params)}):\n    o = _new(_cls)\n{body}    return o\n"
-    exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names
-    return ns["make"]
-
-
-make_tick = fast_constructor(TradeTick)
-make_candle = fast_constructor(Candle)
-make_snapshot = fast_constructor(MarketSnapshot)
-
-assert make_tick(1, ONE, ONE, 2, True) == TradeTick(trade_id=1, price=ONE, qty=ONE, ts_ms=2, buyer_is_maker=True)
-assert make_candle(1, ONE, TWO, ONE, TWO, ONE) == Candle(open_ms=1, open=ONE, high=TWO, low=ONE, close=TWO, volume=ONE)
+# what a bookless snapshot's sizes are made of: (window buy qty, open bucket's buy qty, buy count,
+# the same for sells, last trade qty)
+SizeState = tuple[Decimal, Decimal, int, Decimal, Decimal, int, Decimal | None]
 
 
 def q_ratio(x: float) -> Decimal:
     """A float indicator as a Decimal with 4 places (no negative zero)."""
     return Decimal(f"{x:.4f}") + 0
-
-
-def q_vol(x: float) -> Decimal:
-    return Decimal(f"{x:.6f}") + 0
-
-
-class Trend:
-    """Longer-window trend and volatility, sampled once per closed candle (or kline bar).
-
-    Time-weighted EMAs of the price (a fast and a slow one) and an EWMA of the
-    variance per second, so irregular samples (one-minute candles from trades,
-    five-minute bars from a kline replay) give comparable numbers. Nothing is
-    published until `slow_s` of market time has been seen: a trend needs that
-    much history to mean anything.
-    """
-
-    __slots__ = ("band", "fast", "fast_s", "first_ms", "last_ms", "last_px", "slow", "slow_s", "var_rate")
-
-    def __init__(self, fast_s: int, slow_s: int, band: Decimal) -> None:
-        self.fast_s, self.slow_s, self.band = float(max(fast_s, 1)), float(max(slow_s, 1)), float(band)
-        self.fast = self.slow = self.var_rate = 0.0
-        self.first_ms = self.last_ms = -1
-        self.last_px = 0.0
-
-    def fold(self, ts_ms: int, price: Decimal) -> None:
-        p = float(price)
-        if p <= 0 or ts_ms <= self.last_ms:
-            return
-        if self.last_ms < 0:
-            self.first_ms, self.last_ms, self.last_px, self.fast, self.slow = ts_ms, ts_ms, p, p, p
-            return
-        dt = (ts_ms - self.last_ms) / 1000.0
-        r = math.log(p / self.last_px)
-        a_f = 1.0 - math.exp(-dt / self.fast_s)
-        a_s = 1.0 - math.exp(-dt / self.slow_s)
-        self.fast += a_f * (p - self.fast)
-        self.slow += a_s * (p - self.slow)
-        self.var_rate += a_f * (r * r / dt - self.var_rate)  # volatility follows the fast window
-        self.last_ms, self.last_px = ts_ms, p
-
-    def read(self) -> tuple[Decimal | None, Decimal | None, Decimal | None, str]:
-        """(fast EMA, slow EMA, volatility per square root of an hour, regime), or Nones while warming up."""
-        if self.last_ms < 0 or self.last_ms - self.first_ms < self.slow_s * 1000:
-            return None, None, None, ""
-        vol_h = math.sqrt(max(self.var_rate, 0.0) * 3600.0)
-        return (Decimal(f"{self.fast:.8g}"), Decimal(f"{self.slow:.8g}"), q_vol(vol_h),
-                regime_of(self.fast, self.slow, self.last_px, vol_h, self.band))
-
-
-def regime_of(fast: float, slow: float, price: float, vol_h: float, band: float) -> str:
-    """up: the fast EMA is over the slow one by more than `band` hourly volatilities and the price holds
-    above the fast one; down: the mirror image; otherwise range."""
-    if slow <= 0:
-        return ""
-    gap = fast / slow - 1.0
-    width = band * vol_h
-    if gap > width and price >= fast:
-        return "up"
-    if gap < -width and price <= fast:
-        return "down"
-    return "range"
 
 
 class Features:
@@ -190,28 +104,63 @@ class Features:
         if bars and trades[end - 1].bar is not None:
             self._add_bars(trades, start, end)
             return
+        sl = trades[start:end]
+        self.add_columns([t.price for t in sl], [t.qty for t in sl], [t.ts_ms for t in sl],
+                         [t.buyer_is_maker for t in sl], 0, len(sl))
+
+    def add_columns(self, prices: Sequence[Decimal], qtys: Sequence[Decimal], times: Sequence[int],
+                    makers: Sequence[bool], start: int, end: int) -> None:
+        """`add_trades` on columns (`TradeColumns`): the same folding, with no `TradeTick` per trade."""
+        if start >= end:
+            return
         sec = self._sec
         pq, vq, buy, sell, buy_n, sell_n = self._b_pq, self._b_q, self._b_buy, self._b_sell, self._b_buy_n, self._b_sell_n
         c_open, c_h, c_l, c_v = self._c_open_ms, self._c_h, self._c_l, self._c_v
         c_c = self._c_c
         last_buy = self.last_buy_px
         last_sell = self.last_sell_px
-        t = trades[start]
+        minute = MINUTE_MS
+        # Trades in [sec_lo, sec_hi) ms fall in the open bucket, and in the open candle: only a trade
+        # outside it can close either. Empty when the candle is not this second's minute (a kline
+        # bar moved it), so the first trade checks both, as a trade always did.
+        sec_lo = sec * 1000
+        sec_hi = sec_lo + 1000
+        if sec < 0 or c_open != sec_lo - sec_lo % minute:
+            sec_lo, sec_hi = 1, 0
         for k in range(start, end):
-            t = trades[k]
-            ts = t.ts_ms
-            p = t.price
-            q = t.qty
-            s = ts // 1000
-            if s != sec:
-                if sec >= 0:
-                    self._close_bucket(sec, pq, vq, buy, sell, buy_n, sell_n, c_c)
-                sec = s
-                pq = vq = buy = sell = ZERO
-                buy_n = sell_n = 0
+            ts = times[k]
+            p = prices[k]
+            q = qtys[k]
+            if not sec_lo <= ts < sec_hi:
+                s = ts // 1000
+                if s != sec:
+                    if sec >= 0:
+                        self._close_bucket(sec, pq, vq, buy, sell, buy_n, sell_n, c_c)
+                    sec = s
+                    pq = vq = buy = sell = ZERO
+                    buy_n = sell_n = 0
+                sec_lo = s * 1000
+                sec_hi = sec_lo + 1000
+                m = ts - ts % minute
+                if m != c_open:
+                    if c_open >= 0:
+                        self._closed.append(make_candle(c_open, self._c_o, c_h, c_l, c_c, c_v))
+                        if not self._bar_feed:
+                            self.trend.fold(c_open + minute, c_c)
+                    c_open = m
+                    self._c_o = c_h = c_l = p
+                    c_v = ZERO
+                elif p > c_h:
+                    c_h = p
+                elif p < c_l:
+                    c_l = p
+            elif p > c_h:
+                c_h = p
+            elif p < c_l:
+                c_l = p
             pq += p * q
             vq += q
-            if t.buyer_is_maker:
+            if makers[k]:
                 sell += q
                 sell_n += 1
                 last_sell = p
@@ -219,19 +168,6 @@ class Features:
                 buy += q
                 buy_n += 1
                 last_buy = p
-            m = ts - ts % MINUTE_MS
-            if m != c_open:
-                if c_open >= 0:
-                    self._closed.append(make_candle(c_open, self._c_o, c_h, c_l, c_c, c_v))
-                    if not self._bar_feed:
-                        self.trend.fold(c_open + MINUTE_MS, c_c)
-                c_open = m
-                self._c_o = c_h = c_l = p
-                c_v = ZERO
-            elif p > c_h:
-                c_h = p
-            elif p < c_l:
-                c_l = p
             c_c = p
             c_v += q
         self._sec = sec
@@ -239,10 +175,10 @@ class Features:
         self._c_open_ms, self._c_h, self._c_l, self._c_c, self._c_v = c_open, c_h, c_l, c_c, c_v
         self.last_buy_px = last_buy
         self.last_sell_px = last_sell
-        self.last_was_buy = not t.buyer_is_maker
-        self.last_price = t.price
-        self.last_qty = t.qty
-        self.last_ts = t.ts_ms
+        self.last_was_buy = not makers[end - 1]
+        self.last_price = prices[end - 1]
+        self.last_qty = qtys[end - 1]
+        self.last_ts = times[end - 1]
         self.trades += end - start
 
     def _add_bars(self, trades: Sequence[TradeTick], start: int, end: int) -> None:
@@ -322,11 +258,12 @@ class Features:
 
     def avg_sizes(self) -> tuple[Decimal | None, Decimal | None]:
         """Average taker buy and taker sell trade size over the window (as last expired)."""
-        buy_n = self._buy_n + self._b_buy_n
-        sell_n = self._sell_n + self._b_sell_n
-        buy = (self._buy_q + self._b_buy) / buy_n if buy_n else None
-        sell = (self._sell_q + self._b_sell) / sell_n if sell_n else None
-        return buy, sell
+        return avg_sizes_of(self.size_state())
+
+    def size_state(self) -> SizeState:
+        """What `avg_sizes` and the last size are made of, now: kept by a cut, read if it is delivered."""
+        return (self._buy_q, self._b_buy, self._buy_n + self._b_buy_n, self._sell_q, self._b_sell,
+                self._sell_n + self._b_sell_n, self.last_qty)
 
     def candles(self) -> tuple[Candle, ...]:
         """The last `candles` one-minute candles, oldest first; the last one may still be forming."""
@@ -336,6 +273,13 @@ class Features:
         closed = tuple(self._closed)
         out = (*closed, current)
         return out[-self.max_candles :]
+
+
+def avg_sizes_of(st: SizeState) -> tuple[Decimal | None, Decimal | None]:
+    buy_q, b_buy, buy_n, sell_q, b_sell, sell_n, _ = st
+    buy = (buy_q + b_buy) / buy_n if buy_n else None
+    sell = (sell_q + b_sell) / sell_n if sell_n else None
+    return buy, sell
 
 
 def derive_quotes(
@@ -395,10 +339,13 @@ class SnapshotBuilder:
         quotes = derive_quotes(f.last_buy_px, f.last_sell_px, f.last_was_buy, self.tick)
         if quotes is None:
             return None
-        avg_buy, avg_sell = f.avg_sizes()
-        bid_qty = self.quantity(avg_sell, f.last_qty)
-        ask_qty = self.quantity(avg_buy, f.last_qty)
+        bid_qty, ask_qty = self.quantities(f.size_state())
         return quotes[0], bid_qty, quotes[1], ask_qty
+
+    def quantities(self, st: SizeState) -> tuple[Decimal, Decimal]:
+        """(bid qty, ask qty) of a bookless source: the average taker sell and buy sizes, on the lot grid."""
+        avg_buy, avg_sell = avg_sizes_of(st)
+        return self.quantity(avg_sell, st[6]), self.quantity(avg_buy, st[6])
 
     def build(
         self,
@@ -450,3 +397,8 @@ class SnapshotBuilder:
             vol_hourly=vol_h,
             regime=regime,
         ))
+
+
+__all__ = ["BPS", "MAX_DERIVED_SPREAD_BPS", "RATIO_Q", "Features", "SizeState", "SnapshotBuilder", "Trend",
+           "avg_sizes_of", "derive_quotes", "fast_constructor", "make_candle", "make_snapshot", "make_tick", "q_ratio",
+           "q_vol", "regime_of"]

@@ -116,36 +116,52 @@ class LockstepDelivery:
     # -- the scheduler --------------------------------------------------------------------
 
     def _advance(self) -> None:
-        """Cut the next snapshot and hand it to the first subscriber (or finish)."""
+        """Cut snapshots until one goes out to a subscriber (or the feed waits, is paced, or ends).
+
+        A loop, not a recursion: in a quiet market thousands of snapshots in a row reach nobody."""
         assert self.cutter is not None
-        if not self.subs.order:
-            self.current = None  # wait for a subscriber
-            return
-        snap = self.cutter.next_cut(self.seq + 1)
-        if snap is None:
-            self._finish()
-            return
-        self.seq = snap.seq
-        self.snapshots += 1
-        self.ts_data = snap.ts_data_ms
-        self.current = snap
-        self._last_cut = snap
-        self._deliver_to_all, self._deliver_next_to_all = self._deliver_next_to_all, False
-        self._last_wanting_pos = self._last_wanting(snap)
-        self._turn = 0
-        if self.speed > 0 and self._schedule_release is not None:
-            now = self._monotonic()
-            if self._pace_wall is None:
-                self._pace_wall, self._pace_mkt = now, snap.ts_snapshot_ms
-            due = self._pace_wall + (snap.ts_snapshot_ms - self._pace_mkt) / 1000.0 / float(self.speed)
-            if due - now > 0.0005:
-                self._pacing_done = False
-                self._schedule_release(due - now, snap.seq)
+        cutter = self.cutter
+        order = self.subs.order
+        while True:
+            if not order:
+                self.current = None  # wait for a subscriber
                 return
-        self._pacing_done = True
-        self._deliver_next()
+            snap = cutter.next_cut(self.seq + 1)
+            if snap is None:
+                self._finish()
+                return
+            self.seq = snap.seq
+            self.snapshots += 1
+            self.ts_data = snap.ts_data_ms
+            self.current = snap
+            self._last_cut = snap
+            self._deliver_to_all, self._deliver_next_to_all = self._deliver_next_to_all, False
+            self._last_wanting_pos = last = self._last_wanting(snap)
+            self._turn = 0
+            if self.speed > 0 and self._schedule_release is not None:
+                now = self._monotonic()
+                if self._pace_wall is None:
+                    self._pace_wall, self._pace_mkt = now, snap.ts_snapshot_ms
+                due = self._pace_wall + (snap.ts_snapshot_ms - self._pace_mkt) / 1000.0 / float(self.speed)
+                if due - now > 0.0005:
+                    self._pacing_done = False
+                    self._schedule_release(due - now, snap.seq)
+                    return
+            self._pacing_done = True
+            if last < 0 and not self._deliver_to_all:
+                self.skipped += len(order)  # nobody wants it (each said so with a wake condition)
+                continue
+            if self._deliver_from_turn():
+                return
+            # every subscriber has acknowledged this one (or is gone)
 
     def _deliver_next(self) -> None:
+        if not self._deliver_from_turn():
+            self.current = None
+            self._advance()
+
+    def _deliver_from_turn(self) -> bool:
+        """Hand the current snapshot to the next subscriber that should get it: False if none is left."""
         snap = self.current
         assert snap is not None
         order = self.subs.order
@@ -159,10 +175,8 @@ class LockstepDelivery:
             if not self.subs.tell(sub, snap.snapshot()):
                 continue  # gone: the next one moved up to this position
             sub.pending_ack = snap.seq
-            return
-        # every subscriber has acknowledged this one
-        self.current = None
-        self._advance()
+            return True
+        return False
 
     def _last_wanting(self, snap: LazySnapshot) -> int:
         """The last subscriber that wants `snap`: everyone before it gets it too, so that an

@@ -12,8 +12,9 @@ from 2025 on and ms before, found per file (a value above 1e14 is µs). A
 in the time order of their first rows.
 
 Rows are parsed on the caller's thread in a tight loop, straight into
-`TradeTick`s, handed out in chunks. How a kline becomes trades depends on the
-candle fill model (`[market] candle_fills`):
+columns (`TradeColumns`: no object per trade; `TradeTick`s are made only for
+the snapshots that need them), handed out in chunks. How a kline becomes
+trades depends on the candle fill model (`[market] candle_fills`):
 
 - `next_bar` (the default): ONE trade at the bar's close time, at its close
   price, for its volume, carrying the whole bar (`TradeTick.bar`). Nothing
@@ -41,7 +42,8 @@ from typing import IO
 
 from loguru import logger
 
-from actors.market_data.features import make_candle, make_tick
+from actors.market_data.columns import TradeColumns
+from actors.market_data.construct import make_candle, make_tick
 from actors.messages import TradeTick
 
 AGG_TRADES = "aggTrades"
@@ -69,11 +71,9 @@ CANDLE_FILLS = (NEXT_BAR, PATH)
 TRADE_GAP_MS = 300_000  # trades this far apart are a gap in market time
 MAX_GAPS = 1000  # gaps kept for the report (all are counted)
 _TRUE = ("true", "1")
-_TICK_SETTERS = tuple(
-    TradeTick.__dict__[n].__set__ for n in ("trade_id", "price", "qty", "ts_ms", "buyer_is_maker", "bar")
-)
+_KNOWN_MAX = 1 << 16  # distinct price (or size) spellings kept for reuse
 
-Chunk = tuple[None, list[TradeTick]]  # (book, trades): replays have no book
+Chunk = tuple[None, TradeColumns]  # (book, trades): replays have no book
 
 
 class ReplayError(ValueError):
@@ -244,9 +244,9 @@ class ReplaySource:
 
     def __iter__(self) -> Iterator[TradeTick]:
         for _, chunk in self.chunks():
-            yield from chunk
+            yield from chunk.ticks(0, len(chunk))
 
-    def _trades(self, fh: IO[str], spec: _FileSpec, bad: Counter[str]) -> Iterator[list[TradeTick]]:
+    def _trades(self, fh: IO[str], spec: _FileSpec, bad: Counter[str]) -> Iterator[TradeColumns]:
         agg = spec.kind == AGG_TRADES
         ncols = 8 if agg else 7
         ts_col = 5 if agg else 4
@@ -257,12 +257,17 @@ class ReplaySource:
         D = Decimal
         big = BIG
         zero = ZERO
-        new = object.__new__
-        tick_cls = TradeTick
-        s_id, s_px, s_qty, s_ts, s_m, s_bar = _TICK_SETTERS
         gap_ms = TRADE_GAP_MS
-        out: list[TradeTick] = []
-        append = out.append
+        # One Decimal per distinct spelling: a dict look-up is cheaper than parsing, and a price
+        # that was seen is known to be in range. Cleared when it grows (real sizes vary a lot).
+        known_px: dict[str, Decimal] = {}
+        known_qty: dict[str, Decimal] = {}
+        ids: list[int] = []
+        prices: list[Decimal] = []
+        qtys: list[Decimal] = []
+        times: list[int] = []
+        makers: list[bool] = []
+        a_id, a_px, a_qty, a_ts, a_m = ids.append, prices.append, qtys.append, times.append, makers.append
         left = size
         first = spec.header
         for line in fh:
@@ -277,12 +282,25 @@ class ReplaySource:
                 continue
             try:
                 ts = int(c[ts_col]) // div
-                p = D(c[1])
-                q = D(c[2])
-                tid = int(c[0])
-                if not (zero < p < big and zero < q < big):
-                    bad["negative, zero or out of range"] += 1
-                    continue
+                ps = c[1]
+                qs = c[2]
+                p = known_px.get(ps)
+                q = known_qty.get(qs)
+                if p is None or q is None:
+                    p = D(ps)
+                    q = D(qs)
+                    tid = int(c[0])
+                    if not (zero < p < big and zero < q < big):
+                        bad["negative, zero or out of range"] += 1
+                        continue
+                    if len(known_px) >= _KNOWN_MAX:
+                        known_px.clear()
+                    if len(known_qty) >= _KNOWN_MAX:
+                        known_qty.clear()
+                    p = known_px.setdefault(ps, p)
+                    q = known_qty.setdefault(qs, q)
+                else:
+                    tid = int(c[0])
             except (ValueError, ArithmeticError):
                 if first:
                     first = False
@@ -300,32 +318,28 @@ class ReplaySource:
                     self.first_ms = ts
             last_ts = ts
             mark = c[m_col]
-            # make_tick, inlined: one TradeTick per row is most of the per-row cost
-            t = new(tick_cls)
-            s_id(t, tid)
-            s_px(t, p)
-            s_qty(t, q)
-            s_ts(t, ts)
-            s_m(t, mark == "True" or (mark != "False" and mark.strip().lower() in _TRUE))
-            s_bar(t, None)
-            append(t)
+            a_id(tid)
+            a_px(p)
+            a_qty(q)
+            a_ts(ts)
+            a_m(mark == "True" or (mark != "False" and mark.strip().lower() in _TRUE))
             left -= 1
             if not left:
                 left = size
                 self._last_ts = last_ts
                 self.rows += size
                 self.events += size
-                yield out
-                out = []
-                append = out.append
+                yield TradeColumns(ids, prices, qtys, times, makers)
+                ids, prices, qtys, times, makers = [], [], [], [], []
+                a_id, a_px, a_qty, a_ts, a_m = ids.append, prices.append, qtys.append, times.append, makers.append
         self._last_ts = last_ts
-        tail = len(out)
+        tail = len(ids)
         self.rows += tail
         self.events += tail
-        if out:
-            yield out
+        if ids:
+            yield TradeColumns(ids, prices, qtys, times, makers)
 
-    def _klines(self, fh: IO[str], spec: _FileSpec, bad: Counter[str]) -> Iterator[list[TradeTick]]:
+    def _klines(self, fh: IO[str], spec: _FileSpec, bad: Counter[str]) -> Iterator[TradeColumns]:
         div = 1000 if spec.micros else 1
         size = self.chunk_size
         out: list[TradeTick] = []
@@ -387,7 +401,7 @@ class ReplaySource:
                 self.events += 1
                 self._last_ts = t_close
                 if len(out) >= size:
-                    yield out
+                    yield TradeColumns.of(out)
                     out = []
                 continue
             path = (o, lo, h, cl) if cl >= o else (o, h, lo, cl)
@@ -410,10 +424,10 @@ class ReplaySource:
             self.events += 4
             self._last_ts = t_open + 3 * step
             if len(out) >= size:
-                yield out
+                yield TradeColumns.of(out)
                 out = []
         if out:
-            yield out
+            yield TradeColumns.of(out)
 
 
 class _PlainFile:
