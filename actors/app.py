@@ -151,7 +151,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
         run.actors["keeper"] = _ready(spawn(
             StateKeeperActor,
             settings, market=run.actors["market"], executor=run.actors["executor"],
-            consultant=run.actors["ai"], journal=journal))
+            consultant=run.actors["ai"], journal=journal, commit_when_idle=shared is None))
         port = settings.status.port if status_port is None else status_port
         if port:
             from actors.status.actor import StatusServerActor

@@ -79,8 +79,13 @@ class StateKeeperActor(pykka.ThreadingActor):
         journal: Journal | None = None,
         filters: SymbolFilters | None = None,
         id_prefix: str | None = None,
+        commit_when_idle: bool = True,
     ) -> None:
+        """`commit_when_idle=False` (a lockstep backtest on a shared thread, whose journal is made afresh each
+        run): commit when an order leaves, every `_BATCH` facts and at the stop, not after every snapshot,
+        since there the mailbox is empty after each one and the commit would cost more than the decision."""
         super().__init__()
+        self.commit_when_idle = commit_when_idle
         self.core = KeeperCore(settings, filters, id_prefix or f"tb{secrets.token_hex(4)}")
         self.market = market
         self.executor = executor
@@ -185,7 +190,7 @@ class StateKeeperActor(pykka.ThreadingActor):
                     if isinstance(m, (PlaceOrder, CancelOrder)):
                         order_leaving = True
                         break
-                self._flush(commit=order_leaving or self.actor_inbox.empty())
+                self._flush(commit=order_leaving or (self.commit_when_idle and self.actor_inbox.empty()))
         elif self.core.journal:
             self.core.journal.clear()
         for target, msg in effects:

@@ -31,7 +31,7 @@ from tests._support.probes import ProbeHandle, eventually
 class Rig:
     """A keeper wired to three probes; the consultant answers with `self.next_advice`."""
 
-    def __init__(self, journal: Journal | None = None, **trading: Any) -> None:
+    def __init__(self, journal: Journal | None = None, commit_when_idle: bool = True, **trading: Any) -> None:
         self.next_advice: dict[TradingState, tuple[str, str | None]] = {
             TradingState.READY_TO_BUY: ("buy", "39.95"),
             TradingState.READY_TO_SELL: ("sell", "40.50"),
@@ -43,7 +43,8 @@ class Rig:
         self.journal = journal
         self.keeper = StateKeeperActor.start(
             settings(**trading), market=self.market.ref, executor=self.executor.ref,
-            consultant=self.consultant.ref, journal=journal, filters=FILTERS, id_prefix="t")
+            consultant=self.consultant.ref, journal=journal, filters=FILTERS, id_prefix="t",
+            commit_when_idle=commit_when_idle)
 
     def _answer(self, req: Any) -> None:
         if isinstance(req, AdviceRequest):
@@ -217,6 +218,32 @@ def test_intent_is_committed_before_the_order_leaves(tmp_path) -> None:
     rig.tick(1)
     rig.executor.wait_for(PlaceOrder)
     eventually(lambda: rig.placed_with_intent_committed == [True])
+
+
+def _committed_rows(path: str) -> int:
+    db = sqlite3.connect(path)
+    n = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    db.close()
+    return int(n)
+
+
+def test_a_backtest_keeper_commits_when_an_order_leaves_and_at_the_stop_not_after_each_snapshot(tmp_path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    rig = Rig(journal=journal, commit_when_idle=False)
+    rig.next_advice[TradingState.READY_TO_BUY] = ("hold", None)
+    rig.status()
+    at_start = _committed_rows(journal.path)
+    rig.tick(1)
+    rig.tick(2)
+    assert rig.status().state is TradingState.READY_TO_BUY
+    assert _committed_rows(journal.path) == at_start  # facts recorded (advice), none committed: nothing left
+    rig.keeper.stop()
+    assert _committed_rows(journal.path) > at_start  # the rest at the stop
+    # and an order still leaves only after its intent was committed
+    rig2 = Rig(journal=Journal(tmp_path / "j2.sqlite3"), commit_when_idle=False)
+    rig2.tick(1)
+    rig2.executor.wait_for(PlaceOrder)
+    eventually(lambda: rig2.placed_with_intent_committed == [True])
 
 
 def test_restart_rebuilds_state_and_queries_open_orders(tmp_path) -> None:
