@@ -5,7 +5,8 @@ CSV format, about 3.5 days of market time at ~3.3 trades/s in bursts,
 generated once into `benchmarks/_data/`.
 
 The run is the bot's own: `app.start(settings, Keys(), report_dir,
-status_port=0)` with `[market] source = "replay"` on the tape, the paper
+status_port=0, shared=app.shared_thread_for(settings))` (as `bootstrap.py` runs a
+lockstep backtest: the actors on one shared thread) with `[market] source = "replay"` on the tape, the paper
 exchange, no OpenRouter key (the fallback advisor decides), the journal in a
 temp report folder, logging at INFO into a JSON-lines file there (no console),
 as `bootstrap.py` would log. The clock starts before `app.start` (so it counts
@@ -15,9 +16,10 @@ every 20 ms): the feed has finished and the keeper has handled the last
 snapshot. events/s = trades in the file / that wall time.
 
 The result depends on how many events each snapshot carries: in lockstep every
-snapshot makes several cross-thread hops (market → executor → market → keeper
-→ market, plus consultant round trips when the keeper asks), so the cost is
-mostly per snapshot, not per event. `[market] snapshot_interval_ms` (default
+delivered snapshot makes several hops (market → executor → market → keeper
+→ market, plus consultant round trips when the keeper asks; on the shared
+thread each is a deque append, not a thread hand-off), so the cost is mostly
+per snapshot, not per event. `[market] snapshot_interval_ms` (default
 1000, `--interval-ms`) sets it; both counts are reported.
 
 Where the time goes, in the same run:
@@ -122,7 +124,7 @@ def run_bot(settings: Settings, report_dir: Path) -> dict[str, Any]:
     cpu0 = thread_cpu_s().get("main", 0.0)
     proc0 = time.process_time()
     t0 = time.perf_counter()
-    run = app.start(settings, app.Keys(), report_dir, status_port=0)
+    run = app.start(settings, app.Keys(), report_dir, status_port=0, shared=app.shared_thread_for(settings))
     started = time.perf_counter() - t0
     try:
         keeper = run["keeper"]
