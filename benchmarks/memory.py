@@ -11,8 +11,9 @@ too: it is part of what the keeper holds).
 
 - `bytes_per_trade`: tracemalloc's traced size after `--trades` closed trades
   (after 200 warm-up trades and a `gc.collect()`), minus before, divided by
-  the trades. This is what stays: the order records (two a trade, with their
-  trade-id sets), the trade record, the equity points.
+  the trades. This is what stays: the order records (two a trade), the trade
+  record, the equity points. A finished trade and its orders are kept packed
+  (`state_keeper/history.py`), all but the last one closed.
 - `peak_rss_mb_100k_trades`: a fresh child process (this script with
   `--child`, no tracemalloc) runs 100,000 closed trades through the core and
   reports `ru_maxrss`; also its RSS after the imports, before any trade, and

@@ -74,10 +74,17 @@ def _convert(obj: Any, tag: bool, omit: Mapping[type, tuple[str, ...]]) -> Any:
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps would build one a call
 
 
+_WRITERS: dict[type, Callable[[Any], str]] = {}  # by message class: a dict lookup per fact, not two calls
+
+
 def dumps(obj: Any) -> str:
     """The journal's form: tagged, every field written, Decimals exact."""
+    write = _WRITERS.get(type(obj))
+    if write is not None:
+        return write(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _writer(type(obj))(obj)
+        write = _WRITERS[type(obj)] = _writer(type(obj))
+        return write(obj)
     return _ENCODER.encode(to_jsonable(obj))
 
 
@@ -108,41 +115,42 @@ def _writer(cls: type) -> Callable[[Any], str]:
         hints = {}
     names = _field_names(cls)
     env: dict[str, Any] = {"_v": _value, "_esc": encode_basestring_ascii, "_Decimal": Decimal}
-    head = json.dumps('{"_t":' + json.dumps(cls.__name__))
-    lines = ["def write(o):", f"    out = [{head}]"]
+    lines, parts, text = ["def write(o):"], [], '{"_t":' + json.dumps(cls.__name__)
     for i, name in enumerate(names):
-        key = json.dumps("," + json.dumps(name) + ":")
-        fast = _fast_test(hints.get(name), env, i)
-        lines.append(f"    v = o.{name}")
-        lines.append(f"    out.append({key})")
-        lines.append(f"    out.append({fast} else _v(v))" if fast else "    out.append(_v(v))")
-    lines += ["    out.append('}')", "    return ''.join(out)"]
+        v = f"v{i}"
+        lines.append(f"    {v} = o.{name}")
+        parts.append(json.dumps(text + "," + json.dumps(name) + ":"))
+        fast = _fast_test(hints.get(name), env, i, v)
+        parts.append(f"({fast} else _v({v}))" if fast else f"_v({v})")
+        text = ""
+    parts.append(json.dumps(text + "}"))
+    lines.append(f"    return ''.join(({', '.join(parts)}))")  # one join of a tuple: no list, no appends
     code = "\n".join(lines)
     exec(code, env)  # noqa: S102 - our own source, built from a dataclass's field names
     write: Callable[[Any], str] = env["write"]
     return write
 
 
-def _fast_test(tp: Any, env: dict[str, Any], i: int) -> str:
-    """`TEXT if TEST` for the value a field's hint names (None allowed when the hint allows it), or ""."""
+def _fast_test(tp: Any, env: dict[str, Any], i: int, v: str) -> str:
+    """`TEXT if TEST` for the value `v` of the type a field's hint names (and None if it allows it), or ""."""
     args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
     optional = type(None) in args
     kinds = [a for a in args if a is not type(None)]
     if len(kinds) != 1:
         return ""
     kind = kinds[0]
-    none = "'null' if v is None else " if optional else ""
+    none = f"'null' if {v} is None else " if optional else ""
     if kind is Decimal:
-        return f"{none}('\"' + str(v) + '\"') if type(v) is _Decimal"
+        return f"{none}('\"' + str({v}) + '\"') if type({v}) is _Decimal"
     if kind is str:
-        return f"{none}_esc(v) if type(v) is str"
+        return f"{none}_esc({v}) if type({v}) is str"
     if kind is int:
-        return f"{none}str(v) if type(v) is int"
+        return f"{none}str({v}) if type({v}) is int"
     if kind is bool:
-        return f"{none}('true' if v else 'false') if type(v) is bool"
+        return f"{none}('true' if {v} else 'false') if type({v}) is bool"
     if isinstance(kind, type) and issubclass(kind, Enum) and issubclass(kind, str):
         env[f"_E{i}"] = kind
-        return f"{none}_esc(v) if type(v) is _E{i}"  # a str enum's text is its value
+        return f"{none}_esc({v}) if type({v}) is _E{i}"  # a str enum's text is its value
     return ""
 
 

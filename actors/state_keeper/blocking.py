@@ -8,6 +8,7 @@ snapshots it blocked, and the status page and the report read `current()`.
 
 from __future__ import annotations
 
+from collections.abc import KeysView
 from dataclasses import replace
 
 from loguru import logger
@@ -53,6 +54,10 @@ class Blockers:
 
     def __contains__(self, condition: str) -> bool:
         return condition in self._on
+
+    def names(self) -> KeysView[str]:
+        """The conditions that hold now (a live view)."""
+        return self._on.keys()
 
     def current(self) -> tuple[BlockedCondition, ...]:
         return tuple(replace(c, count=self._count[name]) for name, c in self._on.items())

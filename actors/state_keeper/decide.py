@@ -130,8 +130,9 @@ def update_blockers(core: KeeperCore, s: MarketSnapshot) -> set[str]:
     if state is S.READY_TO_SELL and f is not None and sellable(core, s.bid, use_free=True) <= 0:
         on["nothing_to_sell"] = f"{core.ledger.qty} {core.ledger.base_asset} held, none of it sellable"
     blockers, out = core.blockers, []
+    held = blockers.names()
     for name in _BLOCKERS:  # the same order as ever; one that neither holds nor held has nothing to say
-        if name in on or name in blockers:
+        if name in on or name in held:
             event = blockers.set(name, name in on, on.get(name, ""), now, loud=name not in _LOGGED_BY_THE_GATE)
             if event is not None:
                 out.append(event)

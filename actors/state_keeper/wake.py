@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from actors.state_keeper.core import KeeperCore
 
 S = TradingState
+_INSIDE = Decimal("0.99")  # built once: this runs on every acknowledged snapshot
 
 
 def wake_when(core: KeeperCore) -> WakeWhen | None:
@@ -57,7 +58,7 @@ def wake_when(core: KeeperCore) -> WakeWhen | None:
     if not waiting:
         return None
     mid = about[1]
-    half = mid * core.settings.ai.price_band_pct / 4 * Decimal("0.99")  # a little inside: wake early, not late
+    half = mid * core.settings.ai.price_band_pct / 4 * _INSIDE  # a little inside: wake early, not late
     at.append(a.valid_until_ms + 1)
     return WakeWhen(at_ms=min(at), mid_outside=(mid - half, mid + half),
                     bid_below=floor if state is S.READY_TO_SELL else None,
