@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from actors.market_data.columns import TradeColumns
 from actors.market_data.features import BPS, MAX_DERIVED_SPREAD_BPS, SizeState, SnapshotBuilder, derive_quotes
+from actors.market_data.wake import Wanted
 from actors.messages import MarketSnapshot, TradeTick
 
 # (book, trades); book = (ts_ms, bid, bid_qty, ask, ask_qty, imbalance) or None for a bookless source
@@ -108,7 +109,9 @@ class SnapshotCutter:
         self.move_bps = significant_move_bps
         self.trade_cap = max(1, trade_cap)
         self.events = 0
-        self.snapshots = 0
+        self.snapshots = 0  # cuts made, passed over or not
+        self.last_passed: LazySnapshot | None = None
+        self.last_ts_data = 0  # the newest cut's ts_data_ms
         self.exhausted = False
         self._cols = _EMPTY
         self._i = 0
@@ -137,14 +140,32 @@ class SnapshotCutter:
         cut = self.next_cut(seq)
         return None if cut is None else cut.snapshot()
 
-    def next_cut(self, seq: int) -> LazySnapshot | None:
+    def next_cut(self, seq: int, wanted: Wanted | None = None) -> LazySnapshot | None:
+        """The next cut, numbered `seq`. With `wanted`, the cuts that fail it are passed over: made
+        and counted (`snapshots`), each taking its number, but not returned; `last_passed` keeps the
+        last of them when it may be the source's last cut."""
+        while True:
+            ts_cut = self._scan()
+            if ts_cut is None:
+                return None
+            quotes = self._quotes_now()
+            if wanted is None or self._wanted(wanted, ts_cut, quotes):
+                self.last_passed = None
+                snap = self._emit(seq, ts_cut, quotes, keep=True)
+                assert snap is not None
+                return snap
+            self.last_passed = self._emit(seq, ts_cut, quotes, keep=False)
+            seq += 1
+
+    def _scan(self) -> int | None:
+        """Pull the source until the next cut: its snapshot time, or None once the source is exhausted."""
         features = self.features
         while True:
             book = self._book
             if book is not None:
                 ts = book[0]
                 if self._pending and ts >= self._due:
-                    return self._emit(seq, self._due)
+                    return self._due
                 self._book = None
                 self.events += 1
                 self._has_book = True
@@ -152,7 +173,7 @@ class SnapshotCutter:
                 self._ts_data = ts
                 self._pending = True
                 if ts >= self._due or self._significant():
-                    return self._emit(seq, ts)
+                    return ts
                 continue
             cols = self._cols
             times = cols.ts
@@ -163,7 +184,7 @@ class SnapshotCutter:
                 if chunk is None:
                     self.exhausted = True
                     if self._pending:
-                        return self._emit(seq, max(self._due, self._ts_data))
+                        return max(self._due, self._ts_data)
                     return None
                 self._book, trades = chunk
                 self._cols = trades if isinstance(trades, TradeColumns) else TradeColumns.of(trades)
@@ -214,9 +235,9 @@ class SnapshotCutter:
                 self._pending = True
             self._i = i
             if cut is not None:
-                return self._emit(seq, cut)
+                return cut
             if self._buf_n >= self.trade_cap:
-                return self._emit(seq, self._ts_data)
+                return self._ts_data
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -286,20 +307,36 @@ class SnapshotCutter:
             self._band_memo[mid] = bands
         return bands
 
-    def _emit(self, seq: int, ts_snapshot: int) -> LazySnapshot:
-        f = self.features
+    def _quotes_now(self) -> Quotes:
         if self._has_book:
-            quotes: Quotes | None = (self._bid, self._ask, (self._bid + self._ask) / 2)
-            sizes = None
-            book = (self._bid_qty, self._ask_qty, self._imbalance)
-        else:
-            quotes = self._quotes(f.last_buy_px, f.last_sell_px, f.last_was_buy)
-            sizes = f.size_state()  # as the window was before it moves, below
-            book = None
+            return self._bid, self._ask, (self._bid + self._ask) / 2
+        f = self.features
+        quotes = self._quotes(f.last_buy_px, f.last_sell_px, f.last_was_buy)
         assert quotes is not None, "a cut with no data"
+        return quotes
+
+    def _wanted(self, wanted: Wanted, ts_snapshot: int, quotes: Quotes) -> bool:
+        low = high = None
+        if wanted.trades and self._segs:
+            low = min(min(cols.prices[a:b]) for cols, a, b in self._segs)
+            high = max(max(cols.prices[a:b]) for cols, a, b in self._segs)
+        return wanted.met(ts_snapshot, quotes[0], quotes[1], quotes[2], low, high)
+
+    def _emit(self, seq: int, ts_snapshot: int, quotes: Quotes, keep: bool) -> LazySnapshot | None:
+        """The cut: the window moves, the next one is due. `keep`: make its `LazySnapshot`; else only if
+        it may be the last one (no data is left in hand), and before the window moves, as always."""
+        f = self.features
+        snap = None
+        if keep or (self._book is None and self._i >= len(self._cols.ts)):
+            if self._has_book:
+                snap = LazySnapshot(self.builder, seq, self._ts_data, ts_snapshot, quotes, None,
+                                    (self._bid_qty, self._ask_qty, self._imbalance), self._segs)
+            else:  # the sizes as the window is before it moves, below
+                snap = LazySnapshot(self.builder, seq, self._ts_data, ts_snapshot, quotes, f.size_state(), None,
+                                    self._segs)
         # the window moves now, as it would if the snapshot were built now: what is read later is the same
         f._expire(self._ts_data)
-        snap = LazySnapshot(self.builder, seq, self._ts_data, ts_snapshot, quotes, sizes, book, self._segs)
+        self.last_ts_data = self._ts_data
         self._segs = []
         self._buf_n = 0
         self._pending = False

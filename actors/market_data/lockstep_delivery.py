@@ -26,6 +26,7 @@ from loguru import logger
 
 from actors.market_data.cutter import LazySnapshot, SnapshotCutter
 from actors.market_data.subscribers import Subscriber, Subscribers
+from actors.market_data.wake import Wanted
 from actors.messages import FeedFinished, WakeWhen
 
 
@@ -122,11 +123,22 @@ class LockstepDelivery:
         assert self.cutter is not None
         cutter = self.cutter
         order = self.subs.order
+        paced = self.speed > 0 and self._schedule_release is not None
         while True:
             if not order:
                 self.current = None  # wait for a subscriber
                 return
-            snap = cutter.next_cut(self.seq + 1)
+            # Cuts nobody wants are passed over in the cutter (each is paced on its own, though)
+            wanted = None if paced or self._deliver_next_to_all else Wanted.of([s.wake for s in order])
+            snap = cutter.next_cut(self.seq + 1, wanted)
+            passed = cutter.snapshots - self.snapshots - (snap is not None)
+            if passed:
+                self.skipped += passed * len(order)
+                self.snapshots += passed
+                self.seq += passed
+                self.ts_data = cutter.last_ts_data
+                if cutter.last_passed is not None:
+                    self._last_cut = cutter.last_passed
             if snap is None:
                 self._finish()
                 return
