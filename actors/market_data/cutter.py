@@ -55,7 +55,11 @@ class LazySnapshot:
         self.seq, self.ts_data_ms, self.ts_snapshot_ms = seq, ts_data_ms, ts_snapshot_ms
         self.bid, self.ask, self.mid = quotes
         self._sizes = sizes  # bookless: what bid_qty and ask_qty are made of, as of the cut
-        self.bid_qty, self.ask_qty, self.imbalance = book if book is not None else (None, None, None)
+        self.bid_qty: Decimal | None = None  # a real book's: set here; bookless: made from `_sizes`
+        self.ask_qty: Decimal | None = None
+        self.imbalance: Decimal | None = None
+        if book is not None:
+            self.bid_qty, self.ask_qty, self.imbalance = book
         self._segments = segments
         self._trades: tuple[TradeTick, ...] | None = None
         self._snap: MarketSnapshot | None = None
