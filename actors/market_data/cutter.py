@@ -28,7 +28,8 @@ from actors.messages import MarketSnapshot, TradeTick
 Book = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal | None]
 Chunk = tuple[Book | None, TradeColumns | Sequence[TradeTick]]
 Segment = tuple[TradeColumns, int, int]  # trades start:end of one chunk
-Quotes = tuple[Decimal, Decimal, Decimal]  # bid, ask, mid
+Bands = tuple[Decimal, Decimal, Decimal, Decimal]  # taker buys' low, high; taker sells' low, high
+Quotes = tuple[Decimal, Decimal, Decimal, Bands | None]  # bid, ask, mid, and the bands around the mid (bookless)
 
 TRADE_CAP = 500
 MEMO_MAX = 4096  # remembered derived quotes (and bands), per cutter
@@ -53,12 +54,13 @@ class LazySnapshot:
                  segments: list[Segment]) -> None:
         self._builder = builder
         self.seq, self.ts_data_ms, self.ts_snapshot_ms = seq, ts_data_ms, ts_snapshot_ms
-        self.bid, self.ask, self.mid = quotes
+        self.bid, self.ask, self.mid = quotes[0], quotes[1], quotes[2]
         self._sizes = sizes  # bookless: what bid_qty and ask_qty are made of, as of the cut
-        self.bid_qty: Decimal | None
-        self.ask_qty: Decimal | None
-        self.imbalance: Decimal | None
-        self.bid_qty, self.ask_qty, self.imbalance = book if book is not None else (None, None, None)
+        self.bid_qty: Decimal | None = None  # a real book's: set here; bookless: made from `_sizes`
+        self.ask_qty: Decimal | None = None
+        self.imbalance: Decimal | None = None
+        if book is not None:
+            self.bid_qty, self.ask_qty, self.imbalance = book
         self._segments = segments
         self._trades: tuple[TradeTick, ...] | None = None
         self._snap: MarketSnapshot | None = None
@@ -132,7 +134,6 @@ class SnapshotCutter:
         # Derived quotes by the identity of the last trade prices (the reader makes one Decimal per
         # spelling, so they repeat), and bands by the mid: a replay's quotes take few values.
         self._quote_memo: dict[tuple[int, int, bool], tuple[object, object, Quotes | None]] = {}
-        self._band_memo: dict[Decimal, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
 
     # -- the cut ------------------------------------------------------------------------
 
@@ -248,7 +249,11 @@ class SnapshotCutter:
         if hit is not None:
             return hit[2]
         q = derive_quotes(last_buy, last_sell, last_was_buy, self.builder.tick)
-        out = None if q is None else (q[0], q[1], (q[0] + q[1]) / 2)
+        if q is None:
+            out = None
+        else:
+            mid = (q[0] + q[1]) / 2
+            out = (q[0], q[1], mid, self._bands_of(mid))
         if len(self._quote_memo) >= MEMO_MAX:
             self._quote_memo.clear()
         self._quote_memo[key] = (last_buy, last_sell, out)
@@ -291,27 +296,22 @@ class SnapshotCutter:
         mid = self._mid()
         return mid is not None and abs(mid - ref) * BPS >= self.move_bps * ref
 
-    def _bands_of(self, mid: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    def _bands_of(self, mid: Decimal) -> Bands:
         """A derived mid lies between half a tick and half the widest derived spread below a taker
         buy's price (it is the ask), above a taker sell's (the bid)."""
-        bands = self._band_memo.get(mid)
-        if bands is None:
-            threshold = mid * self.move_bps / BPS
-            tick = self.builder.tick
-            widest = max(tick, mid * (MAX_DERIVED_SPREAD_BPS + 1) / BPS)
-            lo, hi = mid - threshold, mid + threshold
-            half_tick, half_widest = tick / 2, widest / 2
-            bands = (lo + half_widest, hi + half_tick, lo - half_tick, hi - half_widest)
-            if len(self._band_memo) >= MEMO_MAX:
-                self._band_memo.clear()
-            self._band_memo[mid] = bands
-        return bands
+        threshold = mid * self.move_bps / BPS
+        tick = self.builder.tick
+        widest = max(tick, mid * (MAX_DERIVED_SPREAD_BPS + 1) / BPS)
+        lo, hi = mid - threshold, mid + threshold
+        half_tick, half_widest = tick / 2, widest / 2
+        return lo + half_widest, hi + half_tick, lo - half_tick, hi - half_widest
 
     def _quotes_now(self) -> Quotes:
         if self._has_book:
-            return self._bid, self._ask, (self._bid + self._ask) / 2
+            return self._bid, self._ask, (self._bid + self._ask) / 2, None
         f = self.features
-        quotes = self._quotes(f.last_buy_px, f.last_sell_px, f.last_was_buy)
+        hit = self._quote_memo.get((id(f.last_buy_px), id(f.last_sell_px), f.last_was_buy))
+        quotes = hit[2] if hit is not None else self._quotes(f.last_buy_px, f.last_sell_px, f.last_was_buy)
         assert quotes is not None, "a cut with no data"
         return quotes
 
@@ -341,12 +341,9 @@ class SnapshotCutter:
         self._buf_n = 0
         self._pending = False
         self._due = ts_snapshot + self.interval_ms
-        mid = quotes[2]
-        self._ref_mid = mid
-        if self._has_book:
-            # Trades do not move a real book's mid: only a book update can be significant.
-            self._bands = (_NO_LOW, _NO_HIGH, _NO_LOW, _NO_HIGH)
-        else:
-            self._bands = self._bands_of(mid)
+        self._ref_mid = quotes[2]
+        bands = quotes[3]
+        # Trades do not move a real book's mid: only a book update can be significant.
+        self._bands = (_NO_LOW, _NO_HIGH, _NO_LOW, _NO_HIGH) if bands is None else bands
         self.snapshots += 1
         return snap

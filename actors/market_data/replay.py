@@ -32,7 +32,6 @@ market time has gaps.
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ from loguru import logger
 
 from actors.market_data.columns import TradeColumns
 from actors.market_data.construct import make_candle, make_tick
+from actors.market_data.replay_files import FileSpec, PlainFile, ZipMember
 from actors.messages import TradeTick
 
 AGG_TRADES = "aggTrades"
@@ -85,23 +85,6 @@ def _is_number(s: str) -> bool:
     return bool(s) and (s.lstrip("-").replace(".", "", 1).isdigit())
 
 
-class _FileSpec:
-    __slots__ = ("first_ts", "header", "kind", "label", "micros", "opener")
-
-    def __init__(self, label: str, opener: _PlainFile | _ZipMember, kind: str, micros: bool, header: bool,
-                 first_ts: int) -> None:
-        self.label = label
-        self.opener = opener
-        self.kind = kind
-        self.micros = micros
-        self.header = header
-        self.first_ts = first_ts
-
-
-def _open_text(raw: IO[bytes]) -> IO[str]:
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-
-
 class ReplaySource:
     """Iterates a file, zip or folder of Binance public-data CSVs as chunks of `TradeTick`s.
 
@@ -133,7 +116,7 @@ class ReplaySource:
 
     # -- discovery ------------------------------------------------------------------
 
-    def _discover(self) -> list[_FileSpec]:
+    def _discover(self) -> list[FileSpec]:
         p = self.path
         if not p.exists():
             raise ReplayError(f"replay path {str(p)!r} does not exist")
@@ -141,7 +124,7 @@ class ReplaySource:
             files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in (".csv", ".zip"))
         else:
             files = [p]
-        specs: list[_FileSpec] = []
+        specs: list[FileSpec] = []
         for f in files:
             specs.extend(self._specs_of(f))
         if not specs:
@@ -150,8 +133,8 @@ class ReplaySource:
         self.files = [s.label for s in specs]
         return specs
 
-    def _specs_of(self, f: Path) -> list[_FileSpec]:
-        openers: list[tuple[str, _PlainFile | _ZipMember]] = []
+    def _specs_of(self, f: Path) -> list[FileSpec]:
+        openers: list[tuple[str, PlainFile | ZipMember]] = []
         if f.suffix.lower() == ".zip":
             try:
                 with zipfile.ZipFile(f) as zf:
@@ -160,9 +143,9 @@ class ReplaySource:
                 logger.warning("replay: {} is not a readable zip; skipped", f)
                 return []
             for m in members:
-                openers.append((f"{f.name}:{m}", _ZipMember(f, m)))
+                openers.append((f"{f.name}:{m}", ZipMember(f, m)))
         else:
-            openers.append((f.name, _PlainFile(f)))
+            openers.append((f.name, PlainFile(f)))
         specs = []
         for label, opener in openers:
             spec = self._sniff(label, opener)
@@ -170,7 +153,7 @@ class ReplaySource:
                 specs.append(spec)
         return specs
 
-    def _sniff(self, label: str, opener: _PlainFile | _ZipMember) -> _FileSpec | None:
+    def _sniff(self, label: str, opener: PlainFile | ZipMember) -> FileSpec | None:
         """Kind, header and time unit from the first rows of one file."""
         header = False
         kind: str | None = None
@@ -197,7 +180,7 @@ class ReplaySource:
                 except ValueError:
                     continue
                 micros = ts > MICROS
-                return _FileSpec(label, opener, k, micros, header, ts // 1000 if micros else ts)
+                return FileSpec(label, opener, k, micros, header, ts // 1000 if micros else ts)
         logger.warning("replay: {} has no aggTrades, trades or klines rows; skipped", label)
         return None
 
@@ -246,7 +229,7 @@ class ReplaySource:
         for _, chunk in self.chunks():
             yield from chunk.ticks(0, len(chunk))
 
-    def _trades(self, fh: IO[str], spec: _FileSpec, bad: Counter[str]) -> Iterator[TradeColumns]:
+    def _trades(self, fh: IO[str], spec: FileSpec, bad: Counter[str]) -> Iterator[TradeColumns]:
         agg = spec.kind == AGG_TRADES
         ncols = 8 if agg else 7
         ts_col = 5 if agg else 4
@@ -339,7 +322,7 @@ class ReplaySource:
         if ids:
             yield TradeColumns(ids, prices, qtys, times, makers)
 
-    def _klines(self, fh: IO[str], spec: _FileSpec, bad: Counter[str]) -> Iterator[TradeColumns]:
+    def _klines(self, fh: IO[str], spec: FileSpec, bad: Counter[str]) -> Iterator[TradeColumns]:
         div = 1000 if spec.micros else 1
         size = self.chunk_size
         out: list[TradeTick] = []
@@ -428,30 +411,6 @@ class ReplaySource:
                 out = []
         if out:
             yield TradeColumns.of(out)
-
-
-class _PlainFile:
-    __slots__ = ("path",)
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def open(self) -> IO[str]:
-        return open(self.path, encoding="utf-8", errors="replace", newline="")
-
-
-class _ZipMember:
-    __slots__ = ("member", "path")
-
-    def __init__(self, path: Path, member: str) -> None:
-        self.path = path
-        self.member = member
-
-    def open(self) -> IO[str]:
-        # The archive stays open until the member stream is closed (zipfile counts references).
-        with zipfile.ZipFile(self.path) as zf:
-            raw = zf.open(self.member)
-        return _open_text(raw)
 
 
 __all__ = ["AGG_TRADES", "KLINES", "TRADES", "ReplayError", "ReplaySource"]

@@ -21,18 +21,20 @@ class Trend:
     much history to mean anything.
     """
 
-    __slots__ = ("band", "fast", "fast_s", "first_ms", "last_ms", "last_px", "slow", "slow_s", "var_rate")
+    __slots__ = ("_read", "band", "fast", "fast_s", "first_ms", "last_ms", "last_px", "slow", "slow_s", "var_rate")
 
     def __init__(self, fast_s: int, slow_s: int, band: Decimal) -> None:
         self.fast_s, self.slow_s, self.band = float(max(fast_s, 1)), float(max(slow_s, 1)), float(band)
         self.fast = self.slow = self.var_rate = 0.0
         self.first_ms = self.last_ms = -1
         self.last_px = 0.0
+        self._read: tuple[Decimal | None, Decimal | None, Decimal | None, str] | None = None  # until the next fold
 
     def fold(self, ts_ms: int, price: Decimal) -> None:
         p = float(price)
         if p <= 0 or ts_ms <= self.last_ms:
             return
+        self._read = None
         if self.last_ms < 0:
             self.first_ms, self.last_ms, self.last_px, self.fast, self.slow = ts_ms, ts_ms, p, p, p
             return
@@ -47,11 +49,14 @@ class Trend:
 
     def read(self) -> tuple[Decimal | None, Decimal | None, Decimal | None, str]:
         """(fast EMA, slow EMA, volatility per square root of an hour, regime), or Nones while warming up."""
-        if self.last_ms < 0 or self.last_ms - self.first_ms < self.slow_s * 1000:
-            return None, None, None, ""
-        vol_h = math.sqrt(max(self.var_rate, 0.0) * 3600.0)
-        return (Decimal(f"{self.fast:.8g}"), Decimal(f"{self.slow:.8g}"), q_vol(vol_h),
-                regime_of(self.fast, self.slow, self.last_px, vol_h, self.band))
+        if self._read is None:
+            if self.last_ms < 0 or self.last_ms - self.first_ms < self.slow_s * 1000:
+                self._read = None, None, None, ""
+            else:
+                vol_h = math.sqrt(max(self.var_rate, 0.0) * 3600.0)
+                self._read = (Decimal(f"{self.fast:.8g}"), Decimal(f"{self.slow:.8g}"), q_vol(vol_h),
+                              regime_of(self.fast, self.slow, self.last_px, vol_h, self.band))
+        return self._read
 
 
 def regime_of(fast: float, slow: float, price: float, vol_h: float, band: float) -> str:
