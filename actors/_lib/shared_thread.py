@@ -68,6 +68,7 @@ class SharedThread:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._ended = False
+        self._actors: list[Any] = []
 
     def start(self, cls: type[A], *args: Any, **kwargs: Any) -> pykka.ActorRef[A]:
         """`cls.start(*args, **kwargs)`, but the actor runs on this shared thread."""
@@ -102,6 +103,7 @@ class SharedThread:
             if self._ended:
                 raise RuntimeError(f"{self.name}: its actors have all stopped; start a new SharedThread")
             self._live += 1
+            self._actors.append(actor)
             self.queue.put((actor, _SETUP))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -114,6 +116,19 @@ class SharedThread:
     # -- the loop ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException:  # a defect here must not leave every actor silently waiting for a dead thread
+            logger.opt(exception=True).error("{}: the shared actor thread failed; stopping its actors", self.name)
+            self._ended = True
+            for actor in self._actors:
+                if not actor.actor_stopped.is_set():
+                    actor._stop()
+                while not actor.actor_inbox.empty():
+                    _refuse(actor, actor.actor_inbox.get())  # an ask waiting on it fails now, not at its timeout
+            raise
+
+    def _loop(self) -> None:
         get = self.queue.get
         while not self._ended:
             item = get()

@@ -95,3 +95,21 @@ def test_the_thread_ends_with_its_last_actor_and_is_not_reused() -> None:
     assert not any(t.name == "ending" for t in threading.enumerate())
     with pytest.raises(RuntimeError, match="start a new SharedThread"):
         rt.start(Recorder, "b", [])
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the defect is re-raised
+def test_a_defect_in_the_loop_stops_its_actors_instead_of_leaving_asks_to_time_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = SharedThread("broken")
+    a = rt.start(Recorder, "a", [])
+    assert a.ask("where", timeout=5)[0] == "broken"
+
+    def broken(_actor: Any) -> None:
+        raise RuntimeError("a defect in the loop")
+
+    monkeypatch.setattr(rt, "_handle", broken)
+    a.tell("anything")
+    rt.join(5)
+    assert not a.is_alive()
+    with pytest.raises(pykka.ActorDeadError):
+        a.ask("where", timeout=5)
