@@ -113,3 +113,17 @@ def test_a_defect_in_the_loop_stops_its_actors_instead_of_leaving_asks_to_time_o
     assert not a.is_alive()
     with pytest.raises(pykka.ActorDeadError):
         a.ask("where", timeout=5)
+
+
+@pytest.mark.parametrize(("overrides", "shared"), [
+    ({}, True),  # the default synthetic backtest, as fast as it goes
+    ({"market.source": "replay", "market.replay_path": "x.csv"}, True),
+    ({"market.speed": "10"}, False),  # paced by a timer: a thread per actor
+    ({"market.source": "binance"}, False),  # live data: never shared
+])
+def test_only_a_lockstep_backtest_shares_a_thread(overrides: dict[str, Any], shared: bool) -> None:
+    from actors.app import shared_thread_for
+    from actors.settings import load_settings
+
+    got = shared_thread_for(load_settings(None, overrides))
+    assert (got is not None) is shared
