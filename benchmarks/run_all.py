@@ -30,7 +30,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SCRIPTS = ["keeper_throughput", "tick_to_order", "ai_consultant", "memory", "startup", "replay", "nautilus_replay",
-           "research"]
+           "research", "nautilus_bars"]
 TIMEOUT_S = 900
 
 
@@ -108,6 +108,11 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "per event as an aggTrades replay)", "research_kline_vs_aggtrades_ratio", lambda v: v >= 1.0,
         kline_events_per_s=r.get("research_kline_events_per_s"),
         aggtrades_events_per_s=r.get("research_aggtrades_events_per_s"))
+    add("kline_month_vs_nautilus_bars", "kline_month_vs_nautilus_bars_ratio >= 1.0 (issue 24: research's 5m kline "
+        "month, warm, at least NautilusTrader's bar engine on the same file, load included)",
+        "kline_month_vs_nautilus_bars_ratio", lambda v: v >= 1.0,
+        kline_events_per_s=r.get("research_kline_events_per_s"), nautilus_bars_per_s=r.get("nautilus_bars_per_s"),
+        nautilus_skipped=r.get("nautilus_bars_skipped"))
     cores = r.get("research_cores") or 1
     add("research_sweep_scaling", f"research_sweep_speedup >= 0.7 x {cores} cores", "research_sweep_speedup",
         lambda v: v >= 0.7 * cores, one_core_s=r.get("research_sweep_one_core_s"),
@@ -149,6 +154,7 @@ TABLE = [
     ("restart with 100k-event journal", "restart_ready_s", "s"),
     ("research: 5m kline month", "research_kline_events_per_s", "events/s"),
     ("research: aggTrades day", "research_aggtrades_events_per_s", "events/s"),
+    ("NautilusTrader bar engine, same 5m month", "nautilus_bars_per_s", "bars/s"),
     ("research: sweep on one core", "research_sweep_one_core_s", "s"),
     ("research: sweep on all cores", "research_sweep_all_cores_s", "s"),
     ("research: run in a warm worker", "research_warm_run_s", "s"),
@@ -201,6 +207,7 @@ def main() -> int:
     r["replay_vs_nautilus_engine_ratio"] = ratio(r.get("replay_events_per_s"), r.get("nautilus_engine_events_per_s"))
     r["bytes_per_trade_vs_2048_ratio"] = ratio(r.get("bytes_per_trade"), 2048)
     r["research_warm_run_vs_100ms_ratio"] = ratio(r.get("research_warm_run_s"), 0.1)
+    r["kline_month_vs_nautilus_bars_ratio"] = ratio(r.get("research_kline_events_per_s"), r.get("nautilus_bars_per_s"))
     if r.get("keeper_journaled_vs_raw_tell_ratio") is None:
         r["keeper_journaled_vs_raw_tell_ratio"] = ratio(r.get("keeper_journaled_updates_per_s"),
                                                         r.get("pykka_raw_tell_per_s"))
