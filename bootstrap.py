@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         from actors.ai_eval import compare
 
         return compare.main(argv[1:])
+    if argv[:1] == ["check-strategy"]:  # look-ahead in a strategy: actors/commands/check_strategy.py
+        from actors.commands import check_strategy
+
+        return check_strategy.main(argv[1:])
     if argv[:1] in (["backtest"], ["sweep"]):  # research at scale: actors/research/cli.py
         from actors.research.cli import main as research
 

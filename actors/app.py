@@ -30,6 +30,7 @@ from actors.messages import (
     Stats,
     StopTrading,
     Subscribe,
+    SubscribeCandles,
     Unsubscribe,
 )
 from actors.settings import Settings
@@ -143,6 +144,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
     try:
         run.actors["market"] = _ready(spawn(MarketDataActor, settings))
         run.actors["ai"] = _ready(spawn(AIConsultantActor, settings, keys.openrouter))
+        run.actors["market"].tell(SubscribeCandles(subscriber=run.actors["ai"]))  # the strategy's bars
         run.actors["executor"] = _ready(spawn(
             OrderExecutorActor, settings, market=run.actors["market"], api_key=keys.binance_key,
             api_secret=keys.binance_secret, paper_base_balance=_held(settings, journal)))

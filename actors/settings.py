@@ -80,8 +80,8 @@ class AISettings:
     breaker_failures: int = 3  # failed calls in a row (no connection, no answer) that open the breaker; 0 = off
     breaker_cooldown_s: int = 30  # wall seconds the rule-based advisor answers alone once it opens, doubling...
     breaker_cooldown_cap_s: int = 600  # ...after each failed retry, up to this
-    # the rule-based strategy (rule_based.py); sigma_H = vol_hourly over the holding horizon
-    rule_strategy: str = "trend"  # trend (the default) | maker (the old passive market maker, for comparison)
+    # the built-in "trend" strategy's parameters (actors/strategy/builtin/trend.py); sigma_H = vol_hourly over the horizon
+    rule_strategy: str = "trend"  # deprecated alias of [strategy] name (trend | maker), kept for old files
     rule_horizon_s: int = 14400  # holding horizon: the time limit of its exit plan
     rule_target_vol: Decimal = Decimal("1")  # take profit this many sigma_H above the entry
     rule_stop_vol: Decimal = Decimal("1")  # stop this many sigma_H below the entry
@@ -89,6 +89,8 @@ class AISettings:
     mode: str = "live"  # live: ask, store nothing | record: ask and store | replay: answer from the store only
     store_path: str = "data/advice.sqlite3"  # the advice store (record and replay)
     replay_match: str = "exact"  # exact: the same prompt only | nearest: else the latest earlier answer (same state)
+    role: str = "advisor"  # advisor: the model prices every decision | confirm: it confirms the strategy's | off
+    confirm_default: str = "reject"  # confirm: what a timeout or a broken answer means (reject | accept)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +163,18 @@ class NotifySettings:
     timeout_s: int = 10  # one delivery attempt
 
 
+StrategyParams = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategySettings:
+    """Which strategy decides (actors/strategy/): a built-in, a file of the user's or a module."""
+
+    name: str = "trend"  # trend | maker | "path/to/file.py:ClassName" | "package.module:ClassName"
+    timeout_ms: int = 250  # CPU time one bar may take (on_bar + decide); over it, the answer is a hold
+    params: StrategyParams = ()  # [strategy.params]: the constructor's keyword arguments, sorted by name
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     symbol: str = "TRUMPUSDC"
@@ -173,6 +187,7 @@ class Settings:
     status: StatusSettings = field(default_factory=StatusSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    strategy: StrategySettings = field(default_factory=StrategySettings)
     # dotted keys set explicitly (file or overrides), e.g. "exchange.tick_size"; not part of equality
     given: frozenset[str] = field(default=frozenset(), compare=False)
 
@@ -187,6 +202,7 @@ _SECTIONS: dict[str, type] = {
     "status": StatusSettings,
     "logging": LoggingSettings,
     "notify": NotifySettings,
+    "strategy": StrategySettings,
 }
 
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -197,6 +213,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "ai.replay_match": ("exact", "nearest"),
     "market.candle_fills": ("next_bar", "path"),
     "ai.rule_strategy": ("trend", "maker"),
+    "ai.role": ("advisor", "confirm", "off"),
+    "ai.confirm_default": ("reject", "accept"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.console_level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.file_level": ("", "TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
@@ -217,8 +235,12 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
-        section, _, key = dotted.rpartition(".")
-        target = raw.setdefault(section, {}) if section else raw
+        *parents, key = dotted.split(".")
+        target = raw
+        for part in parents:  # "strategy.params.period" reaches into [strategy.params]
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise SettingsError(f"{dotted}: {part} is not a table")
         target[key] = value
     given = frozenset(f"{k}.{sub}" if isinstance(v, dict) else k for k, v in raw.items()
                       for sub in (v if isinstance(v, dict) else (None,)))
@@ -239,8 +261,37 @@ def from_dict(raw: dict[str, Any]) -> Settings:
             allowed = ", ".join(["symbol", *(f"[{s}]" for s in _SECTIONS)])
             raise SettingsError(f"unknown setting {key!r}; allowed at the top level: {allowed}")
     settings = replace(settings, **top)
+    if "name" not in raw.get("strategy", {}) and "rule_strategy" in raw.get("ai", {}):
+        # the old key still chooses: `deprecations` says so once at start
+        settings = replace(settings, strategy=replace(settings.strategy, name=settings.ai.rule_strategy))
     validate(settings)
     return settings
+
+
+def deprecations(settings: Settings) -> list[str]:
+    """Old keys that still work, each with what to write instead (logged once at start)."""
+    out = []
+    if "ai.rule_strategy" in settings.given:
+        out.append(f"[ai] rule_strategy is deprecated: write [strategy] name = {settings.strategy.name!r} instead")
+    return out
+
+
+def _params(values: Any) -> StrategyParams:
+    """[strategy.params] as a sorted, hashable tuple; its values are the strategy's to check."""
+    if not isinstance(values, dict):
+        raise SettingsError("[strategy.params] must be a table of the strategy's constructor arguments")
+
+    def frozen(v: Any) -> Any:
+        if isinstance(v, list):
+            return tuple(frozen(x) for x in v)
+        if isinstance(v, dict):
+            raise SettingsError(f"strategy.params: nested tables are not supported ({v!r})")
+        return v
+
+    for key in values:
+        if not str(key).isidentifier():
+            raise SettingsError(f"strategy.params.{key} is not a Python argument name")
+    return tuple(sorted((str(k), frozen(v)) for k, v in values.items()))
 
 
 def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
@@ -249,6 +300,9 @@ def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
     for key, value in values.items():
         if key not in known:
             raise SettingsError(f"unknown setting {name}.{key}; allowed: {', '.join(sorted(known))}")
+        if cls is StrategySettings and key == "params":
+            kwargs[key] = _params(value)
+            continue
         default = getattr(cls(), key)
         kwargs[key] = _convert(f"{name}.{key}", type(default), value)
     return cls(**kwargs)
@@ -375,6 +429,9 @@ def validate(s: Settings) -> None:
     if not 0 <= s.status.port <= 65535:
         raise SettingsError(f"status.port must be in 0..65535 (0 = off), not {s.status.port}")
     _validate_notify(s.notify)
+    if not s.strategy.name.strip():
+        raise SettingsError("strategy.name must be trend, maker, 'path/to/file.py:ClassName' or 'package.module:ClassName'")
+    _positive("strategy.timeout_ms", s.strategy.timeout_ms)
 
 
 def _validate_risk(r: RiskSettings) -> None:

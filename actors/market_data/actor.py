@@ -45,7 +45,17 @@ from actors.market_data.lockstep_delivery import LockstepDelivery
 from actors.market_data.replay import ReplaySource
 from actors.market_data.subscribers import Subscribers
 from actors.market_data.synthetic import SyntheticMarket
-from actors.messages import Clock, GetStats, SnapshotProcessed, StartFeed, Stats, Subscribe, Unsubscribe
+from actors.messages import (
+    CandlesClosed,
+    Clock,
+    GetStats,
+    SnapshotProcessed,
+    StartFeed,
+    Stats,
+    Subscribe,
+    SubscribeCandles,
+    Unsubscribe,
+)
 from actors.settings import Settings
 
 IO_THREAD = "market-data-io"
@@ -88,6 +98,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self._io: LoopThread | None = None
         self._stream: BinanceStream | None = None
         self._subs = Subscribers()
+        self._candle_subs: list[Any] = []  # SubscribeCandles: the strategy's host
         features = Features(m.window_s, m.candles, m.trend_fast_s, m.trend_slow_s, m.regime_band)
         builder = SnapshotBuilder(settings.symbol, settings.exchange.tick_size, settings.exchange.step_size, features)
         self._builder = builder
@@ -157,6 +168,12 @@ class MarketDataActor(pykka.ThreadingActor):
                 sub = self._subs.add(ref)
                 if sub is not None and lockstep is not None:
                     lockstep.on_subscribed(sub)
+            case SubscribeCandles(subscriber=ref):
+                if all(r.actor_urn != ref.actor_urn for r in self._candle_subs):
+                    self._candle_subs.append(ref)
+                    if self._builder.features.closed_out is None:
+                        self._builder.features.closed_out = []
+                    self._builder.on_candles = self._tell_candles
             case Unsubscribe(subscriber=ref):
                 pos = self._subs.remove(ref.actor_urn)
                 if pos is not None and lockstep is not None:
@@ -176,6 +193,14 @@ class MarketDataActor(pykka.ThreadingActor):
             case _:
                 return super().on_receive(message)
         return None
+
+    def _tell_candles(self, msg: CandlesClosed) -> None:
+        for ref in list(self._candle_subs):
+            try:
+                ref.tell(msg)
+            except pykka.ActorDeadError:
+                logger.warning("market data: candle subscriber {} is gone; unsubscribed", ref.actor_urn)
+                self._candle_subs.remove(ref)
 
     def _tell_self(self, msg: Any) -> None:
         """From the loop thread: tell this actor, quietly if it is gone."""

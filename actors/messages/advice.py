@@ -63,6 +63,8 @@ class Advice:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     exit_plan: AdvisedExits | None = None  # where a buy's position should be sold (bounded by [risk])
+    strategy: str = ""  # the strategy that decided, or whose proposal the model confirmed ("" = the model alone)
+    wake_on_move: bool = True  # False: a hold stands until valid_until_ms whatever the price does (a bar strategy)
 
     def as_seed_dict(self) -> dict[str, Any]:
         """The seed's shape: action, base_price, price_range, confidence, reasoning."""
@@ -84,7 +86,7 @@ class AdviceRef:
     """Who proposed an order: an advice (model, cache, rule-based) or a rule (risk exit, operator)."""
 
     advice_id: str  # the advice's request id, or the rule ("stop_loss", "manual")
-    source: str  # "model", "cache", "rule_based", "risk", "operator"
+    source: str  # "model", "cache", "strategy", "fallback", "risk", "operator"
     model: str | None = None
     confidence: Decimal | None = None
     cost: Decimal = ZERO  # what the model call behind it cost (0 for cache, rules)

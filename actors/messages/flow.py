@@ -22,6 +22,13 @@ class Subscribe:
 
 
 @dataclass(**_frozen)
+class SubscribeCandles:
+    """Ask the market data for `CandlesClosed`: every closed candle, never conflated, never skipped."""
+
+    subscriber: pykka.ActorRef[Any]
+
+
+@dataclass(**_frozen)
 class Unsubscribe:
     subscriber: pykka.ActorRef[Any]
 

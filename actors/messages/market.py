@@ -64,6 +64,21 @@ class Candle:
 
 
 @dataclass(**_frozen)
+class CandlesClosed:
+    """Candles the market data has closed since it last said so, oldest first, each `interval_ms` long.
+
+    Sent to `SubscribeCandles` subscribers (the strategy's host) before the snapshot that follows
+    them reaches anyone, so a decision always sees every candle closed before it, and never one that
+    has not closed: a kline file's bars at their close, one-minute candles made from trades when the
+    next minute's first trade arrives, a warm start's history as it is read.
+    """
+
+    symbol: str
+    candles: tuple[Candle, ...]
+    interval_ms: int
+
+
+@dataclass(**_frozen)
 class MarketSnapshot:
     """The local view of the market at one moment.
 

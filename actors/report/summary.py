@@ -90,9 +90,9 @@ def _order_dict(o: Order | None) -> dict[str, Any] | None:
 
 def _ai_dict(ai: Mapping[str, Any] | Stats | None) -> dict[str, Any]:
     values: Mapping[str, Any] = ai.as_dict() if isinstance(ai, Stats) else (ai or {})
-    out: dict[str, Any] = {"calls": 0, "cache_hits": 0, "fallbacks": 0, "cost": "0"}
+    out: dict[str, Any] = {"calls": 0, "cache_hits": 0, "fallbacks": 0, "strategy_answers": 0, "cost": "0"}
     out.update(to_jsonable(dict(values)))
-    for key in ("calls", "cache_hits", "fallbacks"):
+    for key in ("calls", "cache_hits", "fallbacks", "strategy_answers"):
         if out[key] is None:
             out[key] = 0
     if out["cost"] is None:

@@ -22,7 +22,6 @@ from actors.messages import (
     Advice,
     AdviceAction,
     AdviceRequest,
-    AdviceSource,
     CancelOrder,
     MarketSnapshot,
     OrderDenied,
@@ -34,6 +33,7 @@ from actors.messages import (
     TradingState,
 )
 from actors.state_keeper import exits, facts, risk
+from actors.state_keeper.ledger import decided_by
 
 if TYPE_CHECKING:
     from actors.state_keeper.core import Effect, KeeperCore
@@ -48,7 +48,6 @@ BLOCKS_SELLS = frozenset({"account_mismatch", "stopped", "no_filters", "feed_sta
                           "nothing_to_sell"})
 _LOGGED_BY_THE_GATE = frozenset({"halted", "paused"})  # set_risk_state already said so, once
 _BLOCKERS = tuple(BLOCKS_BUYS | BLOCKS_SELLS)
-_SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "rule_based"}
 _KEEP_DENIALS = 20
 
 
@@ -85,7 +84,7 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         return []
     core.advice_used = True
     assert core.filters is not None
-    by = _SOURCES.get(advice.source, advice.source.value)
+    by = decided_by(advice)
     if state is S.READY_TO_BUY and advice.action is AdviceAction.BUY:
         return propose(core, Side.BUY, round_price(advice.base_price, Side.BUY, core.filters), OrderReason.ADVICE, by,
                        s, advice.request_id, advice.confidence)
@@ -291,7 +290,7 @@ def usable_advice(core: KeeperCore, s: MarketSnapshot) -> Advice | None:
     state, mid = core.advice_for
     if state is not core.machine.state or s.ts_snapshot_ms > a.valid_until_ms:
         return None
-    if mid and abs(s.mid - mid) / mid > core.settings.ai.price_band_pct / 4:
+    if a.wake_on_move and mid and abs(s.mid - mid) / mid > core.settings.ai.price_band_pct / 4:
         return None  # the market moved away from what the advice was about
     return a
 

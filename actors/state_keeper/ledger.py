@@ -402,12 +402,22 @@ class Ledger:
         )
 
 
-_REF_SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "rule_based"}
+_REF_SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "fallback",
+                AdviceSource.STRATEGY: "strategy"}
+
+
+def decided_by(a: Advice) -> str:
+    """Who decided, for the gate, the journal and attribution: "model", "cache", "strategy trend",
+    "fallback trend" (the strategy answering for a model that failed)."""
+    source = _REF_SOURCES.get(a.source, a.source.value)
+    if a.strategy and a.source in (AdviceSource.STRATEGY, AdviceSource.FALLBACK):
+        return f"{source} {a.strategy}"
+    return source
 
 
 def advice_ref(correlation_id: str, reason: str, last: Advice | None) -> AdviceRef:
     """The advice an order was placed on (the keeper's last advice, when the ids match), or the rule that did."""
     if last is not None and correlation_id == last.request_id:
-        return AdviceRef(advice_id=last.request_id, source=_REF_SOURCES.get(last.source, last.source.value),
+        return AdviceRef(advice_id=last.request_id, source=decided_by(last),
                          model=last.model, confidence=last.confidence, cost=last.cost)
     return AdviceRef(advice_id=correlation_id or reason, source="operator" if reason == "operator" else "risk")

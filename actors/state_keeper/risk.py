@@ -22,7 +22,7 @@ class Proposal:
     side: Side
     price: Decimal
     reason: OrderReason
-    proposed_by: str  # "model", "cache", "rule_based", "risk", "operator"
+    proposed_by: str  # "model", "cache", "strategy NAME", "fallback NAME", "risk", "operator"
     quantity: Decimal | None = None  # a sell's quantity (what is held); a buy is sized by the gate
     confidence: Decimal = Decimal(1)
 

@@ -57,10 +57,13 @@ def wake_when(core: KeeperCore) -> WakeWhen | None:
     waiting = a.action is AdviceAction.HOLD or a.confidence < core.settings.ai.min_confidence or a.base_price is None
     if not waiting:
         return None
-    mid = about[1]
-    half = mid * core.settings.ai.price_band_pct / 4 * _INSIDE  # a little inside: wake early, not late
     at.append(a.valid_until_ms + 1)
-    return WakeWhen(at_ms=min(at), mid_outside=(mid - half, mid + half),
+    band = None
+    if a.wake_on_move:  # a bar strategy's hold stands until its next bar, whatever the price does
+        mid = about[1]
+        half = mid * core.settings.ai.price_band_pct / 4 * _INSIDE  # a little inside: wake early, not late
+        band = (mid - half, mid + half)
+    return WakeWhen(at_ms=min(at), mid_outside=band,
                     bid_below=floor if state is S.READY_TO_SELL else None,
                     sell_fills_at=ceiling if state is S.READY_TO_SELL else None)
 
