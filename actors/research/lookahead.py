@@ -8,14 +8,18 @@ copies of it cut after several points, and compare every decision made up to
 each cut. A causal strategy decides the same on a bar whether or not later bars
 exist; every bar where it does not is reported, with both decisions.
 
-The runs are the bot's own backtests (`research.runner.run_backtest`, in this
-process), so the decisions compared are the advice the keeper received, after
-the same checks, from the same journal.
+Each run is `bootstrap.py run --replay-path FILE` in a process of its own, as
+a user starts a backtest: nothing a strategy keeps in memory carries from one
+run to the next, and the decisions compared are the advice the keeper
+received, after the same checks, read from each run's journal.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,8 +31,10 @@ from actors.market_data.replay_files import PlainFile, ZipMember
 from actors.messages import Advice, utc_from_ms
 from actors.research import runs
 from actors.research.paths import RunSpec
-from actors.research.runner import run_backtest
 from actors.state_keeper.journal import Journal
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS_OUT = ("OPENROUTER_API_KEY", "BINANCE_API_KEY", "BINANCE_API_SECRET")
 
 Decision = tuple[str, Decimal | None]  # (action, price)
 
@@ -90,9 +96,32 @@ def _decisions(out_dir: Path) -> dict[int, list[Decision]]:
         journal.close()
 
 
+def _nested(keys: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for dotted, value in keys.items():
+        *parents, key = dotted.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[key] = value
+    return out
+
+
 def _run(base: Mapping[str, Any], spec: RunSpec, out_dir: Path) -> dict[int, list[Decision]]:
-    settings = runs.run_settings(runs.run_keys(base, spec, {}, out_dir))
-    run_backtest(settings, out_dir)
+    from actors.ai_eval.compare import to_toml
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keys = {k: v for k, v in runs.run_keys(base, spec, {}, out_dir).items() if k != "market.replay_path"}
+    cfg = out_dir / "settings.toml"
+    cfg.write_text(to_toml(_nested(keys)), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in KEYS_OUT}  # the strategy alone: no model, no venue
+    env["TRADER_NO_DOTENV"] = "1"
+    cmd = [sys.executable, str(ROOT / "bootstrap.py"), "run", "--config", str(cfg), "--replay-path", spec.path,
+           "--report-dir", str(out_dir), "--status-port", "0"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603 - our bootstrap.py
+    if proc.returncode != 0:
+        raise ValueError(f"the run on {Path(spec.path).name} failed (exit {proc.returncode}): "
+                         f"{(proc.stderr.strip().splitlines() or ['?'])[-1]}")
     return _decisions(out_dir)
 
 

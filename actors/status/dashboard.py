@@ -208,7 +208,7 @@ def events_card(view: View) -> str:
     return _card("Latest events", f'<ul class="events" id="events">{items}</ul>')
 
 
-_SOURCES = {"ai": "AI consultant", "market": "Market data", "executor": "Order executor"}
+_SOURCES = {"ai": "Strategy and AI consultant", "market": "Market data", "executor": "Order executor"}
 
 
 def diagnostics(view: View, st: StatusSnapshot, now_ms: int) -> str:

