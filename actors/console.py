@@ -142,6 +142,8 @@ def feed_health(market_stats: dict[str, Any] | None, now_ms: int) -> str:
     """What the feed is doing, in a few words (live runs)."""
     if not market_stats:
         return "feed ?"
+    if market_stats.get("warming"):
+        return f"warming up: {market_stats.get('warm_minutes', 0)} of {market_stats.get('warm_of', 0)} minutes"
     if market_stats.get("stale"):
         cause = str(market_stats.get("stale_cause") or market_stats.get("last_error") or "no data")
         return f"feed STALE: {cause[:60]}"
