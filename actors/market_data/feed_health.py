@@ -65,7 +65,7 @@ class FeedHealth:
 
     def summary(self, now_ms: int) -> str:
         """One line, e.g. "feed down 12 s: connect failed: name not resolved: x; 3 attempts failed, next in 4.2 s"."""
-        if self.warming:
+        if self.warming and (not self.stale or self.warm_kind == "backfill"):  # a backfill: the stream is back
             return self.warming_text
         if not self.stale:
             return "feed live"
@@ -76,4 +76,4 @@ class FeedHealth:
         nxt = self.next_in_s(now_ms)
         if nxt is not None:
             line += f", next in {nxt:.1f} s"
-        return line
+        return line + (f"; {self.warming_text}" if self.warming else "")

@@ -18,9 +18,10 @@ import pytest
 
 from actors.binance.klines import HistoryFailed, HistoryFetched, HistoryProgress
 from actors.binance.market_stream import BookTicker, StreamBatch, StreamConnected, StreamDown
+from actors.console import feed_health
 from actors.market_data.cutter import SnapshotCutter
-from actors.market_data.feed_health import FeedHealth
 from actors.market_data.features import MINUTE_MS, Features, SnapshotBuilder
+from actors.market_data.feed_health import FeedHealth
 from actors.market_data.live_delivery import LiveDelivery
 from actors.market_data.replay import ReplaySource
 from actors.market_data.subscribers import Subscribers
@@ -247,10 +248,27 @@ def test_a_failed_history_is_said_once_and_the_run_warms_up_live(logs: Any) -> N
     rig.live.on_history(HistoryFailed(1, "HTTP 400: {\"code\":-1121,\"msg\":\"Invalid symbol.\"}", refused=True))
     rig.live.on_history(HistoryFailed(1, "again", refused=True))  # a stale answer changes nothing
     warnings = [w for w in logs.messages("WARNING") if "history" in w]
-    assert warnings == ["market data: no warm start: the history request failed: HTTP 400: "
-                        "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}; warming up on live data, as without one"]
+    assert warnings == [("market data: no warm start: the history request failed: HTTP 400: "
+                         "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}; warming up on live data, as without one")]
     snap = rig.snaps()[-1]
     assert snap.trend_fast is None and snap.candles[-1].volume == D(2)  # the held trades are folded
     assert rig.live.counters()["history_failed"].startswith("HTTP 400")
     rig.answer(rising_klines(T_START, minutes=300), job=1)  # too late: ignored
     assert rig.live.counters()["history_candles"] == 0
+
+
+def test_the_edges_say_warming_up_and_keep_saying_what_is_down() -> None:
+    base = {"mode": "live", "warming": 1, "warm_minutes": 12, "warm_of": 242, "warm_kind": "warm start"}
+    h = FeedHealth.from_stats(base)
+    assert h is not None and h.summary(T_START) == "warming up: 12 of 242 minutes"
+    down = {**base, "stale": 1, "stale_cause": "connect failed: connection refused by x:1", "stale_since_ms": T_START}
+    h = FeedHealth.from_stats(down)
+    assert h is not None and h.summary(T_START + 3_000) == ("feed down 3 s: connect failed: connection refused by "
+                                                            "x:1; warming up: 12 of 242 minutes")
+    back = {**down, "warm_kind": "backfill", "warm_minutes": 0, "warm_of": 3}  # the stream is back, the gap is read
+    h = FeedHealth.from_stats(back)
+    assert h is not None and h.summary(T_START) == ("warming up: 0 of 3 minutes (the minutes missed while the "
+                                                    "feed was down)")
+    assert feed_health(base, T_START) == "warming up: 12 of 242 minutes"
+    assert feed_health(down, T_START) == "feed STALE: connect failed: connection refused by x:1; warming up: 12 of 242 minutes"
+    assert feed_health({**base, "warming": 0, "last_data_ms": T_START}, T_START).startswith("feed ok")

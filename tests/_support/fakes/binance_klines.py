@@ -3,6 +3,7 @@
     fake.history.set(rising_klines(now_ms, minutes=300))   # oldest first, Binance's rows
     fake.history.fail(500, 400)                            # the next two requests get these statuses
     fake.history.requests                                  # each request's query, in order
+    fake.history.holding = True                            # requests wait (unanswered) until it is False
 
 Rows are served by `startTime`/`endTime` (open times, both inclusive, as on
 Binance) and `limit` (default 500, at most 1000); without `startTime`, the
@@ -12,6 +13,7 @@ minute, plus `used_weight_base` (weight "used by others").
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -29,6 +31,7 @@ class KlinesStandIn:
         self.requests: list[dict[str, str]] = []
         self.failures: list[int] = []  # HTTP statuses the next requests get, in order
         self.used_weight_base = 0
+        self.holding = False
         self._weight = (0, 0)  # (minute, weight of the history requests in it)
 
     def set(self, rows: list[list[Any]]) -> None:
@@ -41,6 +44,8 @@ class KlinesStandIn:
     async def handle(self, request: web.Request) -> web.Response:
         q = dict(request.query)
         self.requests.append(q)
+        while self.holding:  # noqa: ASYNC110 - set from the test thread: a 10 ms poll needs no loop plumbing
+            await asyncio.sleep(0.01)
         minute = time.time_ns() // 1_000_000 // MINUTE_MS
         used = (self._weight[1] if self._weight[0] == minute else 0) + 2
         self._weight = (minute, used)

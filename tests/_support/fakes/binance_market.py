@@ -126,6 +126,7 @@ class FakeBinanceMarket:
         self.stream_url = f"ws://127.0.0.1:{ws_port}"
 
     async def _stop(self) -> None:
+        self.history.holding = False  # a held request must not keep the server from closing
         if self._auto is not None:
             self._auto.cancel()
         for ws in list(self._clients):
