@@ -94,11 +94,12 @@ class KlineHistory:
         self._sleep = sleep
         self._wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
         self.used_weight = 0  # the venue's count for this minute, as last answered
-        self.requests = 0
+        self.requests = 0  # of the job running (one at a time)
 
     async def fetch(self, job: int, start_ms: int, end_ms: int) -> None:
         """The closed candles opening in [start_ms, end_ms), oldest first, page by page."""
         rows: list[tuple[str, ...]] = []
+        self.requests = 0
         total = max(0, (end_ms - start_ms) // MINUTE_MS)
         cursor = start_ms
         try:

@@ -271,7 +271,10 @@ class LiveDelivery:
         if isinstance(msg, HistoryProgress):
             w.on_progress(msg.job, msg.got_minutes, msg.total_minutes)
             return
-        done = w.on_history(msg.job, msg.rows) if isinstance(msg, HistoryFetched) else w.on_failed(msg.job, msg.reason)
+        if isinstance(msg, HistoryFetched):
+            done = w.on_history(msg.job, msg.rows)
+        else:
+            done = w.on_failed(msg.job, msg.reason, msg.refused)
         if not done:
             return
         now = self._clock()

@@ -206,13 +206,13 @@ class WarmStart:
         self._release(gap_check=n > 0)
         return not self.active
 
-    def on_failed(self, job: int, reason: str) -> bool:
+    def on_failed(self, job: int, reason: str, refused: bool = False) -> bool:
         """The history could not be read: said once, and the run warms up on live data. True when done."""
         if job != self.job or not self.active:
             return False
         self.failed = reason
-        logger.warning("market data: no {}: the history request failed: {}; warming up on live data, as "
-                       "without one", self.kind, reason)
+        how = "the venue refused the history request" if refused else "the history request failed"
+        logger.warning("market data: no {}: {}: {}; warming up on live data, as without one", self.kind, how, reason)
         self._release(gap_check=False)
         return not self.active
 

@@ -116,7 +116,7 @@ def test_a_failing_history_is_retried_then_named_once_and_the_run_goes_on_live(f
     assert snap.trend_fast is None and snap.regime == ""  # warming up on live data, as before
     assert len(fake.history.requests) == 2  # the 500 was retried, the 400 was not
     named = [m for m in logs.messages("WARNING") if "history" in m]
-    assert named == [('market data: no warm start: the history request failed: HTTP 400: {"code": -1121, '
+    assert named == [('market data: no warm start: the venue refused the history request: HTTP 400: {"code": -1121, '
                       '"msg": "Invalid symbol."}; warming up on live data, as without one')]
     assert stats(md)["history_failed"].startswith("HTTP 400")
 

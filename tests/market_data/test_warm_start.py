@@ -248,7 +248,7 @@ def test_a_failed_history_is_said_once_and_the_run_warms_up_live(logs: Any) -> N
     rig.live.on_history(HistoryFailed(1, "HTTP 400: {\"code\":-1121,\"msg\":\"Invalid symbol.\"}", refused=True))
     rig.live.on_history(HistoryFailed(1, "again", refused=True))  # a stale answer changes nothing
     warnings = [w for w in logs.messages("WARNING") if "history" in w]
-    assert warnings == [("market data: no warm start: the history request failed: HTTP 400: "
+    assert warnings == [("market data: no warm start: the venue refused the history request: HTTP 400: "
                          "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}; warming up on live data, as without one")]
     snap = rig.snaps()[-1]
     assert snap.trend_fast is None and snap.candles[-1].volume == D(2)  # the held trades are folded
@@ -270,5 +270,6 @@ def test_the_edges_say_warming_up_and_keep_saying_what_is_down() -> None:
     assert h is not None and h.summary(T_START) == ("warming up: 0 of 3 minutes (the minutes missed while the "
                                                     "feed was down)")
     assert feed_health(base, T_START) == "warming up: 12 of 242 minutes"
-    assert feed_health(down, T_START) == "feed STALE: connect failed: connection refused by x:1; warming up: 12 of 242 minutes"
+    assert feed_health(down, T_START) == ("feed STALE: connect failed: connection refused by x:1; "
+                                          "warming up: 12 of 242 minutes")
     assert feed_health({**base, "warming": 0, "last_data_ms": T_START}, T_START).startswith("feed ok")
