@@ -60,6 +60,7 @@ class Features:
         self.window_s = window_s
         self.trend = Trend(trend_fast_s, trend_slow_s, regime_band)
         self._bar_feed = False  # kline bars fold their own closes into the trend
+        self._in_trend_ms = -1  # a candle (by open time) already in the trend: a warm start's last bar (warmup.py)
         self.max_candles = candles
         # closed one-second buckets: (sec, pq, q, buy_q, sell_q, buy_n, sell_n, r2)
         self._buckets: deque[tuple[int, Decimal, Decimal, Decimal, Decimal, int, int, float]] = deque()
@@ -148,7 +149,7 @@ class Features:
                     if c_open >= 0:
                         closed = make_candle(c_open, self._c_o, c_h, c_l, c_c, c_v)
                         self._closed.append(closed)
-                        if not self._bar_feed:
+                        if not self._bar_feed and c_open != self._in_trend_ms:  # a warm start's last bar is in
                             self.trend.fold(c_open + minute, c_c)
                             if self.closed_out is not None:
                                 self.closed_out.append((closed, minute))

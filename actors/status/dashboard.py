@@ -240,9 +240,14 @@ def alerts(view: View, st: StatusSnapshot, now_mono: float, now_ms: int) -> str:
         out += f'<div class="alert" id="halted">Trading halted: {e(st.halted_reason)}</div>'
     if st.stopped_reason and not st.halted_reason:
         out += f'<div class="warnbox" id="stopped">No new orders: {e(st.stopped_reason)}</div>'
-    if st.feed_stale:
-        stats = view.stats.get("market")
-        h = FeedHealth.from_stats(stats.as_dict()) if stats is not None else None
+    stats = view.stats.get("market")
+    h = FeedHealth.from_stats(stats.as_dict()) if stats is not None else None
+    backfill = h is not None and h.warming and h.warm_kind == "backfill"
+    if h is not None and h.warming:
+        missed = " (missed while the feed was down)" if backfill else ""
+        out += (f'<div class="warnbox" id="warming">Warming up: {h.warm_minutes} of {h.warm_of} minutes of the '
+                f"venue's history{missed}: no decisions until they are read</div>")
+    if st.feed_stale and not backfill:
         why = f" ({e(h.cause)})" if h is not None and h.cause else ""
         out += f'<div class="warnbox" id="feed-stale-banner">Market feed is stale{why}: no new orders</div>'
     if view.errors.get("keeper"):
