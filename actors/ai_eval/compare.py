@@ -81,13 +81,13 @@ def arm_config(base: dict[str, Any], path: str, arm: str, store: str, match: str
     else:
         model, _, role = arm.partition(" ")
         ai.update(mode="replay", store_path=store, model=model, role=role or "advisor")
+        if match:
+            ai["replay_match"] = match
     strategy = cfg.get("strategy")
     if isinstance(strategy, dict):
         file, sep, cls = str(strategy.get("name", "")).partition(":")
         if sep and file.endswith(".py"):  # each run starts in its own folder: the file's full path
             cfg["strategy"] = {**strategy, "name": f"{Path(file).resolve()}:{cls}"}
-        if match:
-            ai["replay_match"] = match
     if path != "synthetic":
         cfg.setdefault("market", {}).update(source="replay", replay_path=str(Path(path).resolve()))
         symbol = file_symbol(str(path)) or file_symbol(next((p.name for p in Path(path).glob("*")), "")
