@@ -41,6 +41,7 @@ from actors.messages.events import (
     TradingUnblocked,
 )
 from actors.messages.flow import (
+    MarksRecorded,
     SnapshotProcessed,
     StartFeed,
     Subscribe,
@@ -115,6 +116,7 @@ __all__ = [
     "HaltTrading",
     "KeeperEvent",
     "MarketSnapshot",
+    "MarksRecorded",
     "Order",
     "OrderDenied",
     "OrderFilled",

@@ -69,7 +69,7 @@ def interval(values: Sequence[float], obs: Sequence[Obs], boot: Sequence[Sequenc
     means = sorted(sum(values[i] for i in idx) / len(idx) for idx in boot if idx)
     tail = (1 - level) / 2
     lo = means[int(tail * (len(means) - 1))] if means else 0.0
-    hi = means[int(math.ceil((1 - tail) * (len(means) - 1)))] if means else 0.0
+    hi = means[math.ceil((1 - tail) * (len(means) - 1))] if means else 0.0
     return Interval(sum(values) / len(values), lo, hi, len(values), len({m for m, _ in obs}))
 
 

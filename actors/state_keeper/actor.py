@@ -36,6 +36,7 @@ from actors.messages import (
     GetStatus,
     HaltTrading,
     MarketSnapshot,
+    MarksRecorded,
     OrderOutcomeUnknown,
     OrderUpdate,
     PauseBuying,
@@ -132,6 +133,8 @@ class StateKeeperActor(pykka.ThreadingActor):
         match message:
             case MarketSnapshot():
                 effects = core.on_snapshot(message)
+            case MarksRecorded():
+                effects = core.on_marks(message.marks)
             case OrderUpdate():
                 if message.cum_qty > 0:
                     crash_point("before_fill_journal")

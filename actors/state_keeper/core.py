@@ -251,8 +251,8 @@ class KeeperCore:
         self.last_snapshot = s
         if self.ledger.qty and s.bid > self.high_bid:
             self.high_bid = s.bid
-        self._sample_equity(s)
-        out = self._protect(s)
+        self._sample_equity(s.ts_snapshot_ms, s.bid, s.mid)
+        out = self._protect(s.ts_snapshot_ms, s.bid)
         out += decide.check_resting(self, s)
         if self.pending is not None:
             self.deferred_ack = s.seq  # the market waits until the advice is in (lockstep)
@@ -265,11 +265,27 @@ class KeeperCore:
             out.append(self._ack(s.seq, out))
         return out
 
+    def on_marks(self, marks: Iterable[tuple[int, Decimal, Decimal]]) -> list[Effect]:
+        """The cuts the market skipped this keeper on at its equity-sample times (lockstep, `wake.py`):
+        what `on_snapshot` did on them, which is all it did there: follow the high bid, sample the
+        equity, mark the protections. A protection that fires on one means a wake missed it: said."""
+        out: list[Effect] = []
+        for ts, bid, mid in marks:
+            if self.ledger.qty and bid > self.high_bid:
+                self.high_bid = bid
+            self._sample_equity(ts, bid, mid)
+            fired = self._protect(ts, bid)
+            if fired:
+                logger.error("a protection fired on a mark at {} (bid {}): a wake should have come first", ts, bid)
+                out += fired
+        return out
+
     def on_feed_finished(self, last: MarketSnapshot | None, reason: str) -> list[Effect]:
         """The market's final snapshot may have been skipped (nothing to do): book it for the record."""
         if last is not None and (self.last_snapshot is None or last.seq > self.last_snapshot.seq):
             self.last_snapshot = last
-            self._sample_equity(last, force=True)
+            if not self.equity or self.equity[-1].ts_ms != last.ts_snapshot_ms:  # a mark may have sampled it
+                self._sample_equity(last.ts_snapshot_ms, last.bid, last.mid, force=True)
         return self.on_stop_trading(reason)
 
     def _ack(self, seq: int, effects: list[Effect]) -> Effect:
@@ -360,17 +376,17 @@ class KeeperCore:
     def min_sell_price(self) -> Decimal | None:
         return decide.min_sell_price(self)
 
-    def _protect(self, s: MarketSnapshot) -> list[Effect]:
-        out = self.set_risk_state(self.risk.lapse(s.ts_snapshot_ms))
-        return out + self.set_risk_state(self.risk.on_equity(self.equity_at(s.bid), s.ts_snapshot_ms))
+    def _protect(self, ts: int, bid: Decimal) -> list[Effect]:
+        out = self.set_risk_state(self.risk.lapse(ts))
+        return out + self.set_risk_state(self.risk.on_equity(self.equity_at(bid), ts))
 
-    def _sample_equity(self, s: MarketSnapshot, force: bool = False) -> None:
-        if not force and self.equity and s.ts_snapshot_ms - self.equity[-1].ts_ms < self.equity_every_ms:
+    def _sample_equity(self, ts: int, bid: Decimal, mid: Decimal, force: bool = False) -> None:
+        if not force and self.equity and ts - self.equity[-1].ts_ms < self.equity_every_ms:
             return
         led = self.ledger
         self.record(facts.EquitySampled(EquityPoint(
-            ts_ms=s.ts_snapshot_ms, mid=s.mid, realized_pnl=led.realized_pnl,
-            unrealized_pnl=led.qty * s.bid - led.cost if led.qty else ZERO)))
+            ts_ms=ts, mid=mid, realized_pnl=led.realized_pnl,
+            unrealized_pnl=led.qty * bid - led.cost if led.qty else ZERO)))
 
     def _add_equity_point(self, p: EquityPoint) -> None:
         self.equity.append(p)

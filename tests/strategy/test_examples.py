@@ -58,11 +58,30 @@ def test_skipping_the_bars_a_bar_strategy_cannot_use_changes_no_trade(tmp_path: 
     for skip in ("true", "false"):
         cfg = config(tmp_path, "donchian_breakout", f"[market]\nskip_idle_snapshots = {skip}\n")
         s = backtest(tmp_path, cfg, MONTH, skip)
+        journal = tmp_path / skip / "journal.sqlite3"
         runs.append(([(t["entry_price"], t["exit_price"], t["quantity"], t["pnl"], t["opened_at_ms"], t["closed_at_ms"])
-                      for t in s["trades"]], s["realized_pnl"], s["market"]["skipped"]))
-    (trades, pnl, skipped), (trades_b, pnl_b, none) = runs
+                      for t in s["trades"]], s["realized_pnl"], s["max_drawdown"], s["risk"], equity(journal),
+                     s["market"]["skipped"]))
+    (trades, pnl, dd, risk, curve, skipped), (trades_b, pnl_b, dd_b, risk_b, curve_b, none) = runs
     assert trades and trades == trades_b and pnl == pnl_b
+    for r in (risk, risk_b):  # how many snapshots a condition was seen on is what skipping changes
+        for b in r.get("blocked_now") or []:
+            b.pop("count", None)
+    assert dd == dd_b and risk == risk_b  # the equity samples the market noted as marks are the same samples
+    assert curve == curve_b and len(curve) > 1000
     assert skipped > 0 and none == 0
+
+
+def equity(journal: Path) -> list[tuple]:
+    """Every equity sample the keeper journaled: (time, mid, realised, unrealised)."""
+    from actors.state_keeper.journal import Journal
+
+    j = Journal(journal)
+    try:
+        return [(p.ts_ms, p.mid, p.realized_pnl, p.unrealized_pnl)
+                for _s, kind, p in j.facts() if kind in ("equity", "EquitySampled")]
+    finally:
+        j.close()
 
 
 PEEK = '''
