@@ -100,8 +100,8 @@ def render(req: Request, results: list[SymbolResult]) -> list[str]:
         if r.recent_file is not None:
             lines.append(f"  recent: {r.recent_file.name}, {r.recent_rows} closed bars from the REST API "
                          f"(up to {datetime.fromtimestamp(req.now_ms / 1000, UTC):%Y-%m-%d %H:%M} UTC)")
-        if r.recent_error:
-            lines.append(f"  recent: FAILED: {r.recent_error}")
+        if r.recent_error or r.recent_note:
+            lines.append(f"  recent: {f'FAILED: {r.recent_error}' if r.recent_error else r.recent_note}")
         lines.extend(f"  {said}" for said in r.tidied)
         if r.note:
             lines.append(f"  {r.note}")

@@ -61,6 +61,7 @@ class SymbolResult:
     recent_file: Path | None = None
     recent_rows: int = 0
     recent_error: str = ""
+    recent_note: str = ""
     tidied: list[str] = field(default_factory=list)  # older --recent files the archive caught up with
 
     @property
@@ -115,7 +116,9 @@ async def settle(j: FileJob, http: Http, rep: Reporter) -> Outcome:
         return Outcome(j, BAD, str(exc))
     j.dest.parent.mkdir(parents=True, exist_ok=True)
     part = j.dest.with_name(j.name + ".part")
-    for attempt in (1, 2):
+    # a part already whole (a run stopped between its last byte and the rename) needs no request at all
+    whole = part.exists() and await asyncio.to_thread(checksum.sha256_file, part) == want
+    for attempt in () if whole else (1, 2):
         found = await http.download(j.url, part, lambda have, total: rep.begin(j.name, have, total),
                                     lambda n: rep.advance(j.name, n))
         if not found:
@@ -207,12 +210,14 @@ async def _top_up(req: Request, res: SymbolResult, http: Http) -> None:
     except recent.RecentError as exc:
         res.recent_error = str(exc)
         return
+    if not rows:  # no file: an empty CSV would be a backtest run that fails
+        res.recent_note = f"nothing to add: no closed {req.interval} bar since {first} 00:00 UTC yet"
+        return
     res.recent_file = recent.write(res.folder, res.symbol, req.interval, first, rows)
     res.recent_rows = len(rows)
-    if rows:
-        for i in lagging:
-            o = res.outcomes[i]
-            res.outcomes[i] = Outcome(o.job, LAGGING, f"not in the archive yet: in {res.recent_file.name}")
+    for i in lagging:
+        o = res.outcomes[i]
+        res.outcomes[i] = Outcome(o.job, LAGGING, f"not in the archive yet: in {res.recent_file.name}")
 
 
 async def download(req: Request, new_reporter: ReporterFactory) -> list[SymbolResult]:

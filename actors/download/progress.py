@@ -9,6 +9,7 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    Task,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
@@ -72,15 +73,19 @@ class RichReporter:
     def _label(self) -> str:
         return f"{self.done}/{self.total_files} files"
 
+    def _task(self, task_id: TaskID) -> Task:
+        return next(t for t in self.progress.tasks if t.id == task_id)
+
     def begin(self, name: str, have: int, total: int | None) -> None:
+        whole = self._task(self.all)
         old = self.tasks.pop(name, None)
         if old is not None:  # a retry: take back what the failed attempt counted
-            task = self.progress.tasks[old]
-            self.progress.update(self.all, advance=-task.completed, total=(self.progress.tasks[self.all].total or 0)
-                                 - (task.total or 0))
+            gone = self._task(old)
+            self.progress.update(self.all, completed=whole.completed - gone.completed,
+                                 total=(whole.total or 0) - (gone.total or 0))
             self.progress.remove_task(old)
         self.tasks[name] = self.progress.add_task(name, total=total, completed=have)
-        self.progress.update(self.all, advance=have, total=(self.progress.tasks[self.all].total or 0) + (total or 0))
+        self.progress.update(self.all, completed=whole.completed + have, total=(whole.total or 0) + (total or 0))
 
     def advance(self, name: str, n: int) -> None:
         task = self.tasks.get(name)
@@ -93,7 +98,7 @@ class RichReporter:
         task = self.tasks.pop(name, None)
         if task is not None:
             self.progress.remove_task(task)
-        if status not in ("fetched", "present"):
+        if status in ("bad", "failed") or (status == "fetched" and detail):  # the missing are listed at the end
             self.progress.console.print(f"{status:<8} {name}{f'  {detail}' if detail else ''}")
         self.progress.update(self.all, description=self._label())
 

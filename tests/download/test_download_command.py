@@ -178,3 +178,14 @@ def test_arguments_that_ask_for_nothing_possible_exit_2(vision: FakeBinanceVisio
     assert download(vision, tmp_path / "data", *args) == 2
     assert says in capsys.readouterr().err
     assert vision.hits == [] and not (tmp_path / "data").exists()
+
+
+def test_a_part_that_is_already_whole_is_kept_without_a_request(vision: FakeBinanceVision, tmp_path: Path) -> None:
+    body = vision.publish("daily", "klines", "TRUMPUSDC", "1m", "2025-02-01", tiny_day("2025-02-01"))
+    folder = tmp_path / "data" / "klines" / "TRUMPUSDC-1m"
+    folder.mkdir(parents=True)
+    (folder / "TRUMPUSDC-1m-2025-02-01.zip.part").write_bytes(body)  # stopped after its last byte, before the rename
+    assert download(vision, tmp_path / "data", "TRUMPUSDC", "--interval", "1m", "--from", "2025-02-01",
+                    "--to", "2025-02-01") == 0
+    assert vision.zip_gets() == [] and (folder / "TRUMPUSDC-1m-2025-02-01.zip").read_bytes() == body
+    assert files(folder) == ["TRUMPUSDC-1m-2025-02-01.zip", "TRUMPUSDC-1m-2025-02-01.zip.CHECKSUM"]

@@ -13,7 +13,7 @@ from actors.market_data.replay_check import file_symbol
 from actors.research.paths import expand, period_of
 from tests._support.fakes.binance_vision import FakeBinanceVision
 from tests._support.run import run_bot
-from tests.download.helpers import download, files, needs_data, real_day, rest_bars
+from tests.download.helpers import download, files, needs_data, real_day, rest_bars, tiny_day
 
 NOW = "2025-01-31T13:38:30"  # the last real minute of the dev set's TRUMPUSDC days opened at 13:37
 
@@ -93,3 +93,19 @@ def test_recent_for_a_symbol_binance_does_not_know_says_so(vision: FakeBinanceVi
     assert "recent: FAILED: HTTP 400" in shown and "Invalid symbol." in shown
     assert "TRUMPUSDX: nothing exists for this symbol" in shown
     assert not (tmp_path / "data" / "klines" / "TRUMPUSDX-1m").exists()
+
+
+def test_recent_with_no_closed_bar_yet_writes_nothing_and_a_bad_answer_is_refused(
+        vision: FakeBinanceVision, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vision.publish("daily", "klines", "TRUMPUSDC", "1m", "2025-01-30", tiny_day("2025-01-30"))
+    t0 = recent.day_ms(date(2025, 1, 31))
+    vision.rest_bars["TRUMPUSDC"] = [[t0, "10", "10.1", "9.9", "10", "5", t0 + 59_999, "50", 3, "1", "10", "0"]]
+    out = tmp_path / "data"
+    args = ("TRUMPUSDC", "--interval", "1m", "--from", "2025-01-30", "--recent", "--rest-url", vision.base_url)
+    assert download(vision, out, *args, today="2025-01-31T00:00:30") == 0  # the first minute is still open
+    assert "recent: nothing to add: no closed 1m bar since 2025-01-31 00:00 UTC yet" in capsys.readouterr().out
+    assert not [n for n in files(out / "klines" / "TRUMPUSDC-1m") if n.endswith(".csv")]
+    vision.rest_bars["TRUMPUSDC"] = [[t0, "ten"]]
+    assert download(vision, out, *args, today="2025-01-31T12:00:00") == 1
+    shown = capsys.readouterr().out
+    assert "recent: FAILED:" in shown and "answered a row that is not a kline" in shown

@@ -29,18 +29,22 @@ def test_data_defaults_and_what_is_refused(tmp_path: Path) -> None:
 
 def test_a_terminal_gets_a_bar_with_bytes_and_a_pipe_gets_lines() -> None:
     screen = io.StringIO()
-    bar = reporter(2, Console(file=screen, force_terminal=True, width=120))
+    bar = reporter(3, Console(file=screen, force_terminal=True, width=120))
     assert isinstance(bar, RichReporter)
+    bar.begin("C.zip", 0, 100)  # another file's task first: task ids are not list positions once one is gone
+    bar.advance("C.zip", 100)
+    bar.finish("C.zip", "fetched", "")
     bar.begin("A.zip", 0, 2_000_000)
     bar.advance("A.zip", 500_000)
     bar.begin("A.zip", 500_000, 2_000_000)  # a retry resuming: counted once, not twice
-    assert bar.progress.tasks[bar.all].completed == 500_000 and bar.progress.tasks[bar.all].total == 2_000_000
+    whole = bar.progress.tasks[0]
+    assert whole.completed == 100 + 500_000 and whole.total == 100 + 2_000_000
     bar.advance("A.zip", 1_500_000)
     bar.finish("A.zip", "fetched", "")
-    bar.finish("B.zip", "missing", "")
+    bar.finish("B.zip", "bad", "the zip does not open")
     bar.close()
     drawn = screen.getvalue()
-    assert "2/2 files" in drawn and "2.0 MB" in drawn and "missing  B.zip" in drawn
+    assert "3/3 files" in drawn and "2.0 MB" in drawn and "bad      B.zip  the zip does not open" in drawn
     piped = io.StringIO()
     lines = reporter(2, Console(file=piped, force_terminal=False))
     assert isinstance(lines, PlainReporter)
