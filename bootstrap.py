@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         from actors.ai_eval import compare
 
         return compare.main(argv[1:])
+    if argv[:1] == ["download"]:  # Binance's public data files for backtests (actors/download/cli.py)
+        from actors.download import cli as download
+
+        return download.main(argv[1:])
     if argv[:1] == ["check-strategy"]:  # look-ahead in a strategy: actors/commands/check_strategy.py
         from actors.commands import check_strategy
 

@@ -176,6 +176,14 @@ class StrategySettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DataSettings:
+    """`bootstrap.py download` (actors/download/): where Binance's public files come from, how many at a time."""
+
+    base_url: str = "https://data.binance.vision"  # a mirror, or a test stand-in
+    max_parallel: int = 4  # files fetched at a time
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     symbol: str = "TRUMPUSDC"
     exchange: ExchangeSettings = field(default_factory=ExchangeSettings)
@@ -188,6 +196,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     strategy: StrategySettings = field(default_factory=StrategySettings)
+    data: DataSettings = field(default_factory=DataSettings)
     # dotted keys set explicitly (file or overrides), e.g. "exchange.tick_size"; not part of equality
     given: frozenset[str] = field(default=frozenset(), compare=False)
 
@@ -203,6 +212,7 @@ _SECTIONS: dict[str, type] = {
     "logging": LoggingSettings,
     "notify": NotifySettings,
     "strategy": StrategySettings,
+    "data": DataSettings,
 }
 
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -432,6 +442,7 @@ def validate(s: Settings) -> None:
     if not s.strategy.name.strip():
         raise SettingsError("strategy.name must be trend, maker, 'path/to/file.py:ClassName' or 'package.module:ClassName'")
     _positive("strategy.timeout_ms", s.strategy.timeout_ms)
+    _validate_data(s.data)
 
 
 def _validate_risk(r: RiskSettings) -> None:
@@ -472,3 +483,15 @@ def _validate_notify(n: NotifySettings) -> None:
         _positive(f"notify.{key}", getattr(n, key))
     if not n.telegram_api_url.startswith(("http://", "https://")):
         raise SettingsError("notify.telegram_api_url must start with http:// or https://")
+
+
+DATA_MAX_PARALLEL = 32
+
+
+def _validate_data(d: DataSettings) -> None:
+    if not d.base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"data.base_url must start with http:// or https:// (default https://data.binance.vision), "
+                            f"not {d.base_url!r}")
+    if not 1 <= d.max_parallel <= DATA_MAX_PARALLEL:
+        raise SettingsError(f"data.max_parallel must be in 1..{DATA_MAX_PARALLEL} (files fetched at a time), "
+                            f"not {d.max_parallel}")
