@@ -15,6 +15,13 @@ from actors.messages.advice import (
     AdviceRequest,
     AdvisedExits,
 )
+from actors.messages.approval import (  # entries that wait for the owner's approval (issue 28)
+    ApproveEntry,
+    EntryApproval,
+    EntryApprovalRequested,
+    EntryApprovalResolved,
+    RejectEntry,
+)
 from actors.messages.base import (
     ZERO,
     AdviceAction,
@@ -95,12 +102,16 @@ __all__ = [
     "AdviceRequest",
     "AdviceSource",
     "AdvisedExits",
+    "ApproveEntry",
     "BalanceUpdated",
     "BlockedCondition",
     "CancelOpenOrder",
     "CancelOrder",
     "Candle",
     "Clock",
+    "EntryApproval",
+    "EntryApprovalRequested",
+    "EntryApprovalResolved",
     "EquityPoint",
     "ExitPlanView",
     "FeedFinished",
@@ -124,6 +135,7 @@ __all__ = [
     "PlaceOrder",
     "Position",
     "QueryOrder",
+    "RejectEntry",
     "RequestTransition",
     "ResumeTrading",
     "RiskState",
