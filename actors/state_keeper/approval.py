@@ -60,6 +60,19 @@ def mode(settings: Settings) -> str:
     return settings.notify.approve_entries
 
 
+def say_at_start(settings: Settings, dashboard: bool) -> None:
+    """One line at start when `approve_entries` is set but nothing will wait, or nobody can answer."""
+    wanted_mode = settings.notify.approve_entries
+    if wanted_mode == "false":
+        return
+    if mode(settings) == "false":
+        logger.info("notify.approve_entries = {} is off in this backtest: backtests never wait for approval",
+                    wanted_mode)
+    elif not dashboard and not settings.notify.telegram_commands:
+        logger.warning("notify.approve_entries = {}, but neither the dashboard ([status] port) nor Telegram "
+                       "(notify.telegram_commands) can answer: every entry will expire", wanted_mode)
+
+
 class Book:
     """The keeper's approval state, changed only by `apply` (live and on recovery alike)."""
 
