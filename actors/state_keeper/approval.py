@@ -204,8 +204,9 @@ def _approve(core: KeeperCore, w: EntryApproval, msg: ApproveEntry, s: MarketSna
         return out + decide.deny(core, p, verdict, now)
     core.sent_since_ack = True
     placed = decide.place(core, Side.BUY, w.price, verdict.quantity, OrderReason.ADVICE, s, w.advice_id)
-    why = f"approved{': ' + msg.reason if msg.reason else ''}"
-    return out + placed + resolve(core, "approved", msg.by, why, now, core.active_id or "")
+    cid = core.active_id or ""
+    why = f"order {cid} placed" + (f" ({msg.reason})" if msg.reason else "")
+    return out + placed + resolve(core, "approved", msg.by, why, now, cid)
 
 
 def resolve(core: KeeperCore, outcome: str, by: str, detail: str, ts: int, client_order_id: str = "") -> list[Effect]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from actors.messages import EntryApproval, StatusSnapshot
 from actors.notify.answers import resolution
+from actors.notify.notes import _span
 from actors.status import fmt
 from actors.status.fmt import e
 
@@ -21,7 +22,7 @@ def _row(name: str, ident: str, value: object) -> str:
 def _plan(a: EntryApproval) -> str:
     parts = [f"target {fmt.dec(a.target_price)}" if a.target_price is not None else "",
              f"stop {fmt.dec(a.stop_price)}" if a.stop_price is not None else "",
-             f"time limit {a.time_limit_s // 3600} h {a.time_limit_s % 3600 // 60} min" if a.time_limit_s else ""]
+             f"time limit {_span(a.time_limit_s * 1000)}" if a.time_limit_s else ""]
     return ", ".join(p for p in parts if p) or "the risk limits only"
 
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal as D
 
+import pytest
+
 from actors.messages import GetStatus, PlaceOrder
 from actors.settings import MarketSettings, NotifySettings
 from actors.state_keeper.actor import StateKeeperActor
 from tests._support.helpers import FILTERS, settings
 from tests._support.probes import eventually
+from tests.status import test_status_browser as browser_tests
+from tests.status.status_cdp import Browser
 from tests.status.test_status_controls import page_token, post, same_origin
 from tests.status.test_status_page import IdText, Rig, fetch
+
+chromium, browser = browser_tests.chromium, browser_tests.browser  # the browser tests' fixtures, shared
+INSTALL_TIMEOUT_S, _loaded, artefacts = browser_tests.INSTALL_TIMEOUT_S, browser_tests._loaded, browser_tests.artefacts
 
 
 def approving_rig() -> Rig:
@@ -74,3 +81,22 @@ def test_an_answer_needs_the_token_and_the_same_origin_and_reject_places_nothing
     rig.tick(2)
     assert rig.executor.all(PlaceOrder) == []
     assert "REJECTED by dashboard (127.0.0.1)" in fetch(port, "/")[2]
+
+
+@pytest.mark.timeout(INSTALL_TIMEOUT_S + 120)
+def test_browser_approve_button_in_the_pushed_card_places_the_entry(browser: Browser) -> None:
+    rig = approving_rig()
+    _ref, port = rig.serve()
+    _loaded(browser, f"http://127.0.0.1:{port}/")
+    assert browser.eval("document.getElementById('btn-approve')") is None  # nothing waits yet
+    rig.tick(1)
+    eventually(lambda: browser.text("approval-size") == "0.250 at 39.95", timeout=10)  # pushed, no reload
+    browser.eval("window.notReloaded = 1")
+    browser.eval("document.getElementById('btn-approve').click()")
+    eventually(lambda: "approved" in (browser.text("control-result") or ""), timeout=10)
+    order = rig.executor.wait_for(PlaceOrder)[0]
+    assert order.price == D("39.95") and browser.eval("window.notReloaded") == 1
+    eventually(lambda: "APPROVED by dashboard (127.0.0.1)" in (browser.text("approvals-done") or ""), timeout=10)
+    assert browser.eval("document.getElementById('btn-approve')") is None
+    data = browser.screenshot(artefacts() / "dashboard-approved.png")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
