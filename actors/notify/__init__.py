@@ -5,7 +5,9 @@ from the environment (`TELEGRAM_BOT_TOKEN`, `TELEGRAM_CHAT_ID`,
 `NOTIFY_WEBHOOK_URL`, optional `NOTIFY_WEBHOOK_SECRET`), builds the channels
 `[notify] channels` names, and starts the actor, which subscribes to the
 keeper's events. A channel whose secrets are missing or malformed costs one
-warning and stays off; the bot trades on.
+warning and stays off; the bot trades on. With `[notify] telegram_commands`,
+`build_operator` adds the owner's chat (`telegram_bot.Operator`: commands and
+the Approve / Reject buttons of entries that wait for approval).
 """
 
 from __future__ import annotations

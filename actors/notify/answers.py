@@ -89,7 +89,7 @@ def profit(st: StatusSnapshot, quote: str, now_ms: int) -> str:
     real_today = sum((t.profit_loss or ZERO for t in todays), ZERO)
     unreal = rv.equity - rv.capital - st.realized_pnl if rv is not None else ZERO
     lines = [f"{st.symbol} P&L ({quote})",
-             f"realised today: {_signed(real_today)} ({len(todays)} trades closed)",
+             f"realised today: {_signed(real_today)} ({len(todays)} {'trade' if len(todays) == 1 else 'trades'} closed)",
              f"realised since start: {_signed(st.realized_pnl)}, fees paid {_d(st.fees_paid)}",
              f"unrealised: {_signed(unreal)}" + (f" on {st.position.quantity} held" if st.position.quantity else "")]
     if rv is not None:
@@ -114,7 +114,8 @@ def trades(st: StatusSnapshot, n: int) -> str:
     shown = list(reversed(st.trades[-n:]))
     if not shown:
         return f"{st.symbol}: no trades yet."
-    return f"{st.symbol}, last {len(shown)} trades (UTC, P&L {'net of fees'}):\n" + "\n".join(map(trade_line, shown))
+    head = "the last trade" if len(shown) == 1 else f"the last {len(shown)} trades"
+    return f"{st.symbol}, {head} (UTC; P&L net of fees):\n" + "\n".join(map(trade_line, shown))
 
 
 def why(st: StatusSnapshot, now_ms: int) -> str:
@@ -165,7 +166,7 @@ def control(action: str, st: StatusSnapshot, before: StatusSnapshot | None = Non
             o = before.active_order if before is not None else st.active_order
             if o is None:
                 return "No open order to cancel."
-            return f"Cancel sent for {o.side} {o.quantity} @ {o.price} ({o.id})."
+            return f"Cancel requested for {o.side} {o.quantity} @ {o.price} ({o.id}); it is gone once the exchange confirms."
     return f"Trading is {state}."
 
 

@@ -107,6 +107,7 @@ class Operator:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._down = False
+        self._in_order: asyncio.Lock | None = None  # commands are answered one at a time, in the order sent
         self.counts = {"updates": 0, "commands": 0, "answers": 0, "ignored": 0}
 
     # -- lifecycle (loop thread) ------------------------------------------------------
@@ -115,6 +116,7 @@ class Operator:
         """Start polling; everything sent before now is ignored."""
         self._notifier = notifier
         self._door = commands.Doorman(self._chat, self._admins, self._clock() // 1000)
+        self._in_order = asyncio.Lock()
         self._poller = asyncio.create_task(self._poll_forever(), name="telegram-poll")
 
     async def close(self) -> None:
@@ -253,8 +255,10 @@ class Operator:
             return None, "the state keeper is not running (the bot is stopping?)"
 
     async def _command(self, cmd: commands.Command, by: str) -> None:
-        text = await self._run_command(cmd, by)
-        await self._send(text)
+        assert self._in_order is not None
+        async with self._in_order:  # "/pause" then "/status": the status already shows the pause
+            text = await self._run_command(cmd, by)
+            await self._send(text)
 
     async def _run_command(self, cmd: commands.Command, by: str) -> str:
         now = self._clock()

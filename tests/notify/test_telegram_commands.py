@@ -81,7 +81,7 @@ class Rig:
     def _answer(self, req: Any) -> None:
         if isinstance(req, AdviceRequest):
             buying = req.state is TradingState.READY_TO_BUY
-            a = advice(req.request_id, "buy" if buying else "sell", "39.95" if buying else "40.50")
+            a = advice(req.request_id, "buy" if buying else "sell", "39.95" if buying else "40.50", valid_ms=10**14)
             assert req.reply_to is not None
             req.reply_to.tell(dataclasses.replace(a, reasoning="uptrend with rising volume"))
 
@@ -125,7 +125,7 @@ def test_each_read_command_from_the_owners_chat_is_answered_readably(tg: FakeTel
     profit = rig.say("/profit")
     assert "realised since start: +0.0000" in profit and "unrealised: " in profit and "0.250 held" in profit
     trades = rig.say("/trades@TraderBot 3")
-    assert "last 1 trades" in trades and "OPEN 0.250 @ 39.9500" in trades
+    assert "the last trade (UTC" in trades and "OPEN 0.250 @ 39.9500" in trades
     why = rig.say("/why")
     assert "ACTIVE, ready_to_sell." in why and "last advice (model, confidence 0.9): BUY @ 39.95" in why
     assert "uptrend with rising volume" in why
@@ -146,7 +146,7 @@ def test_controls_take_the_dashboards_path_journaled_with_who_and_why(tg: FakeTe
     assert "Trading is ACTIVE" in rig.say("/resume")
     rig.tick(2)  # a sell at the advised 40.50 rests
     sell = rig.executor.wait_for(PlaceOrder, lambda m: m.side is Side.SELL)[0]
-    assert f"Cancel sent for SELL 0.250 @ 40.50 ({sell.client_order_id})" in rig.say("/cancel too far")
+    assert f"Cancel requested for SELL 0.250 @ 40.50 ({sell.client_order_id})" in rig.say("/cancel too far")
     rig.executor.wait_for(CancelOrder)
     rig.keeper.tell(update(sell.client_order_id, "CANCELED"))
     eventually(lambda: rig.status().state is TradingState.READY_TO_SELL)

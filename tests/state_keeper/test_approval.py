@@ -229,3 +229,16 @@ def test_the_settings_name_the_key_and_the_allowed_values(tmp_path: Path) -> Non
         cfg.write_text(f"[notify]\n{line}\n")
         with pytest.raises(SettingsError, match=words.replace('"', '.').replace("(", ".")):
             load_settings(cfg)
+
+
+def test_one_line_at_start_says_when_approval_is_off_or_nobody_can_answer(logs: Any) -> None:
+    from actors.state_keeper.approval import say_at_start
+
+    say_at_start(dataclasses.replace(live(), market=MarketSettings(source="replay")), dashboard=True)
+    say_at_start(live(), dashboard=False)
+    say_at_start(live(), dashboard=True)  # the dashboard can answer: nothing to say
+    say_at_start(live("false"), dashboard=False)
+    assert [m for m in logs.messages("INFO") if "approve_entries" in m] == [
+        "notify.approve_entries = true is off in this backtest: backtests never wait for approval"]
+    warned = [m for m in logs.messages("WARNING") if "approve_entries" in m]
+    assert len(warned) == 1 and "every entry will expire" in warned[0]
