@@ -56,6 +56,7 @@ from actors.notify.channels import chat_id_of
 ALLOWED_UPDATES = ["message", "callback_query"]
 PROFIT_TRADES = 500  # /profit sums the trades closed today among the last this many
 MAX_BACKOFF_S = 60.0
+CLOSE_WAIT_S = 1.5  # at stop: how long the answers and edits under way may take (within the notifier's drain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +121,14 @@ class Operator:
         self._poller = asyncio.create_task(self._poll_forever(), name="telegram-poll")
 
     async def close(self) -> None:
-        """Stop polling, acknowledge what was read (a restart must not see it again), close the session."""
-        tasks = [t for t in (self._poller, *self._tasks) if t is not None]
+        """Stop polling, let the last answers and edits go out (briefly), acknowledge what was read (a restart
+        must not see it again), close the session."""
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        if self._tasks:  # "CANCELLED: trading stopped" edits the waiting entry's message on the way out
+            await asyncio.wait(list(self._tasks), timeout=CLOSE_WAIT_S)
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

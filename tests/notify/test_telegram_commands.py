@@ -23,6 +23,7 @@ from actors.messages import (
     Side,
     SnapshotProcessed,
     StatusSnapshot,
+    StopTrading,
     TradingState,
 )
 from actors.notify import build_channels, build_operator
@@ -252,6 +253,18 @@ def test_a_rejected_and_an_expired_entry_place_nothing(tg: FakeTelegram) -> None
     assert rig.executor.all(PlaceOrder) == []
     assert [a.outcome for a in rig.status().approvals] == ["rejected", "expired"]
     rig.stop()
+
+
+def test_stopping_cancels_the_waiting_entry_and_its_message_says_so(tg: FakeTelegram) -> None:
+    rig = Rig(tg, approve="model")
+    rig.tick(1)
+    prompt, _approval_id = _prompt(tg)
+    rig.keeper.ask(StopTrading(reason="SIGTERM"), timeout=5)
+    rig.notifier.stop()  # at once: the edit under way still goes out
+    edit, = tg.edits()
+    assert edit["message_id"] == str(_message_id(tg, prompt)) and "CANCELLED: trading stopped: SIGTERM" in edit["text"]
+    assert rig.executor.all(PlaceOrder) == []
+    rig.keeper.stop()
 
 
 def test_a_restart_with_old_updates_pending_does_not_act_on_them(tg: FakeTelegram) -> None:
