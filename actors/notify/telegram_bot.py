@@ -109,7 +109,7 @@ class Operator:
         self._poller: asyncio.Task[None] | None = None
         self._down = False
         self._in_order: asyncio.Lock | None = None  # commands are answered one at a time, in the order sent
-        self.counts = {"updates": 0, "commands": 0, "answers": 0, "ignored": 0}
+        self.counts = {"updates": 0, "commands": 0, "answers": 0, "ignored": 0, "poll_failures": 0}
 
     # -- lifecycle (loop thread) ------------------------------------------------------
 
@@ -168,6 +168,7 @@ class Operator:
                 self._health(True, f"Telegram refused the bot token ({_why(exc)}); commands are off until a restart")
                 return
             except (AiogramError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self.counts["poll_failures"] += 1
                 self._health(True, _why(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
