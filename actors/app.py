@@ -132,6 +132,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
     from actors.market_data.actor import MarketDataActor
     from actors.notify import start_notifier
     from actors.order_executor.actor import OrderExecutorActor
+    from actors.state_keeper import approval
     from actors.state_keeper.actor import StateKeeperActor
 
     path = journal_path(settings, report_dir)
@@ -155,6 +156,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
             settings, market=run.actors["market"], executor=run.actors["executor"],
             consultant=run.actors["ai"], journal=journal, commit_when_idle=shared is None))
         port = settings.status.port if status_port is None else status_port
+        approval.say_at_start(settings, dashboard=bool(port))  # entries that wait for the owner (issue 28)
         if port:
             from actors.status.actor import StatusServerActor
 

@@ -161,6 +161,11 @@ class NotifySettings:
     backtests: bool = False  # also notify from synthetic and replay runs
     telegram_api_url: str = "https://api.telegram.org"  # the Bot API (a local Bot API server, a test stand-in)
     timeout_s: int = 10  # one delivery attempt
+    # the owner's chat (issue 28): commands, and entries that wait for approval
+    telegram_commands: bool = False  # answer commands from TELEGRAM_CHAT_ID (long polling); needs "telegram" in channels
+    telegram_admins: tuple[int, ...] = ()  # Telegram user ids allowed to change anything (pause, halt, approve...)
+    approve_entries: str = "false"  # "false" | "true" (every entry waits for Approve) | "model" (the model's only)
+    approve_timeout_s: int = 300  # an entry nobody answered within this (market time) is dropped
 
 
 StrategyParams = tuple[tuple[str, Any], ...]
@@ -314,7 +319,8 @@ def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
             kwargs[key] = _params(value)
             continue
         default = getattr(cls(), key)
-        kwargs[key] = _convert(f"{name}.{key}", type(default), value)
+        special = _SPECIAL.get(f"{name}.{key}")
+        kwargs[key] = special(value) if special else _convert(f"{name}.{key}", type(default), value)
     return cls(**kwargs)
 
 
@@ -344,6 +350,31 @@ def _convert(key: str, kind: type, value: Any) -> Any:
     if not isinstance(value, str):
         raise SettingsError(f"{key} must be a string, not {value!r}")
     return value
+
+
+def _approve_entries(value: Any) -> str:
+    """TOML's false / true, or "model": kept as the text the file gives."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value in APPROVE_ENTRIES:
+        return str(value)
+    raise SettingsError(f"notify.approve_entries must be false, true or \"model\" (the model's entries only), "
+                        f"not {value!r}")
+
+
+def _user_ids(value: Any) -> tuple[int, ...]:
+    """Telegram user ids: whole numbers (quoted ones are taken too)."""
+    if isinstance(value, list):
+        ids = [v if isinstance(v, int) and not isinstance(v, bool) else int(v) if isinstance(v, str)
+               and v.strip().isdigit() else None for v in value]
+        if all(i is not None and i > 0 for i in ids):
+            return tuple(i for i in ids if i is not None)
+    raise SettingsError(f"notify.telegram_admins must be a list of Telegram user ids (positive whole numbers, "
+                        f"e.g. [123456789]), not {value!r}")
+
+
+APPROVE_ENTRIES = ("false", "true", "model")
+_SPECIAL: dict[str, Any] = {"notify.approve_entries": _approve_entries, "notify.telegram_admins": _user_ids}
 
 
 def _positive(key: str, value: Decimal | int, *, zero_ok: bool = False) -> None:
@@ -483,6 +514,15 @@ def _validate_notify(n: NotifySettings) -> None:
         _positive(f"notify.{key}", getattr(n, key))
     if not n.telegram_api_url.startswith(("http://", "https://")):
         raise SettingsError("notify.telegram_api_url must start with http:// or https://")
+    if n.approve_entries not in APPROVE_ENTRIES:
+        raise SettingsError(f"notify.approve_entries must be false, true or \"model\", not {n.approve_entries!r}")
+    _positive("notify.approve_timeout_s", n.approve_timeout_s)
+    if n.telegram_commands and "telegram" not in n.channels:
+        raise SettingsError('notify.telegram_commands = true needs "telegram" in notify.channels (the same bot '
+                            "and chat answer the commands)")
+    if any(not isinstance(i, int) or i <= 0 for i in n.telegram_admins):
+        raise SettingsError(f"notify.telegram_admins must be Telegram user ids (positive whole numbers), "
+                            f"not {list(n.telegram_admins)!r}")
 
 
 DATA_MAX_PARALLEL = 32

@@ -15,6 +15,13 @@ from actors.messages.advice import (
     AdviceRequest,
     AdvisedExits,
 )
+from actors.messages.approval import (  # entries that wait for the owner's approval (issue 28)
+    ApproveEntry,
+    EntryApproval,
+    EntryApprovalRequested,
+    EntryApprovalResolved,
+    RejectEntry,
+)
 from actors.messages.base import (
     ZERO,
     AdviceAction,
@@ -98,6 +105,7 @@ __all__ = [
     "AdviceRequest",
     "AdviceSource",
     "AdvisedExits",
+    "ApproveEntry",
     "BalanceUpdated",
     "BlockedCondition",
     "CancelOpenOrder",
@@ -105,6 +113,9 @@ __all__ = [
     "Candle",
     "CandlesClosed",
     "Clock",
+    "EntryApproval",
+    "EntryApprovalRequested",
+    "EntryApprovalResolved",
     "EquityPoint",
     "ExitPlanView",
     "FeedFinished",
@@ -129,6 +140,7 @@ __all__ = [
     "PlaceOrder",
     "Position",
     "QueryOrder",
+    "RejectEntry",
     "RequestTransition",
     "ResumeTrading",
     "RiskState",

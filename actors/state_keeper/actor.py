@@ -25,6 +25,7 @@ from actors._lib.faults import crash_point
 from actors.messages import (
     Advice,
     AdviceRequest,
+    ApproveEntry,
     BalanceUpdated,
     CancelOpenOrder,
     CancelOrder,
@@ -42,6 +43,7 @@ from actors.messages import (
     PauseBuying,
     PlaceOrder,
     QueryOrder,
+    RejectEntry,
     RequestTransition,
     ResumeTrading,
     SnapshotProcessed,
@@ -52,6 +54,7 @@ from actors.messages import (
     Unsubscribe,
 )
 from actors.settings import Settings
+from actors.state_keeper import approval
 from actors.state_keeper.core import ACK, CONSULTANT, EXECUTOR, PUBLISH, KeeperCore, replay
 from actors.state_keeper.facts import SessionStarted
 from actors.state_keeper.journal import Journal
@@ -117,6 +120,8 @@ class StateKeeperActor(pykka.ThreadingActor):
             return 0
         logger.info("recovered from the journal: {} facts, state {}, holding {}, {} trades",
                     n, core.machine.state.name, core.ledger.qty, len(core.ledger.trades))
+        if approval.expire_on_recovery(core):  # an entry that waited for the owner is never placed late
+            self._flush(commit=True)
         return n
 
     def on_stop(self) -> None:
@@ -168,6 +173,8 @@ class StateKeeperActor(pykka.ThreadingActor):
             case RequestTransition():
                 result = core.request_transition(message.to, message.order)
                 effects = []
+            case ApproveEntry() | RejectEntry():
+                effects, result = core.on_approval(message)
             case PauseBuying() | ResumeTrading() | HaltTrading() | CancelOpenOrder():
                 effects = core.on_control(message)
                 result = core.status(0)

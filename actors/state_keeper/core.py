@@ -23,6 +23,7 @@ from actors._lib.backoff import Backoff
 from actors.messages import (
     ZERO,
     Advice,
+    ApproveEntry,
     BalanceUpdated,
     CancelOpenOrder,
     EquityPoint,
@@ -32,6 +33,7 @@ from actors.messages import (
     Order,
     OrderUpdate,
     PauseBuying,
+    RejectEntry,
     ResumeTrading,
     RiskState,
     RiskStateChanged,
@@ -44,7 +46,7 @@ from actors.messages import (
     WakeWhen,
 )
 from actors.settings import Settings
-from actors.state_keeper import decide, facts, manual, orders, views, wake
+from actors.state_keeper import approval, decide, facts, manual, orders, views, wake
 from actors.state_keeper.blocking import Blockers
 from actors.state_keeper.facts import Fact, RiskStateSet
 from actors.state_keeper.ledger import Ledger, OrderRecord, advice_ref
@@ -104,6 +106,7 @@ class KeeperCore:
         self.flatten_requested = False  # an operator's halt asked to sell what is held
         self.block_events: list[Any] = []  # TradingBlocked/Unblocked found while deciding, to publish
         self.sizing_memo: dict[tuple[Any, ...], bool] = {}  # whether the gate refuses a buy, by its inputs
+        self.approvals = approval.Book(settings)  # entries that wait for the owner's approval
 
     @property
     def halted(self) -> str | None:
@@ -189,6 +192,8 @@ class KeeperCore:
             case facts.MarkRecorded(snapshot=snap):
                 self.mark = snap  # what `status` marks the position at
                 return None
+            case facts.ApprovalRequested() | facts.ApprovalResolved():
+                return approval.apply(self, fact)
             case facts.DenialRecorded() | facts.SessionStarted():
                 return None
         raise ValueError(f"unknown journal fact {type(fact).__name__}")
@@ -239,6 +244,7 @@ class KeeperCore:
             if self.last_snapshot is not None:
                 self.record(facts.MarkRecorded(self.last_snapshot))
             out.append((PUBLISH, TradingStopped(reason=reason, ts_ms=ts)))
+            out += approval.cancel(self, f"trading stopped: {reason}", ts)
         rec = self.ledger.orders.get(self.active_id or "")
         if not cancel_open_orders or rec is None or rec.status.is_terminal or rec.cancel_requested:
             return out
@@ -336,6 +342,10 @@ class KeeperCore:
         if self.last_snapshot is not None:  # a resting buy goes at once, not on the next snapshot
             out += decide.check_resting(self, self.last_snapshot)
         return out
+
+    def on_approval(self, msg: ApproveEntry | RejectEntry) -> tuple[list[Effect], Any]:
+        """The owner's answer to an entry that waits (approval.py); the resolution or None, for the asker."""
+        return approval.answer(self, msg)
 
     # -- shared helpers (decide.py and views.py use them too) -----------------------------
 

@@ -32,7 +32,7 @@ from actors.messages import (
     Side,
     TradingState,
 )
-from actors.state_keeper import exits, facts, risk
+from actors.state_keeper import approval, exits, facts, risk
 from actors.state_keeper.ledger import decided_by
 
 if TYPE_CHECKING:
@@ -71,6 +71,10 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         if reason is not None:
             assert core.filters is not None
             return propose(core, Side.SELL, round_price(s.bid, Side.SELL, core.filters), reason, "risk", s)
+    if core.approvals.engaged:  # an entry waits for the owner's answer, or was just turned down (approval.py)
+        held = approval.on_snapshot(core, s, blocked)
+        if held is not None:
+            return held
     if (state is S.READY_TO_BUY and blocked & BLOCKS_BUYS) or (state is S.READY_TO_SELL and blocked & BLOCKS_SELLS):
         return []
     if state not in (S.READY_TO_BUY, S.READY_TO_SELL):
@@ -220,6 +224,8 @@ def propose(core: KeeperCore, side: Side, price: Decimal, reason: OrderReason, b
     verdict = risk.check(p, account(core, s), core.settings.risk, core.quote_per_trade)
     if isinstance(verdict, risk.Denial):
         return deny(core, p, verdict, s.ts_snapshot_ms)
+    if side is Side.BUY and approval.wanted(core, reason):  # the owner answers first (approval.py)
+        return approval.hold(core, p, verdict.quantity, s, correlation_id or reason.value)
     return place(core, side, price, verdict.quantity, reason, s, correlation_id or reason.value)
 
 

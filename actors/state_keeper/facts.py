@@ -18,6 +18,7 @@ from actors.messages import (
     Advice,
     BalanceUpdated,
     CancelOrder,
+    EntryApproval,
     EquityPoint,
     MarketSnapshot,
     OrderDenied,
@@ -127,20 +128,34 @@ class MarkRecorded:
     snapshot: MarketSnapshot
 
 
+@dataclass(**_f)
+class ApprovalRequested:
+    """An entry the gate approved waits for the owner (approval.py): nothing is placed yet."""
+
+    approval: EntryApproval
+
+
+@dataclass(**_f)
+class ApprovalResolved:
+    """What became of a waiting entry: approved, rejected, expired, moved, refused or cancelled."""
+
+    approval: EntryApproval
+
+
 Fact = (SessionStarted | IntentRecorded | TransitionRecorded | UpdateApplied | CancelRequested | PositionClosed
         | DustMarked | AdviceReceived | BalanceReported | FiltersChanged | RiskStateSet | ExitPlanSet
-        | DenialRecorded | EquitySampled | MarkRecorded)
+        | DenialRecorded | EquitySampled | MarkRecorded | ApprovalRequested | ApprovalResolved)
 
 # facts whose payload is one protocol message, stored as it is
 _WRAPS: dict[type, str] = {
     IntentRecorded: "order", UpdateApplied: "update", CancelRequested: "cancel", AdviceReceived: "advice",
     BalanceReported: "balance", FiltersChanged: "filters", DenialRecorded: "denial", EquitySampled: "point",
-    MarkRecorded: "snapshot",
+    MarkRecorded: "snapshot", ApprovalRequested: "approval", ApprovalResolved: "approval",
 }
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in (
     SessionStarted, IntentRecorded, TransitionRecorded, UpdateApplied, CancelRequested, PositionClosed, DustMarked,
     AdviceReceived, BalanceReported, FiltersChanged, RiskStateSet, ExitPlanSet, DenialRecorded, EquitySampled,
-    MarkRecorded)}
+    MarkRecorded, ApprovalRequested, ApprovalResolved)}
 OLD_KINDS: dict[str, str] = {  # schema 2's kinds
     "session": "SessionStarted", "intent": "IntentRecorded", "transition": "TransitionRecorded",
     "update": "UpdateApplied", "cancel": "CancelRequested", "close": "PositionClosed", "dust": "DustMarked",

@@ -21,7 +21,8 @@ fill or a halt without waiting for the next round.
 
 Routes: `/` (the dashboard), `/events` (server-sent updates), `/status`
 (JSON, Decimals as strings), `/metrics` (Prometheus text), `/static/*`, and
-`POST /control/{pause,resume,halt,flatten,cancel}`. Off-loopback every route
+`POST /control/{pause,resume,halt,flatten,cancel,approve,reject}` (approve and reject name the
+entry's `approval_id`). Off-loopback every route
 requires `status.token`, sent as `Authorization: Bearer <token>`,
 `X-Trader-Token` or `?token=<token>`; a control also needs the page's token
 and a same-origin request (`actors.status.controls`).
@@ -44,6 +45,8 @@ from actors._lib.aio import LoopThread
 from actors._lib.secrets import Secret, redact
 from actors.messages import (
     Clock,
+    EntryApprovalRequested,
+    EntryApprovalResolved,
     OrderDenied,
     OrderFilled,
     OrderPlaced,
@@ -111,7 +114,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 _EVENTS = (OrderPlaced, OrderDenied, OrderFilled, TradeClosed, StateChanged, RiskStateChanged, TradingHalted,
-           TradingStopped, TradingBlocked, TradingUnblocked)
+           TradingStopped, TradingBlocked, TradingUnblocked, EntryApprovalRequested, EntryApprovalResolved)
 
 
 class StatusServerActor(pykka.ThreadingActor):

@@ -15,6 +15,7 @@ from typing import Any
 from actors.market_data.feed_health import FeedHealth
 from actors.messages import ZERO, OrderDenied, RiskView, StatusSnapshot, Trade
 from actors.status import fmt, svg
+from actors.status.approval_card import approval_card
 from actors.status.fmt import e
 from actors.status.view import View, age_s, feed_age_s, iso
 
@@ -262,7 +263,8 @@ def live_html(view: View, now_mono: float, now_ms: int) -> str:
     if st is None:
         why = view.errors.get("keeper") or "waiting for the first answer from the state keeper"
         return f'<div class="warnbox" id="no-data">{e(why)}</div>'
-    return (alerts(view, st, now_mono, now_ms) + '<main>' + equity_card(st) + state_card(st, now_ms)
+    return (alerts(view, st, now_mono, now_ms) + '<main>' + approval_card(st, now_ms, view.mode != "BACKTEST")
+            + equity_card(st) + state_card(st, now_ms)
             + limits_card(st.risk) + position_card(st, now_ms) + charts(view, st) + trades_card(st.trades)
             + denials_card(st.denials) + feed_card(view, st, now_ms) + advice_card(st) + events_card(view)
             + diagnostics(view, st, now_ms) + "</main>"

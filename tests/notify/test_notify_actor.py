@@ -120,6 +120,8 @@ def test_the_rate_limit_holds(env: None, tg: FakeTelegram, hook: FakeWebhook) ->
     clock.advance(60_000)
     ref.tell(Tick())
     eventually(lambda: len(tg.messages()) == 6 and len(hook.received()) == 6)
+    # the stand-in records a request before the notifier hears it was delivered: wait for that too
+    eventually(lambda: stats(ref)["telegram_delivered"] == 6 and not stats(ref)["telegram_in_flight"])
     assert stats(ref)["telegram_queued"] == 4
 
 
