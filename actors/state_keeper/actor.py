@@ -30,6 +30,7 @@ from actors.messages import (
     CancelOrder,
     FeedFinished,
     FeedStatusChanged,
+    FeesUpdated,
     FiltersUpdated,
     GetEquityCurve,
     GetStats,
@@ -140,6 +141,8 @@ class StateKeeperActor(pykka.ThreadingActor):
                 effects = core.on_advice(message)
             case FiltersUpdated():
                 effects = core.on_filters(message.filters)
+            case FeesUpdated():
+                effects = core.on_fees(message)
             case BalanceUpdated():
                 effects = core.on_balance(message)
             case FeedStatusChanged():

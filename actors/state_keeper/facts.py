@@ -19,6 +19,7 @@ from actors.messages import (
     BalanceUpdated,
     CancelOrder,
     EquityPoint,
+    FeesUpdated,
     MarketSnapshot,
     OrderDenied,
     OrderUpdate,
@@ -88,6 +89,13 @@ class FiltersChanged:
 
 
 @dataclass(**_f)
+class FeesChanged:
+    """The account's commission rates, as the venue gave them (break-even and estimates follow them)."""
+
+    fees: FeesUpdated
+
+
+@dataclass(**_f)
 class RiskStateSet:
     """The gate's state: a halt (kept across restarts), a pause with an end, or a resume."""
 
@@ -129,18 +137,18 @@ class MarkRecorded:
 
 Fact = (SessionStarted | IntentRecorded | TransitionRecorded | UpdateApplied | CancelRequested | PositionClosed
         | DustMarked | AdviceReceived | BalanceReported | FiltersChanged | RiskStateSet | ExitPlanSet
-        | DenialRecorded | EquitySampled | MarkRecorded)
+        | DenialRecorded | EquitySampled | MarkRecorded | FeesChanged)
 
 # facts whose payload is one protocol message, stored as it is
 _WRAPS: dict[type, str] = {
     IntentRecorded: "order", UpdateApplied: "update", CancelRequested: "cancel", AdviceReceived: "advice",
     BalanceReported: "balance", FiltersChanged: "filters", DenialRecorded: "denial", EquitySampled: "point",
-    MarkRecorded: "snapshot",
+    MarkRecorded: "snapshot", FeesChanged: "fees",
 }
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in (
     SessionStarted, IntentRecorded, TransitionRecorded, UpdateApplied, CancelRequested, PositionClosed, DustMarked,
     AdviceReceived, BalanceReported, FiltersChanged, RiskStateSet, ExitPlanSet, DenialRecorded, EquitySampled,
-    MarkRecorded)}
+    MarkRecorded, FeesChanged)}
 OLD_KINDS: dict[str, str] = {  # schema 2's kinds
     "session": "SessionStarted", "intent": "IntentRecorded", "transition": "TransitionRecorded",
     "update": "UpdateApplied", "cancel": "CancelRequested", "close": "PositionClosed", "dust": "DustMarked",
