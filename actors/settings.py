@@ -369,7 +369,7 @@ def validate(s: Settings) -> None:
     if a.mode != "live" and not a.store_path:
         raise SettingsError(f"ai.mode = {a.mode!r} needs ai.store_path (the advice store file)")
     _positive("trading.quote_per_trade", t.quote_per_trade)
-    for key in ("fee_rate", "maker_fee", "taker_fee"):
+    for key in ("maker_fee", "taker_fee", "fee_rate"):  # fee_rate may be derived from the other two: named last
         if not 0 <= getattr(t, key) < Decimal("0.02"):
             raise SettingsError(f"trading.{key} must be in [0, 0.02), not {getattr(t, key)}")
     if not 0 <= t.bnb_discount < 1:

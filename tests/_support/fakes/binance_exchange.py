@@ -191,6 +191,7 @@ class FakeBinance:
         can_trade: bool = True,
         can_withdraw: bool = False,
         api_restrictions: bool = True,
+        commission_endpoint: bool = True,
         order_types: tuple[str, ...] = ("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"),
         host: str = "127.0.0.1",
         port: int = 0,
@@ -222,6 +223,7 @@ class FakeBinance:
         self.can_withdraw = can_withdraw  # the key's enableWithdrawals
         self.api_restrictions = api_restrictions  # False: no /sapi (as on the Spot Testnet): 404
         self.order_types = order_types
+        self.commission_endpoint = commission_endpoint  # False: GET /api/v3/account/commission is refused (404)
         start = balances if balances is not None else {quote_asset: "1000", base_asset: "0"}
         self._balances: dict[str, list[Decimal]] = {a: [_d(v), Decimal(0)] for a, v in start.items()}
         for a in (base_asset, quote_asset):
@@ -595,6 +597,8 @@ class FakeBinance:
         if key == ("GET", "/api/v3/account"):
             return 200, self._account(), {}
         if key == ("GET", "/api/v3/account/commission"):
+            if not self.commission_endpoint:
+                raise _ApiError(404, -1099, "Not found.")
             self._symbol_ok(p)
             return 200, self._commission(), {}
         if key == ("GET", "/sapi/v1/account/apiRestrictions"):
