@@ -11,11 +11,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from actors.messages import ZERO, FeesUpdated
-from actors.settings import TradingSettings
 
 __all__ = ["FeeSchedule"]
+
+
+class Rates(Protocol):
+    """What `[trading]` says (`TradingSettings`): the domain reads it without importing the settings."""
+
+    @property
+    def maker_fee(self) -> Decimal: ...
+
+    @property
+    def taker_fee(self) -> Decimal: ...
+
+    @property
+    def bnb_discount(self) -> Decimal: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +45,7 @@ class FeeSchedule:
         return cls(rate, rate)
 
     @classmethod
-    def from_settings(cls, t: TradingSettings) -> FeeSchedule:
+    def from_settings(cls, t: Rates) -> FeeSchedule:
         d = t.bnb_discount
         return cls(_discounted(t.maker_fee, d), _discounted(t.taker_fee, d), d)
 
