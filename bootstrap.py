@@ -52,6 +52,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     run.add_argument("--report-dir", default="reports",
                      help="where summary.json, equity.png and a backtest's journal and logs go (default reports/)")
     run.add_argument("--yes-real-money", action="store_true", help="confirm real orders with --exchange binance")
+    run.add_argument("--testnet", action="store_true",
+                     help="real orders on Binance's Spot Testnet (fake funds), priced from its own streams: sets "
+                          "[exchange] network = testnet (and --exchange binance --market binance unless given); "
+                          "keys from BINANCE_TESTNET_API_KEY/_SECRET (else the usual names)")
     run.add_argument("--status-port", type=int, help="overrides [status] port (0 = off)")
     readers = {"trades": "every trade in the journal", "status": "the journal's state and the last 30 trades",
                "resume": "(resume) lift a halt or a pause recorded in the journal; the bot must be stopped"}
@@ -61,7 +65,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         r = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         r.add_argument("--config", help="settings file (default: settings.toml beside this script)")
         r.add_argument("--journal", help="the journal to read (default: the one --mode writes)")
-        r.add_argument("--mode", choices=("backtest", "paper-live", "real"),
+        r.add_argument("--mode", choices=("backtest", "paper-live", "testnet", "real"),
                        help="whose journal: a backtest's (REPORT_DIR/journal.sqlite3), paper trading on live data's "
                             "or real money's (from [storage] path); default: the settings' mode")
         r.add_argument("--report-dir", default="reports", help="a backtest's report folder (default reports/)")
@@ -108,6 +112,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
             replay_path = ""  # --market on the command line wins over a file's replay_path
         overrides = {"exchange.kind": args.exchange, "market.source": args.market,
                      "market.replay_path": replay_path, "market.speed": args.speed, "status.port": args.status_port}
+        if args.testnet:  # the Spot Testnet: its addresses (settings_links), real orders from its own live data
+            overrides.update({"exchange.network": "testnet", "exchange.kind": args.exchange or "binance"})
+            if args.market is None and not args.replay_path:
+                overrides.update({"market.source": "binance", "market.replay_path": ""})
     return load_settings(config, overrides)
 
 
@@ -115,6 +123,10 @@ def real_money_gate(settings: Settings, keys: Any, confirmed: bool) -> str | Non
     """None if the run may start; otherwise why it must not."""
     if settings.exchange.kind != "binance":
         return None
+    if settings.exchange.network == "testnet":  # fake funds: no confirmation, but its keys
+        return None if keys.binance_key and keys.binance_secret else (
+            "exchange.network = 'testnet' needs a Spot Testnet key: BINANCE_TESTNET_API_KEY and "
+            "BINANCE_TESTNET_API_SECRET (or BINANCE_API_KEY and BINANCE_API_SECRET) in the environment or .env.")
     if not (keys.binance_key and keys.binance_secret):
         return ("exchange.kind = 'binance' places REAL orders and needs BINANCE_API_KEY and BINANCE_API_SECRET "
                 "in the environment or .env; they are not set, so the bot will not start.")
@@ -127,6 +139,10 @@ def real_money_gate(settings: Settings, keys: Any, confirmed: bool) -> str | Non
 
 def banner(settings: Settings) -> str:
     line = "!" * 78
+    if settings.exchange.network == "testnet":
+        return (f"\n{line}\n!!  TESTNET: real orders on Binance's Spot Testnet with FAKE funds: {settings.symbol}, "
+                f"{settings.trading.quote_per_trade} {settings.exchange.quote_asset} per trade\n"
+                f"!!  endpoint {settings.exchange.rest_url}, streams {settings.market.stream_url}\n{line}\n")
     return (f"\n{line}\n!!  LIVE TRADING WITH REAL MONEY on Binance: {settings.symbol}, "
             f"{settings.trading.quote_per_trade} {settings.exchange.quote_asset} per trade\n"
             f"!!  endpoint {settings.exchange.rest_url}   stop with Ctrl-C (open orders are "
@@ -180,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if app.is_backtest(settings):  # a backtest logs beside its report, never rotating the live bot's logs away
         settings = replace(settings, logging=replace(settings.logging, file=str(report_dir / "trader.jsonl")))
     configure_logging(settings.logging)
-    keys = app.Keys.from_env()
+    keys = app.Keys.from_env(settings.exchange.network)
     refusal = real_money_gate(settings, keys, args.yes_real_money)
     if refusal:
         print(refusal, file=sys.stderr)
@@ -208,7 +224,8 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     wall0 = time.monotonic()
-    mode = f"{settings.market.source} market, {settings.exchange.kind} exchange"
+    mode = f"{settings.market.source} market, {settings.exchange.kind} exchange" + (
+        " (Spot Testnet)" if settings.exchange.network == "testnet" else "")
     advisor = 'OpenRouter ' + settings.ai.model if keys.openrouter else 'fallback advisor (no OPENROUTER_API_KEY)'
     if settings.ai.mode != "live":  # record / replay the advice store (actors/ai_consultant/recording.py)
         advisor = f"{settings.ai.model} replayed from {settings.ai.store_path}" if settings.ai.mode == "replay" else (
@@ -280,8 +297,9 @@ def _journal_of(settings: Settings, args: argparse.Namespace) -> tuple[Settings,
     if args.mode:
         market = {"backtest": settings.market.source if app.is_backtest(settings) else "synthetic"}.get(
             args.mode, "binance")
-        kind = "binance" if args.mode == "real" else "paper"
-        settings = replace(settings, exchange=replace(settings.exchange, kind=kind),
+        kind = "binance" if args.mode in ("real", "testnet") else "paper"
+        network = "testnet" if args.mode == "testnet" else "mainnet"
+        settings = replace(settings, exchange=replace(settings.exchange, kind=kind, network=network),
                            market=replace(settings.market, source=market))
     candidates = [Path(args.journal)] if args.journal else [app.journal_path(settings, report_dir)]
     path = next((p for p in candidates if p.is_file()), None)

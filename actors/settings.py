@@ -21,6 +21,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExchangeSettings:
     kind: str = "paper"
+    network: str = "mainnet"  # mainnet | testnet (Binance's Spot Testnet: real orders, fake funds)
     rest_url: str = "https://api.binance.com"
     ws_api_url: str = "wss://ws-api.binance.com:443/ws-api/v3"
     recv_window_ms: int = 5000
@@ -96,7 +97,10 @@ class AISettings:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradingSettings:
     quote_per_trade: Decimal = Decimal("10")
-    fee_rate: Decimal = Decimal("0.001")
+    fee_rate: Decimal = Decimal("0.001")  # the shortcut: sets maker_fee and taker_fee both
+    maker_fee: Decimal = Decimal("0.001")  # a resting limit that fills later
+    taker_fee: Decimal = Decimal("0.001")  # an order marketable when placed (a stop sold at the bid)
+    bnb_discount: Decimal = Decimal(0)  # fraction off both when fees are paid in BNB (0.25 on Binance)
     min_profit: Decimal = Decimal("0.002")
     order_timeout_s: int = 120
     stop_loss: Decimal = Decimal("0.05")  # fraction below entry; 0 = off (break-even only: see settings.toml)
@@ -222,6 +226,7 @@ _SECTIONS: dict[str, type] = {
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "exchange.kind": ("paper", "binance"),
+    "exchange.network": ("mainnet", "testnet"),
     "market.source": ("synthetic", "replay", "binance"),
     "risk.sizing": ("fixed", "equity"),
     "ai.mode": ("live", "record", "replay"),
@@ -276,6 +281,9 @@ def from_dict(raw: dict[str, Any]) -> Settings:
             allowed = ", ".join(["symbol", *(f"[{s}]" for s in _SECTIONS)])
             raise SettingsError(f"unknown setting {key!r}; allowed at the top level: {allowed}")
     settings = replace(settings, **top)
+    from actors.settings_links import resolve  # keys that set others: fee_rate, exchange.network
+
+    settings = resolve(settings, raw)
     if "name" not in raw.get("strategy", {}) and "rule_strategy" in raw.get("ai", {}):
         # the old key still chooses: `deprecations` says so once at start
         settings = replace(settings, strategy=replace(settings.strategy, name=settings.ai.rule_strategy))
@@ -456,8 +464,12 @@ def validate(s: Settings) -> None:
     if a.mode != "live" and not a.store_path:
         raise SettingsError(f"ai.mode = {a.mode!r} needs ai.store_path (the advice store file)")
     _positive("trading.quote_per_trade", t.quote_per_trade)
-    if not 0 <= t.fee_rate < Decimal("0.02"):
-        raise SettingsError(f"trading.fee_rate must be in [0, 0.02), not {t.fee_rate}")
+    for key in ("maker_fee", "taker_fee", "fee_rate"):  # fee_rate may be derived from the other two: named last
+        if not 0 <= getattr(t, key) < Decimal("0.02"):
+            raise SettingsError(f"trading.{key} must be in [0, 0.02), not {getattr(t, key)}")
+    if not 0 <= t.bnb_discount < 1:
+        raise SettingsError(f"trading.bnb_discount must be in [0, 1) (0.25 = a quarter off when fees are paid in BNB; "
+                            f"0 = not paid in BNB), not {t.bnb_discount}")
     if not 0 <= t.min_profit < 1:
         raise SettingsError(f"trading.min_profit must be in [0, 1), not {t.min_profit}")
     _positive("trading.order_timeout_s", t.order_timeout_s)

@@ -86,7 +86,7 @@ def market_facts(request: AdviceRequest, ai: AISettings) -> dict[str, Any]:
         [_num(c.open), _num(c.high), _num(c.low), _num(c.close), _num(c.volume)]
         for c in snap.candles[-CANDLES_SENT:]
     ]
-    return {
+    facts: dict[str, Any] = {
         "symbol": request.symbol,
         "state": request.state.value,
         "allowed_actions": _ALLOWED[request.state],
@@ -116,6 +116,10 @@ def market_facts(request: AdviceRequest, ai: AISettings) -> dict[str, Any]:
         "quote_per_trade": _num(request.quote_per_trade),
         "price_band": [_num(snap.mid - band), _num(snap.mid + band)],
     }
+    if request.maker_rate != request.taker_rate:  # only then: a recorded prompt with one rate stays the same
+        facts["maker_fee"] = _num(request.maker_rate)  # a resting limit (a bid under the ask, an offer over the bid)
+        facts["taker_fee"] = _num(request.taker_rate)  # an order that crosses the book when placed
+    return facts
 
 
 def build_messages(request: AdviceRequest, ai: AISettings) -> list[dict[str, str]]:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from actors.messages.advice import Advice, AdviceRef
     from actors.messages.approval import EntryApproval
     from actors.messages.events import OrderDenied
-    from actors.messages.market import MarketSnapshot
+    from actors.messages.market import FeesUpdated, MarketSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,7 @@ class StatusSnapshot:
     denials: tuple[OrderDenied, ...] = ()  # the most recent, newest last
     exit_plan: ExitPlanView | None = None  # while holding: stop, target, trailing stop, break-even
     approvals: tuple[EntryApproval, ...] = ()  # entries that waited for the owner lately, newest last (pending too)
+    fees: FeesUpdated | None = None  # the rates break-even uses: the settings', or the account's once read
 
 
 @dataclass(**_frozen)

@@ -23,7 +23,7 @@ import asyncio
 import concurrent.futures
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pykka
@@ -110,6 +110,8 @@ class NotifierActor(pykka.ThreadingActor):
         self._composer = Composer(settings.symbol, settings.exchange.quote_asset, frozenset(n.events),
                                   n.burst_s * 1000, market_time=market_time)
         self._outboxes = {name: Outbox(n.rate_per_minute) for name in self._channels}
+        testnet = settings.exchange.kind == "binance" and settings.exchange.network == "testnet"
+        self._prefix = "[TESTNET] " if testnet else ""  # fake funds: never mistaken for the real account
         self._io: LoopThread | None = None
         self._sending: set[concurrent.futures.Future[Any]] = set()  # deliveries under way on the loop
         self._sink_id: int | None = None
@@ -208,7 +210,8 @@ class NotifierActor(pykka.ThreadingActor):
         return None
 
     def _queue(self, notes: list[Note], skip: str = "") -> None:
-        for note in notes:
+        for told in notes:
+            note = replace(told, text=self._prefix + told.text) if self._prefix else told
             self._counts["notes"] += 1
             for name, box in self._outboxes.items():
                 if name != skip:

@@ -108,6 +108,10 @@ def format_report(summary: Mapping[str, Any], max_trades: int = 30, edge: int = 
     out.append(f"  realized P&L   : {fmt_money(summary.get('realized_pnl'))} {quote}")
     out.append(f"  unrealized P&L : {fmt_money(summary.get('unrealized_pnl'))} {quote}")
     out.append(f"  fees paid      : {fmt_money(summary.get('fees_paid'))} {quote}")
+    rates = summary.get("fee_rates")
+    if rates:
+        bnb = f", BNB discount {rates['bnb_discount']}" if rates.get("bnb_discount") not in (None, "0") else ""
+        out.append(f"  fee rates      : maker {rates['maker']}, taker {rates['taker']}{bnb} ({rates['source']})")
     wr = summary.get("win_rate")
     out.append(f"  win rate       : {fmt_pct(wr, signed=False) if wr is not None else 'n/a'}"
                f"  ({summary.get('wins', 0)} won, {summary.get('losses', 0)} lost of {summary.get('closed_trades', 0)} closed)")

@@ -31,6 +31,7 @@ from actors.messages import (
     CancelOrder,
     FeedFinished,
     FeedStatusChanged,
+    FeesUpdated,
     FiltersUpdated,
     GetEquityCurve,
     GetStats,
@@ -148,6 +149,8 @@ class StateKeeperActor(pykka.ThreadingActor):
                 effects = core.on_advice(message)
             case FiltersUpdated():
                 effects = core.on_filters(message.filters)
+            case FeesUpdated():
+                effects = core.on_fees(message)
             case BalanceUpdated():
                 effects = core.on_balance(message)
             case FeedStatusChanged():

@@ -20,6 +20,7 @@ from typing import Any
 from loguru import logger
 
 from actors._lib.backoff import Backoff
+from actors.domain.fees import FeeSchedule
 from actors.messages import (
     ZERO,
     Advice,
@@ -28,6 +29,7 @@ from actors.messages import (
     CancelOpenOrder,
     EquityPoint,
     FeedStatusChanged,
+    FeesUpdated,
     HaltTrading,
     MarketSnapshot,
     Order,
@@ -64,11 +66,12 @@ class KeeperCore:
         self.settings = settings
         self.symbol = settings.symbol
         t = settings.trading
-        self.fee_rate, self.min_profit, self.quote_per_trade = t.fee_rate, t.min_profit, t.quote_per_trade
+        self.min_profit, self.quote_per_trade = t.min_profit, t.quote_per_trade
+        self.fees = FeeSchedule.from_settings(t)  # the account's, once the venue says (FeesChanged)
         base, quote = (filters.base_asset, filters.quote_asset) if filters else (
             settings.exchange.base_asset, settings.exchange.quote_asset)
         self.machine = Machine()
-        self.ledger = Ledger(self.symbol, base, quote, t.fee_rate)
+        self.ledger = Ledger(self.symbol, base, quote, self.fees)
         self.filters = filters
         self.id_prefix = id_prefix
         self.next_id = 1
@@ -107,6 +110,11 @@ class KeeperCore:
         self.block_events: list[Any] = []  # TradingBlocked/Unblocked found while deciding, to publish
         self.sizing_memo: dict[tuple[Any, ...], bool] = {}  # whether the gate refuses a buy, by its inputs
         self.approvals = approval.Book(settings)  # entries that wait for the owner's approval
+
+    @property
+    def fee_rate(self) -> Decimal:
+        """The per-side rate no fill exceeds (maker and taker are `fees`)."""
+        return self.fees.most
 
     @property
     def halted(self) -> str | None:
@@ -174,6 +182,10 @@ class KeeperCore:
                 self.filters = f
                 self.sizing_memo.clear()
                 return None
+            case facts.FeesChanged(fees=u):
+                self.fees = self.ledger.fees = FeeSchedule.from_update(u)
+                self.sizing_memo.clear()
+                return None
             case facts.RiskStateSet():
                 if fact.by == "integrity":
                     self.integrity_halt = fact.reason
@@ -208,6 +220,19 @@ class KeeperCore:
             self.record(facts.FiltersChanged(f))
             self.retry.reset()  # what refused the last order may have changed (a market reopening)
             self.retry_at_ms = 0
+        return []
+
+    def on_fees(self, u: FeesUpdated) -> list[Effect]:
+        """The venue's commission for the symbol: journaled when it changes what break-even and estimates use."""
+        if u.symbol != self.symbol:
+            logger.error("fees for {} ignored: this bot trades {}", u.symbol, self.symbol)
+            return []
+        if not all(r.is_finite() and 0 <= r < 1 for r in (u.maker, u.taker)):
+            logger.error("fees for {} ignored: maker {} taker {} are not rates in [0, 1)", u.symbol, u.maker, u.taker)
+            return []
+        new = FeeSchedule.from_update(u)
+        if new != self.fees:
+            self.record(facts.FeesChanged(u))
         return []
 
     def on_balance(self, b: BalanceUpdated) -> list[Effect]:

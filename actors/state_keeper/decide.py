@@ -93,8 +93,8 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         return propose(core, Side.BUY, round_price(advice.base_price, Side.BUY, core.filters), OrderReason.ADVICE, by,
                        s, advice.request_id, advice.confidence)
     if state is S.READY_TO_SELL and advice.action is AdviceAction.SELL:
-        floor = min_sell_price(core)
         price = round_price(advice.base_price, Side.SELL, core.filters)
+        floor = min_sell_price(core, price, s.bid)
         if floor is not None and price < floor:
             logger.info("advised sell {} is below the minimum {} (break-even + min_profit): offering {}",
                         price, floor, floor)
@@ -263,10 +263,12 @@ def deny(core: KeeperCore, p: risk.Proposal, d: risk.Denial, ts: int) -> list[Ef
 def account(core: KeeperCore, s: MarketSnapshot) -> risk.Account:
     assert core.filters is not None
     state = RiskState.HALTED if core.integrity_halt else core.risk.state
+    floor = min_sell_price(core)
+    taker_floor = floor if core.fees.taker == core.fees.maker else min_sell_price(core, s.bid, s.bid)
     return risk.Account(state=state, state_reason=core.halted or core.risk.reason, equity=core.equity_at(s.bid),
                         exposure=core.ledger.cost, free_quote=core.free.get(core.ledger.quote_asset),
-                        filters=core.filters, min_sell_price=min_sell_price(core), bid=s.bid, ask=s.ask,
-                        price_band=core.settings.ai.price_band_pct)
+                        filters=core.filters, min_sell_price=floor, bid=s.bid, ask=s.ask,
+                        price_band=core.settings.ai.price_band_pct, taker_min_sell_price=taker_floor)
 
 
 def on_advice(core: KeeperCore, a: Advice) -> list[Effect]:
@@ -310,19 +312,24 @@ def ask(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         request_id=request_id, symbol=core.symbol, state=core.machine.state, snapshot=s, filters=core.filters,
         position_qty=qty, entry_price=core.ledger.position(qty).entry_price if qty else None,
         fee_rate=core.fee_rate, min_profit=core.min_profit,
-        break_even_price=policy.break_even_price(cost, qty, core.fee_rate) if holding else None,
+        break_even_price=policy.break_even_price(cost, qty, core.fees.maker) if holding else None,
         min_sell_price=min_sell_price(core) if holding else None,
         quote_per_trade=core.quote_per_trade, ts_ms=s.ts_snapshot_ms,
         exit_target=core.exit_plan.take_profit_price if holding and core.exit_plan is not None else None,
+        maker_fee=core.fees.maker, taker_fee=core.fees.taker,
     )
     core.pending = Pending(request_id, core.machine.state, s)
     return [(_CONSULTANT, req)]
 
 
-def min_sell_price(core: KeeperCore) -> Decimal | None:
+def min_sell_price(core: KeeperCore, price: Decimal | None = None, bid: Decimal | None = None) -> Decimal | None:
+    """The lowest sell price netting `min_profit` after both fees: the buy's as booked (it is in the cost), the
+    sell's at the rate it will pay. Without a price that is a resting offer (maker); a sell at `price` pays
+    the taker rate when it is at or below `bid` (it takes), the maker rate above it (it rests)."""
     if core.filters is None:
         return None
-    return policy.min_sell_price(core.ledger.cost, core.ledger.qty, core.fee_rate, core.min_profit, core.filters)
+    rate = core.fees.maker if price is None or bid is None else core.fees.sell_rate(price, bid)
+    return policy.min_sell_price(core.ledger.cost, core.ledger.qty, rate, core.min_profit, core.filters)
 
 
 def sellable(core: KeeperCore, price: Decimal | None = None, use_free: bool = False) -> Decimal:

@@ -20,6 +20,7 @@ from actors.messages import (
     CancelOrder,
     EntryApproval,
     EquityPoint,
+    FeesUpdated,
     MarketSnapshot,
     OrderDenied,
     OrderUpdate,
@@ -89,6 +90,13 @@ class FiltersChanged:
 
 
 @dataclass(**_f)
+class FeesChanged:
+    """The account's commission rates, as the venue gave them (break-even and estimates follow them)."""
+
+    fees: FeesUpdated
+
+
+@dataclass(**_f)
 class RiskStateSet:
     """The gate's state: a halt (kept across restarts), a pause with an end, or a resume."""
 
@@ -144,18 +152,18 @@ class ApprovalResolved:
 
 Fact = (SessionStarted | IntentRecorded | TransitionRecorded | UpdateApplied | CancelRequested | PositionClosed
         | DustMarked | AdviceReceived | BalanceReported | FiltersChanged | RiskStateSet | ExitPlanSet
-        | DenialRecorded | EquitySampled | MarkRecorded | ApprovalRequested | ApprovalResolved)
+        | DenialRecorded | EquitySampled | MarkRecorded | ApprovalRequested | ApprovalResolved | FeesChanged)
 
 # facts whose payload is one protocol message, stored as it is
 _WRAPS: dict[type, str] = {
     IntentRecorded: "order", UpdateApplied: "update", CancelRequested: "cancel", AdviceReceived: "advice",
     BalanceReported: "balance", FiltersChanged: "filters", DenialRecorded: "denial", EquitySampled: "point",
-    MarkRecorded: "snapshot", ApprovalRequested: "approval", ApprovalResolved: "approval",
+    MarkRecorded: "snapshot", ApprovalRequested: "approval", ApprovalResolved: "approval", FeesChanged: "fees",
 }
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in (
     SessionStarted, IntentRecorded, TransitionRecorded, UpdateApplied, CancelRequested, PositionClosed, DustMarked,
     AdviceReceived, BalanceReported, FiltersChanged, RiskStateSet, ExitPlanSet, DenialRecorded, EquitySampled,
-    MarkRecorded, ApprovalRequested, ApprovalResolved)}
+    MarkRecorded, ApprovalRequested, ApprovalResolved, FeesChanged)}
 OLD_KINDS: dict[str, str] = {  # schema 2's kinds
     "session": "SessionStarted", "intent": "IntentRecorded", "transition": "TransitionRecorded",
     "update": "UpdateApplied", "cancel": "CancelRequested", "close": "PositionClosed", "dust": "DustMarked",

@@ -59,4 +59,5 @@ def status(core: KeeperCore, recent_trades: int | None = None) -> StatusSnapshot
         denials=tuple(core.denials),
         exit_plan=exit_plan_view(core),
         approvals=core.approvals.view(),
+        fees=core.fees.as_update(core.symbol),
     )

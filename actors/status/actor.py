@@ -129,6 +129,7 @@ class StatusServerActor(pykka.ThreadingActor):
         ask_timeout_s: how long one refresh waits for an answer before showing the error.
         recent_trades: how many trades the page shows.
         clock: wall time in ms, for the feed's age.
+        notices: the start-up checks' (level, text), shown at the top of the page.
     """
 
     def __init__(
@@ -142,6 +143,7 @@ class StatusServerActor(pykka.ThreadingActor):
         ask_timeout_s: float = 2.0,
         recent_trades: int = 20,
         clock: Clock | None = None,
+        notices: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__()
         cfg = settings.status
@@ -164,8 +166,9 @@ class StatusServerActor(pykka.ThreadingActor):
         self._peers = dict(peers or {})
         self._options: dict[str, Any] = {
             "refresh_s": refresh_s, "ask_timeout_s": ask_timeout_s, "recent_trades": recent_trades,
-            "clock": clock or _wall_ms, "mode": mode_of(settings.exchange.kind, settings.market.source),
-            "symbol": settings.symbol,
+            "clock": clock or _wall_ms,
+            "mode": mode_of(settings.exchange.kind, settings.market.source, settings.exchange.network),
+            "symbol": settings.symbol, "notices": tuple(notices),  # the start-up checks' warnings and notes
             # POSTs need a token even on loopback: one made now, embedded in the page, never logged
             "control_token": "" if token else secrets.token_urlsafe(24),
         }

@@ -82,6 +82,7 @@ class StatusServer:
         control_token: str = "",
         mode: str = "",
         symbol: str = "",
+        notices: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self._sock = sock
         self._keeper = keeper
@@ -95,7 +96,7 @@ class StatusServer:
         self._recent_trades = recent_trades
         self._clock = clock
         self._check_host = check_host
-        self._view = View(peers=tuple(self._peers), mode=mode)
+        self._view = View(peers=tuple(self._peers), mode=mode, notices=notices)
         self._history = History()
         self._seeded = False
         self._events: deque[str] = deque(maxlen=push.KEEP_EVENTS)
@@ -229,7 +230,8 @@ class StatusServer:
                 logger.warning("status page: {} did not answer: {}", name, error)
         self._view = View(status=status, status_mono=status_mono, status_ms=status_ms, stats=stats,
                           errors=errors, refreshes=old.refreshes + 1, peers=old.peers, snapshot_seen_ms=seen_ms,
-                          mode=old.mode, history=tuple(self._history.samples), events=tuple(self._events))
+                          mode=old.mode, history=tuple(self._history.samples), events=tuple(self._events),
+                          notices=old.notices)
 
     def _frame(self) -> str:
         view = self._view

@@ -218,3 +218,15 @@ def test_no_channel_means_no_notifier(monkeypatch: pytest.MonkeyPatch, logs: Any
     assert build_channels(both) == {}
     assert not any("not-a-token-at-all" in m for m in logs.messages())
     assert keeper.all(Subscribe) == []
+
+
+def test_on_the_testnet_every_message_says_so(env: None, tg: FakeTelegram, hook: FakeWebhook) -> None:
+    s = notify_settings(tg.base_url)
+    s = replace(s, exchange=replace(s.exchange, kind="binance", network="testnet"))
+    keeper, clock = ProbeHandle(), FakeClock()
+    ref = start(s, keeper, clock)
+    ref.tell(closed())
+    hook.wait_for(1)
+    eventually(lambda: len(tg.messages()) == 1)
+    assert tg.messages()[0]["text"].startswith("[TESTNET] TRUMPUSDC trade closed")
+    assert hook.received()[0].json["text"].startswith("[TESTNET] ")
