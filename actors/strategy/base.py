@@ -111,7 +111,9 @@ class Context:
     break_even_price: Decimal | None  # the sell price that returns the cost after both fees
     min_sell_price: Decimal | None  # break-even plus min_profit, on the grid: the lowest sell accepted
     exit_target: Decimal | None  # the open position's take-profit, if its plan has one
-    fee_rate: Decimal  # per side, as used for the break-even
+    fee_rate: Decimal  # per side, the most any fill pays (as the break-even assumes)
+    maker_fee: Decimal  # a resting limit that fills later
+    taker_fee: Decimal  # an order that takes liquidity when it arrives
     min_profit: Decimal
     quote_per_trade: Decimal
     filters: SymbolFilters  # tick_size, step_size, min_notional...

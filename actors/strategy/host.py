@@ -147,7 +147,8 @@ class StrategyHost:
         ctx = Context(ts_ms=request.ts_ms, state=request.state, snapshot=snap, bars=self._view, bar_closed=closed,
                       position_qty=request.position_qty, entry_price=request.entry_price,
                       break_even_price=request.break_even_price, min_sell_price=request.min_sell_price,
-                      exit_target=request.exit_target, fee_rate=request.fee_rate, min_profit=request.min_profit,
+                      exit_target=request.exit_target, fee_rate=request.fee_rate, maker_fee=request.maker_rate,
+                      taker_fee=request.taker_rate, min_profit=request.min_profit,
                       quote_per_trade=request.quote_per_trade, filters=request.filters)
         cpu = self._cpu
         t0 = cpu()
