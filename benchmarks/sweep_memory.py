@@ -4,7 +4,8 @@ The sweep is research's own (`actors.research.sweep.run` on a local Ray with
 every core, then the leaderboard read back from `rows.jsonl`), over tiny
 5-bar files (copies of the first bars of a TRUMPUSDC 1m day under 50 day
 names) × 200 parameter sets (`trading.min_profit`), so 10,000 runs take
-minutes. No cache: every run is run. A thread samples every 0.5 s:
+minutes. The cache is a fresh one: every run is run, and its row put there as
+it lands, as in a default sweep. A thread samples every 0.5 s:
 
 - the driver's RSS (`/proc/self/statm`);
 - the object store's used bytes (Ray's `object_store_memory`, total − available,
@@ -160,7 +161,7 @@ def main() -> None:
         sampler = Sampler(out / rowlog.ROWS_FILE)
         sampler.start()
         t0 = time.monotonic()
-        store = cache.Cache(None)
+        store = cache.Cache(tmp / "cache")  # as a sweep runs by default: every row put in the cache as it lands
         try:
             done = sweep_run.run(sw, store, workers=cores, address=None, resume=False, in_flight=in_flight,
                                  where=f"{cores} local workers")
