@@ -114,7 +114,7 @@ def sweep(args: argparse.Namespace) -> int:
     out = Path(args.report_dir).resolve()  # a Ray worker does not start in this folder
     sw = sweep_run.Sweep(sets=g.sets, specs=tuple(specs), base=base, out=out, keep_journals=args.keep_journals)
     where = args.address or f"{workers} local worker{'s' if workers > 1 else ''}"
-    store = cache.Cache(None if args.no_cache else Path(args.cache_dir or cache.default_dir()))
+    store = cache.Cache(None if args.no_cache else Path(args.cache_dir or cache.default_dir()).expanduser())
     t0 = time.monotonic()
     try:
         done = sweep_run.run(sw, store, workers=workers, address=args.address, resume=args.resume, where=where)
