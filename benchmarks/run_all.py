@@ -127,6 +127,10 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "sweep; 1.0 when it held nothing in either quarter)", "sweep_memory_store_growth_ratio", lambda v: v <= 1.1,
         first_quarter_mb=r.get("sweep_memory_store_first_quarter_mb"),
         last_quarter_mb=r.get("sweep_memory_store_last_quarter_mb"), peak_mb=r.get("sweep_memory_store_peak_mb"))
+    sweep_cores = r.get("sweep_memory_cores") or 1
+    add("sweep_memory_refs", f"sweep_memory_refs_peak <= 4 x {sweep_cores} cores (issue 24: the driver holds the "
+        "refs of the tasks in flight, twice the CPUs, not one per run; all at once gave 1,000 for 1,000 runs)",
+        "sweep_memory_refs_peak", lambda v: v <= 4 * sweep_cores, in_flight=r.get("sweep_memory_in_flight"))
     return t
 
 

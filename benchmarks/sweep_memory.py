@@ -178,7 +178,7 @@ def main() -> None:
     s = sampler.samples
     res: dict[str, Any] = {"sweep_memory_runs": total, "sweep_memory_wall_s": round(wall, 1),
                            "sweep_memory_leaderboard_s": round(board_s, 2), "sweep_memory_samples": len(s),
-                           "sweep_memory_in_flight": in_flight or 2 * cores}
+                           "sweep_memory_in_flight": in_flight or 2 * cores, "sweep_memory_cores": cores}
     for key, name in (("driver", "driver"), ("plasma", "store"), ("inproc", "driver_store"), ("workers", "workers"),
                       ("refs", "refs")):
         first, last = quarters(s, total, key)
