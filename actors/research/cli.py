@@ -133,7 +133,7 @@ def sweep(args: argparse.Namespace) -> int:
     console = progress.console()
     report.write_sweep(rows, ranked, folds, meta, out, console=console, top=args.top)
     console.print(f"{done.total} runs in {wall:.1f} s on {where}: {done.ran} run, {done.cached} from the cache, "
-                  f"{done.kept} kept from the killed sweep; {done.failed} failed", highlight=False)
+                  f"{done.kept} kept (--resume); {done.failed} failed", highlight=False)
     return 0 if any(not r.get("error") for r in rows) else 1
 
 

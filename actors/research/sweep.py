@@ -142,8 +142,8 @@ def run(sw: Sweep, cache: Cache, *, workers: int, address: str | None, resume: b
         for note in out.notes:
             progress.console(stderr=True).print(note, highlight=False)
         progress.console(stderr=True).print(
-            f"sweep: {len(sw.sets)} parameter sets × {len(sw.specs)} files = {sw.total} runs: {out.kept} kept from "
-            f"the killed sweep, {out.cached} from the cache, {out.ran} to run on {where}", highlight=False)
+            f"sweep: {len(sw.sets)} parameter sets × {len(sw.specs)} files = {sw.total} runs: {out.kept} kept "
+            f"(--resume), {out.cached} from the cache, {out.ran} to run on {where}", highlight=False)
 
         def jobs() -> Iterator[engine.Job]:
             for i in todo:
