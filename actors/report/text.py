@@ -127,12 +127,12 @@ def format_report(summary: Mapping[str, Any], max_trades: int = 30, edge: int = 
     out += risk_lines(summary)
     ai = summary.get("ai") or {}
     out.append("Advice")
-    strategy = ai.get("strategy") or "the strategy"
-    role = f" (ai.role {ai['role']})" if ai.get("role") else ""
-    out.append(f"  {ai.get('calls', 0)} answered{role}: {strategy} {ai.get('strategy_answers', 0)}, model "
+    strategy = ai.get("strategy") or "strategy"
+    out.append(f"  advice {ai.get('calls', 0)}: {strategy} {ai.get('strategy_answers', 0)}, model "
                f"{ai.get('model_answers', 0)}, cache hits {ai.get('cache_hits', 0)}, fallbacks (the model failed) "
                f"{ai.get('fallbacks', 0)}; model calls {ai.get('model_calls', 0)}, cost {fmt_num(ai.get('cost'))}"
                + (f", model {ai['model']}" if ai.get("model") and ai.get("model_calls") else "")
+               + (f", ai.role {ai['role']}" if ai.get("role") else "")
                + ("" if ai.get("available", True) else " (no stats: the consultant did not answer)"))
     if ai.get("proposals"):
         out.append(f"  confirm: {ai['proposals']} proposals, confirmed {ai.get('confirmed', 0)}, adjusted "
