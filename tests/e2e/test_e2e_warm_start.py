@@ -32,9 +32,9 @@ def venue() -> Iterator[FakeBinanceMarket]:
     fake.stop()
 
 
-def paper_config(tmp: Path, fake: FakeBinanceMarket) -> Path:
+def paper_config(tmp: Path, fake: FakeBinanceMarket, extra: str = "") -> Path:
     path = tmp / "paper.toml"
-    path.write_text(f"""
+    path.write_text(extra + f"""
 [market]
 source = "binance"
 stream_url = "{fake.stream_url}"
@@ -69,12 +69,12 @@ def message(rec: dict[str, Any]) -> str:
     return str(rec["record"]["message"])  # loguru's serialized lines
 
 
-def run_until(tmp: Path, fake: FakeBinanceMarket, what: str) -> list[str]:
+def run_until(tmp: Path, fake: FakeBinanceMarket, what: str, extra: str = "") -> list[str]:
     """The paper run until a log message contains `what`; then SIGTERM. Every log message, in order."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY") and not k.endswith("API_SECRET")}
     env.update(TRADER_NO_DOTENV="1", PYTHONUNBUFFERED="1")  # no OpenRouter key: the rule-based strategy decides
     with open(tmp / "bot.out", "w") as out, open(tmp / "bot.err", "w") as err:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "bootstrap.py"), "--config", str(paper_config(tmp, fake)),
+        proc = subprocess.Popen([sys.executable, str(ROOT / "bootstrap.py"), "--config", str(paper_config(tmp, fake, extra)),
                                  "--market", "binance", "--report-dir", str(tmp / "report")],
                                 cwd=tmp, env=env, stdout=out, stderr=err, text=True)
         try:
@@ -113,3 +113,29 @@ def test_without_the_history_the_same_run_holds_as_it_did_before(venue: FakeBina
     advice = next(m for m in msgs if m.startswith("advice adv-"))
     assert " hold " in advice and "no trend yet" in advice
     assert not any(m.startswith("order placed") for m in msgs) and len(venue.history.requests) == 2
+
+
+BARS = '''
+from actors.strategy import Strategy, buy, hold
+
+
+class Rising(Strategy):
+    timeframe = "15m"
+    lookback = 20  # 20 closed quarter-hours: more history than the trend needs
+
+    def decide(self, ctx):
+        if ctx.flat and len(ctx.bars) >= 20 and ctx.bars[-1].close > ctx.bars[-20].close:
+            return buy(ctx.buy_price(ctx.bid), f"{len(ctx.bars)} bars, rising")
+        return hold(f"{len(ctx.bars)} bars")
+'''
+
+
+def test_a_bar_strategy_gets_its_look_back_from_the_venue_and_buys_at_once(
+        venue: FakeBinanceMarket, tmp_path: Path) -> None:
+    (tmp_path / "rising.py").write_text(BARS)
+    msgs = run_until(tmp_path, venue, "order placed", f'[strategy]\nname = "{tmp_path / "rising.py"}:Rising"\n')
+    first = venue.history.requests[0]
+    end = int(first["endTime"]) + 1
+    assert end - int(first["startTime"]) == 21 * 15 * 60_000  # its 20 bars and the one forming: 315 minutes
+    advice = next(m for m in msgs if m.startswith("advice adv-"))
+    assert " buy " in advice and "rising.py:Rising: 2" in advice and "bars, rising" in advice
