@@ -44,6 +44,10 @@ class DonchianBreakout(Strategy):
         self.exit.update(bar.high, bar.low)
         self.atr.update(bar.high, bar.low, bar.close)
 
+    def features(self) -> dict[str, float | None]:
+        """What the model's prompt shows of this strategy (advisor and confirm roles)."""
+        return {"channel_high": self.prev_entry_high, "channel_low": self.prev_exit_low, "atr": self.atr.value}
+
     def decide(self, ctx: Context) -> Decision:
         high, low, atr = self.prev_entry_high, self.prev_exit_low, self.atr.value
         if high is None or low is None or atr is None:

@@ -34,6 +34,10 @@ class EMATrend(Strategy):
         self.slow.update(bar.close)
         self.atr.update(bar.high, bar.low, bar.close)
 
+    def features(self) -> dict[str, float | None]:
+        """What the model's prompt shows of this strategy (advisor and confirm roles)."""
+        return {"ema_fast": self.fast.value, "ema_slow": self.slow.value, "atr": self.atr.value}
+
     def decide(self, ctx: Context) -> Decision:
         fast, slow, atr = self.fast.value, self.slow.value, self.atr.value
         if fast is None or slow is None or atr is None:

@@ -51,6 +51,10 @@ class RSIDip(Strategy):
         self.trend.update(bar.close)
         self.atr.update(bar.high, bar.low, bar.close)
 
+    def features(self) -> dict[str, float | None]:
+        """Optional: the numbers the model's prompt shows of this strategy (advisor and confirm roles)."""
+        return {"rsi": self.rsi.value, "trend_ema": self.trend.value, "atr": self.atr.value}
+
     def decide(self, ctx: Context) -> Decision:
         rsi, trend, atr = self.rsi.value, self.trend.value, self.atr.value
         if rsi is None or trend is None or atr is None:

@@ -239,7 +239,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         if flight is None:
             why = self._why_no_model(req)
             if why is None:
-                messages = build_messages(req, self._ai)  # may raise: before the breaker lets a probe out
+                messages = build_messages(req, self._ai, self._host.facts())  # may raise: before the breaker
                 why = self._rec.miss(messages, req) or self._why_breaker_holds()
             if why is not None:
                 self._answer(req, self._no_answer(req, why))
@@ -447,7 +447,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             return
         self._tally.proposals += 1
         self._proposals[req.request_id] = proposal
-        messages = confirm.build_confirm_messages(req, proposal, self._ai)
+        messages = confirm.build_confirm_messages(req, proposal, self._ai, self._host.facts())
         why = self._why_no_model(req) or self._rec.miss(messages, req) or self._why_breaker_holds()
         if why is not None:
             self._answer(req, self._no_answer(req, why))

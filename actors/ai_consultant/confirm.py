@@ -36,9 +36,10 @@ Reply with ONE json object only: no prose, no code fences, no <think> text. Exac
 Veto when the proposal looks wrong for this market; confidence is your probability that the order fills profitably."""
 
 
-def build_confirm_messages(request: AdviceRequest, proposal: Advice, ai: AISettings) -> list[dict[str, str]]:
+def build_confirm_messages(request: AdviceRequest, proposal: Advice, ai: AISettings,
+                           strategy: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """The proposal and the market, as the advisor's prompt shows it, for the model to judge."""
-    facts = market_facts(request, ai)
+    facts = market_facts(request, ai, strategy)
     facts["proposal"] = {
         "strategy": proposal.strategy,
         "action": proposal.action.value,

@@ -32,7 +32,7 @@ exchange's tick grid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -166,3 +166,8 @@ class Strategy:
     def decide(self, ctx: Context) -> Decision:
         """Buy, sell or hold now."""
         raise NotImplementedError
+
+    def features(self) -> Mapping[str, float | None]:
+        """Optional: the numbers it decides on, by name (its indicators now). The model's prompt carries them,
+        so that a model advising or confirming sees what the strategy saw."""
+        return {}

@@ -14,6 +14,7 @@ Pure logic on the consultant's thread: no I/O, and the CPU clock is injected.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -113,6 +114,19 @@ class StrategyHost:
             if spent > self._limit_s:
                 self._taint("too_slow", f"on_bar took {spent * 1000:.0f} ms of CPU "
                                         f"(strategy.timeout_ms = {self._limit_s * 1000:.0f})", bar.close_ms)
+
+    def facts(self) -> dict[str, object] | None:
+        """What the model's prompt says of the strategy: its name, bar size and features (None when it
+        publishes none, so the built-ins' prompts stay as they were). A failing `features` says nothing."""
+        try:
+            feats = self.loaded.strategy.features()
+            clean = {str(k): (Decimal(repr(round(float(v), 8))) if v is not None and math.isfinite(float(v)) else None)
+                     for k, v in dict(feats).items()}
+        except Exception:  # noqa: BLE001 - the user's code: the prompt goes without, the decision is unaffected
+            return None
+        if not clean:
+            return None
+        return {"name": self.label, "timeframe": self.loaded.strategy.timeframe, "features": clean}
 
     def _taint(self, kind: str, detail: str, bar_close_ms: int) -> None:
         self._tainted_count = self._bars.count

@@ -132,3 +132,37 @@ def test_role_off_never_calls_the_model_even_with_a_key(fake: FakeOpenRouter) ->
         assert fake.requests() == [] and stats(ref)["role"] == "off"
     finally:
         ref.stop()
+
+
+FEATURED = '''
+from actors.strategy import Strategy, buy
+
+
+class Featured(Strategy):
+    def features(self):
+        return {"rsi": 27.5, "ema": None}
+
+    def decide(self, ctx):
+        return buy(ctx.buy_price(ctx.bid), "featured")
+'''
+
+
+def test_the_prompt_carries_the_strategys_features_and_none_for_the_builtins(fake: FakeOpenRouter, tmp_path) -> None:
+    (tmp_path / "featured.py").write_text(FEATURED)
+    ref = start(fake, strategy=f"{tmp_path / 'featured.py'}:Featured", role="advisor")
+    try:
+        answer(ref)
+        user = fake.chat_requests()[0].json["messages"][-1]["content"]
+        facts = json.loads(user[user.index("{"):])
+        assert facts["strategy"] == {"name": "featured.py:Featured", "timeframe": None,
+                                     "features": {"rsi": 27.5, "ema": None}}
+    finally:
+        ref.stop()
+    fake.clear()
+    ref = start(fake, strategy="trend", role="advisor")
+    try:
+        answer(ref)
+        user = fake.chat_requests()[0].json["messages"][-1]["content"]
+        assert '"strategy"' not in user  # the built-in publishes none: its prompts are as they were
+    finally:
+        ref.stop()
