@@ -9,6 +9,7 @@ more `_start` line here and nothing else.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ from actors._lib.secrets import Secret, from_env
 from actors._lib.shared_thread import SharedThread
 from actors.messages import (
     BalanceUpdated,
+    FeesUpdated,
     FiltersUpdated,
     GetStats,
     StartFeed,
     Stats,
     StopTrading,
     Subscribe,
+    SubscribeCandles,
     Unsubscribe,
 )
 from actors.settings import Settings
@@ -37,6 +40,7 @@ from actors.state_keeper.journal import Journal, Owner, fingerprint
 
 READY_TIMEOUT_S = 30.0
 PREFLIGHT_WAIT_S = 15.0  # how long a real-money start waits for exchangeInfo and the balance
+FEES_WAIT_S = 5.0  # ...and then for the account's commission, so the keeper starts with it
 
 
 @dataclass
@@ -44,10 +48,25 @@ class Keys:
     openrouter: Secret | None = None
     binance_key: Secret | None = None
     binance_secret: Secret | None = None
+    binance_key_name: str = "BINANCE_API_KEY"  # the variable the Binance key came from (said at start)
 
     @classmethod
-    def from_env(cls) -> Keys:
-        return cls(from_env("OPENROUTER_API_KEY"), from_env("BINANCE_API_KEY"), from_env("BINANCE_API_SECRET"))
+    def from_env(cls, network: str = "mainnet") -> Keys:
+        """The Spot Testnet's keys come from BINANCE_TESTNET_API_KEY / _SECRET when either is set, else the usual
+        names; mainnet never reads the testnet's. The pair is taken whole: never a key of one and a secret of the other."""
+        ai = from_env("OPENROUTER_API_KEY")
+        main_key, main_secret = from_env("BINANCE_API_KEY"), from_env("BINANCE_API_SECRET")
+        if network == "testnet":
+            key, secret = from_env("BINANCE_TESTNET_API_KEY"), from_env("BINANCE_TESTNET_API_SECRET")
+            if key is not None or secret is not None:
+                return cls(ai, key, secret, "BINANCE_TESTNET_API_KEY")
+        return cls(ai, main_key, main_secret)
+
+    def describe_binance(self) -> str:
+        """Which key, by its hash prefix as the journal records it (never the key)."""
+        if self.binance_key is None:
+            return f"no {self.binance_key_name}"
+        return f"{self.binance_key_name} {fingerprint(self.binance_key.reveal())}"
 
 
 @dataclass
@@ -76,9 +95,10 @@ def is_backtest(settings: Settings) -> bool:
 
 
 def mode(settings: Settings) -> str:
-    """backtest (a simulated or recorded market), paper-live (live data, paper fills) or real (real orders)."""
+    """backtest (a simulated or recorded market), paper-live (live data, paper fills), real (real orders) or
+    testnet (real orders on Binance's Spot Testnet: fake funds)."""
     if settings.exchange.kind == "binance":
-        return "real"
+        return "testnet" if settings.exchange.network == "testnet" else "real"
     return "backtest" if is_backtest(settings) else "paper-live"
 
 
@@ -95,22 +115,23 @@ def journal_path(settings: Settings, report_dir: Path) -> Path:
     """A backtest journals into its report folder, afresh each run; live runs one journal per mode.
 
     The live journal is `[storage] path` with the mode before its suffix:
-    data/trader.sqlite3 gives data/trader.paper.sqlite3 (paper on live data)
-    and data/trader.real.sqlite3 (real money), so they can never be mixed up.
+    data/trader.sqlite3 gives data/trader.paper.sqlite3 (paper on live data),
+    data/trader.testnet.sqlite3 (the Spot Testnet) and data/trader.real.sqlite3
+    (real money), so they can never be mixed up.
     """
     if is_backtest(settings):
         return report_dir / "journal.sqlite3"
     if settings.storage.path == ":memory:":
         return Path(settings.storage.path)
     path = Path(settings.storage.path)
-    tag = "real" if settings.exchange.kind == "binance" else "paper"
+    tag = {"real": "real", "testnet": "testnet"}.get(mode(settings), "paper")
     return path.with_name(f"{path.stem}.{tag}{path.suffix}")
 
 
 def journal_owner(settings: Settings, keys: Keys) -> Owner:
     """Who this run is, as the journal records it (the account as a key fingerprint, never the key)."""
     m = mode(settings)
-    if m == "real":
+    if m in ("real", "testnet"):
         key = keys.binance_key.reveal() if keys.binance_key else ""
         return Owner(m, _host(settings.exchange.rest_url), fingerprint(key) if key else "no key")
     if m == "paper-live":
@@ -131,8 +152,10 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
     from actors.market_data.actor import MarketDataActor
     from actors.notify import start_notifier
     from actors.order_executor.actor import OrderExecutorActor
+    from actors.state_keeper import approval
     from actors.state_keeper.actor import StateKeeperActor
 
+    notices = _startup_checks(settings, keys) if settings.exchange.kind == "binance" else ()
     path = journal_path(settings, report_dir)
     if is_backtest(settings) and path.exists():
         for suffix in ("", "-wal", "-shm"):
@@ -143,6 +166,7 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
     try:
         run.actors["market"] = _ready(spawn(MarketDataActor, settings))
         run.actors["ai"] = _ready(spawn(AIConsultantActor, settings, keys.openrouter))
+        run.actors["market"].tell(SubscribeCandles(subscriber=run.actors["ai"]))  # the strategy's bars
         run.actors["executor"] = _ready(spawn(
             OrderExecutorActor, settings, market=run.actors["market"], api_key=keys.binance_key,
             api_secret=keys.binance_secret, paper_base_balance=_held(settings, journal)))
@@ -153,11 +177,13 @@ def start(settings: Settings, keys: Keys, report_dir: Path, *, status_port: int 
             settings, market=run.actors["market"], executor=run.actors["executor"],
             consultant=run.actors["ai"], journal=journal, commit_when_idle=shared is None))
         port = settings.status.port if status_port is None else status_port
+        approval.say_at_start(settings, dashboard=bool(port))  # entries that wait for the owner (issue 28)
         if port:
             from actors.status.actor import StatusServerActor
 
             peers = {k: run.actors[k] for k in ("ai", "market", "executor")}
-            run.actors["status"] = StatusServerActor.start(settings, run.actors["keeper"], peers, port=port)
+            run.actors["status"] = StatusServerActor.start(settings, run.actors["keeper"], peers, port=port,
+                                                           notices=notices)
         run.actors.update(start_notifier(settings, run.actors["keeper"], backtest=is_backtest(settings)))
         run.actors["market"].tell(StartFeed())
     except BaseException:
@@ -179,18 +205,20 @@ def _held(settings: Settings, journal: Journal) -> Decimal:
 
 
 class _Greeting(pykka.ThreadingActor):
-    """Collects what the executor tells a new subscriber: the exchange's filters and balances."""
+    """Collects what the executor tells a new subscriber: the exchange's filters and balances, the account's fees."""
 
-    def __init__(self, quote: str, found: dict[str, Any], done: threading.Event) -> None:
+    def __init__(self, quote: str, found: dict[str, Any], done: threading.Event, fees: threading.Event) -> None:
         super().__init__()
-        self.quote, self.found, self.done = quote, found, done
+        self.quote, self.found, self.done, self.fees = quote, found, done, fees
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, FiltersUpdated):
             self.found.setdefault("filters", message.filters)
         elif isinstance(message, BalanceUpdated) and message.asset == self.quote:
             self.found.setdefault("free_quote", message.free)
-        if len(self.found) == 2:
+        elif isinstance(message, FeesUpdated):
+            self.fees.set()
+        if "filters" in self.found and "free_quote" in self.found:
             self.done.set()
         return None
 
@@ -205,11 +233,14 @@ def _preflight_live(settings: Settings, executor: pykka.ActorRef[Any], journal: 
     from actors.state_keeper.core import KeeperCore, replay
 
     found: dict[str, Any] = {}
-    done = threading.Event()
-    ref = _Greeting.start(settings.exchange.quote_asset, found, done)
+    done, fees = threading.Event(), threading.Event()
+    ref = _Greeting.start(settings.exchange.quote_asset, found, done, fees)
     try:
         executor.tell(Subscribe(subscriber=ref))
         answered = done.wait(PREFLIGHT_WAIT_S)
+        if answered and not fees.wait(FEES_WAIT_S):  # the keeper starts with the account's rates when it can
+            logger.warning("the account's commission is not known yet: break-even uses the settings' rates "
+                           "until Binance gives it")
         executor.tell(Unsubscribe(subscriber=ref))
     finally:
         ref.stop()
@@ -224,6 +255,32 @@ def _preflight_live(settings: Settings, executor: pykka.ActorRef[Any], journal: 
     refused = preflight.live_trade_size_refusals(settings, found["filters"].min_notional, found["free_quote"], flat)
     if refused:
         raise preflight.PreflightRefused(" ".join(refused))
+
+
+def _startup_checks(settings: Settings, keys: Keys) -> tuple[tuple[str, str], ...]:
+    """Before any actor starts: the key, the symbol and the clock (actors/binance/startup.py).
+
+    A failed check stops the start (exit 2) naming what to change; warnings and
+    notes go to the console here and to the status page (level, text).
+    """
+    from actors import preflight
+    from actors.binance import startup
+
+    if keys.binance_key is None or keys.binance_secret is None:
+        return ()  # the executor says what is missing
+    where = "the Spot Testnet" if settings.exchange.network == "testnet" else "Binance"
+    head = f"start-up checks on {where} ({_host(settings.exchange.rest_url)}), key {keys.describe_binance()}"
+    print(head, file=sys.stderr, flush=True)
+    logger.info(head)
+    v = startup.judge(startup.read(settings, keys.binance_key, keys.binance_secret, PREFLIGHT_WAIT_S), settings)
+    if v.refusals:
+        raise preflight.PreflightRefused(" ".join(v.refusals))
+    for note in v.notes:
+        print(f"  {note}", file=sys.stderr, flush=True)
+        logger.info("start-up check: {}", note)
+    for warning in v.warnings:
+        logger.warning("start-up check: {}", warning)
+    return tuple(("warning", w) for w in v.warnings) + tuple(("note", n) for n in v.notes)
 
 
 def _ready(ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:

@@ -142,9 +142,14 @@ def feed_health(market_stats: dict[str, Any] | None, now_ms: int) -> str:
     """What the feed is doing, in a few words (live runs)."""
     if not market_stats:
         return "feed ?"
+    warming = ""
+    if market_stats.get("warming"):
+        warming = f"warming up: {market_stats.get('warm_minutes', 0)} of {market_stats.get('warm_of', 0)} minutes"
+        if not market_stats.get("stale") or market_stats.get("warm_kind") == "backfill":  # the stream is back
+            return warming
     if market_stats.get("stale"):
         cause = str(market_stats.get("stale_cause") or market_stats.get("last_error") or "no data")
-        return f"feed STALE: {cause[:60]}"
+        return f"feed STALE: {cause[:60]}" + (f"; {warming}" if warming else "")
     last = market_stats.get("last_data_ms")
     age = f", data {max(0, now_ms - last) / 1000:.1f} s old" if isinstance(last, int) and last > 0 else ""
     reconnects = market_stats.get("reconnects") or 0

@@ -10,6 +10,7 @@ call in `bootstrap.py`.
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
+from urllib.parse import urlsplit
 
 from actors.settings import Settings
 
@@ -21,11 +22,51 @@ def mode_refusal(s: Settings) -> str | None:
     """Real orders are only ever priced from the same venue's live data."""
     if s.exchange.kind != "binance" or s.market.source == "binance":
         return None
+    if s.exchange.network == "testnet":
+        return (f"exchange.network = 'testnet' places orders on the Spot Testnet, but market.source = "
+                f"{s.market.source!r} would price them from a simulated or recorded market, not the testnet's live "
+                "one. Type: python bootstrap.py --testnet  (it trades on the testnet's own streams).")
     return (f"exchange.kind = 'binance' places REAL orders, but market.source = {s.market.source!r} would price "
             f"them from a {'simulated' if s.market.source == 'synthetic' else 'recorded'} market, not Binance's "
             "live one. Real orders are only priced from the same venue's live data. Type: "
             "python bootstrap.py --exchange binance --market binance --yes-real-money  "
             "(or --exchange paper to test against the simulated or recorded market).")
+
+
+def network_of(url: str) -> str | None:
+    """"testnet" or "mainnet" for Binance's own hosts; None for any other (a proxy, a stand-in): it cannot be told."""
+    from actors.binance import constants as c
+
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if any(host == h or host.endswith("." + h) for h in c.TESTNET_HOST_SUFFIXES):
+        return "testnet"
+    if any(host == h or host.endswith("." + h) for h in c.MAINNET_HOST_SUFFIXES):
+        return "mainnet"
+    return None
+
+
+def network_refusal(s: Settings) -> str | None:
+    """Testnet orders only from testnet streams, mainnet orders only from mainnet ones: any mix is refused."""
+    e, m = s.exchange, s.market
+    testnet = e.network == "testnet"
+    if testnet and e.kind != "binance":
+        return ("exchange.network = 'testnet' trades real orders on Binance's Spot Testnet, but exchange.kind = "
+                f"{e.kind!r} would not send them there. Type: python bootstrap.py --testnet  (or set exchange.kind = "
+                "'binance'); for paper trading on live data drop exchange.network and use --market binance.")
+    if e.kind != "binance":
+        return None
+    urls = {"exchange.rest_url": e.rest_url, "exchange.ws_api_url": e.ws_api_url, "market.stream_url": m.stream_url,
+            "market.rest_url": m.rest_url}
+    other = "mainnet" if testnet else "testnet"
+    wrong = [f"{key} = {url!r}" for key, url in urls.items() if url and network_of(url) == other]
+    if not wrong:
+        return None
+    here = "Binance's Spot Testnet" if testnet else "Binance mainnet (REAL money)"
+    return (f"exchange.network = {e.network!r} places orders on {here}, but {', '.join(wrong)} "
+            f"{'is' if len(wrong) == 1 else 'are'} on the {other}: orders are only ever priced from the same "
+            f"venue's live data. Remove {'it' if len(wrong) == 1 else 'them'} (an address left at its mainnet "
+            f"default follows exchange.network) or set {e.network} addresses"
+            + (", or run on the testnet with --testnet." if not testnet else "."))
 
 
 def replay_refusal(s: Settings) -> str | None:
@@ -115,6 +156,6 @@ def live_trade_size_refusals(s: Settings, min_notional: Decimal, free_quote: Dec
 
 def refusals(s: Settings) -> list[str]:
     """Every refusal the settings alone reveal, the gravest first."""
-    out = [r for r in (mode_refusal(s), replay_refusal(s)) if r]
+    out = [r for r in (network_refusal(s), mode_refusal(s), replay_refusal(s)) if r]
     price = s.market.start_price if s.market.source == "synthetic" else None
     return out + trade_size_refusals(s, price)

@@ -21,6 +21,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExchangeSettings:
     kind: str = "paper"
+    network: str = "mainnet"  # mainnet | testnet (Binance's Spot Testnet: real orders, fake funds)
     rest_url: str = "https://api.binance.com"
     ws_api_url: str = "wss://ws-api.binance.com:443/ws-api/v3"
     recv_window_ms: int = 5000
@@ -80,8 +81,8 @@ class AISettings:
     breaker_failures: int = 3  # failed calls in a row (no connection, no answer) that open the breaker; 0 = off
     breaker_cooldown_s: int = 30  # wall seconds the rule-based advisor answers alone once it opens, doubling...
     breaker_cooldown_cap_s: int = 600  # ...after each failed retry, up to this
-    # the rule-based strategy (rule_based.py); sigma_H = vol_hourly over the holding horizon
-    rule_strategy: str = "trend"  # trend (the default) | maker (the old passive market maker, for comparison)
+    # the built-in "trend" strategy's parameters (actors/strategy/builtin/trend.py); sigma_H = vol_hourly over the horizon
+    rule_strategy: str = "trend"  # deprecated alias of [strategy] name (trend | maker), kept for old files
     rule_horizon_s: int = 14400  # holding horizon: the time limit of its exit plan
     rule_target_vol: Decimal = Decimal("1")  # take profit this many sigma_H above the entry
     rule_stop_vol: Decimal = Decimal("1")  # stop this many sigma_H below the entry
@@ -89,12 +90,17 @@ class AISettings:
     mode: str = "live"  # live: ask, store nothing | record: ask and store | replay: answer from the store only
     store_path: str = "data/advice.sqlite3"  # the advice store (record and replay)
     replay_match: str = "exact"  # exact: the same prompt only | nearest: else the latest earlier answer (same state)
+    role: str = "advisor"  # advisor: the model prices every decision | confirm: it confirms the strategy's | off
+    confirm_default: str = "reject"  # confirm: what a timeout or a broken answer means (reject | accept)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradingSettings:
     quote_per_trade: Decimal = Decimal("10")
-    fee_rate: Decimal = Decimal("0.001")
+    fee_rate: Decimal = Decimal("0.001")  # the shortcut: sets maker_fee and taker_fee both
+    maker_fee: Decimal = Decimal("0.001")  # a resting limit that fills later
+    taker_fee: Decimal = Decimal("0.001")  # an order marketable when placed (a stop sold at the bid)
+    bnb_discount: Decimal = Decimal(0)  # fraction off both when fees are paid in BNB (0.25 on Binance)
     min_profit: Decimal = Decimal("0.002")
     order_timeout_s: int = 120
     stop_loss: Decimal = Decimal("0.05")  # fraction below entry; 0 = off (break-even only: see settings.toml)
@@ -159,6 +165,31 @@ class NotifySettings:
     backtests: bool = False  # also notify from synthetic and replay runs
     telegram_api_url: str = "https://api.telegram.org"  # the Bot API (a local Bot API server, a test stand-in)
     timeout_s: int = 10  # one delivery attempt
+    # the owner's chat (issue 28): commands, and entries that wait for approval
+    telegram_commands: bool = False  # answer commands from TELEGRAM_CHAT_ID (long polling); needs "telegram" in channels
+    telegram_admins: tuple[int, ...] = ()  # Telegram user ids allowed to change anything (pause, halt, approve...)
+    approve_entries: str = "false"  # "false" | "true" (every entry waits for Approve) | "model" (the model's only)
+    approve_timeout_s: int = 300  # an entry nobody answered within this (market time) is dropped
+
+
+StrategyParams = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategySettings:
+    """Which strategy decides (actors/strategy/): a built-in, a file of the user's or a module."""
+
+    name: str = "trend"  # trend | maker | "path/to/file.py:ClassName" | "package.module:ClassName"
+    timeout_ms: int = 250  # CPU time one bar may take (on_bar + decide); over it, the answer is a hold
+    params: StrategyParams = ()  # [strategy.params]: the constructor's keyword arguments, sorted by name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSettings:
+    """`bootstrap.py download` (actors/download/): where Binance's public files come from, how many at a time."""
+
+    base_url: str = "https://data.binance.vision"  # a mirror, or a test stand-in
+    max_parallel: int = 4  # files fetched at a time
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +204,8 @@ class Settings:
     status: StatusSettings = field(default_factory=StatusSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    strategy: StrategySettings = field(default_factory=StrategySettings)
+    data: DataSettings = field(default_factory=DataSettings)
     # dotted keys set explicitly (file or overrides), e.g. "exchange.tick_size"; not part of equality
     given: frozenset[str] = field(default=frozenset(), compare=False)
 
@@ -187,16 +220,21 @@ _SECTIONS: dict[str, type] = {
     "status": StatusSettings,
     "logging": LoggingSettings,
     "notify": NotifySettings,
+    "strategy": StrategySettings,
+    "data": DataSettings,
 }
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "exchange.kind": ("paper", "binance"),
+    "exchange.network": ("mainnet", "testnet"),
     "market.source": ("synthetic", "replay", "binance"),
     "risk.sizing": ("fixed", "equity"),
     "ai.mode": ("live", "record", "replay"),
     "ai.replay_match": ("exact", "nearest"),
     "market.candle_fills": ("next_bar", "path"),
     "ai.rule_strategy": ("trend", "maker"),
+    "ai.role": ("advisor", "confirm", "off"),
+    "ai.confirm_default": ("reject", "accept"),
     "logging.level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.console_level": ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
     "logging.file_level": ("", "TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"),
@@ -217,8 +255,12 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
-        section, _, key = dotted.rpartition(".")
-        target = raw.setdefault(section, {}) if section else raw
+        *parents, key = dotted.split(".")
+        target = raw
+        for part in parents:  # "strategy.params.period" reaches into [strategy.params]
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise SettingsError(f"{dotted}: {part} is not a table")
         target[key] = value
     given = frozenset(f"{k}.{sub}" if isinstance(v, dict) else k for k, v in raw.items()
                       for sub in (v if isinstance(v, dict) else (None,)))
@@ -239,8 +281,40 @@ def from_dict(raw: dict[str, Any]) -> Settings:
             allowed = ", ".join(["symbol", *(f"[{s}]" for s in _SECTIONS)])
             raise SettingsError(f"unknown setting {key!r}; allowed at the top level: {allowed}")
     settings = replace(settings, **top)
+    from actors.settings_links import resolve  # keys that set others: fee_rate, exchange.network
+
+    settings = resolve(settings, raw)
+    if "name" not in raw.get("strategy", {}) and "rule_strategy" in raw.get("ai", {}):
+        # the old key still chooses: `deprecations` says so once at start
+        settings = replace(settings, strategy=replace(settings.strategy, name=settings.ai.rule_strategy))
     validate(settings)
     return settings
+
+
+def deprecations(settings: Settings) -> list[str]:
+    """Old keys that still work, each with what to write instead (logged once at start)."""
+    out = []
+    if "ai.rule_strategy" in settings.given:
+        out.append(f"[ai] rule_strategy is deprecated: write [strategy] name = {settings.strategy.name!r} instead")
+    return out
+
+
+def _params(values: Any) -> StrategyParams:
+    """[strategy.params] as a sorted, hashable tuple; its values are the strategy's to check."""
+    if not isinstance(values, dict):
+        raise SettingsError("[strategy.params] must be a table of the strategy's constructor arguments")
+
+    def frozen(v: Any) -> Any:
+        if isinstance(v, list):
+            return tuple(frozen(x) for x in v)
+        if isinstance(v, dict):
+            raise SettingsError(f"strategy.params: nested tables are not supported ({v!r})")
+        return v
+
+    for key in values:
+        if not str(key).isidentifier():
+            raise SettingsError(f"strategy.params.{key} is not a Python argument name")
+    return tuple(sorted((str(k), frozen(v)) for k, v in values.items()))
 
 
 def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
@@ -249,8 +323,12 @@ def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
     for key, value in values.items():
         if key not in known:
             raise SettingsError(f"unknown setting {name}.{key}; allowed: {', '.join(sorted(known))}")
+        if cls is StrategySettings and key == "params":
+            kwargs[key] = _params(value)
+            continue
         default = getattr(cls(), key)
-        kwargs[key] = _convert(f"{name}.{key}", type(default), value)
+        special = _SPECIAL.get(f"{name}.{key}")
+        kwargs[key] = special(value) if special else _convert(f"{name}.{key}", type(default), value)
     return cls(**kwargs)
 
 
@@ -280,6 +358,31 @@ def _convert(key: str, kind: type, value: Any) -> Any:
     if not isinstance(value, str):
         raise SettingsError(f"{key} must be a string, not {value!r}")
     return value
+
+
+def _approve_entries(value: Any) -> str:
+    """TOML's false / true, or "model": kept as the text the file gives."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value in APPROVE_ENTRIES:
+        return str(value)
+    raise SettingsError(f"notify.approve_entries must be false, true or \"model\" (the model's entries only), "
+                        f"not {value!r}")
+
+
+def _user_ids(value: Any) -> tuple[int, ...]:
+    """Telegram user ids: whole numbers (quoted ones are taken too)."""
+    if isinstance(value, list):
+        ids = [v if isinstance(v, int) and not isinstance(v, bool) else int(v) if isinstance(v, str)
+               and v.strip().isdigit() else None for v in value]
+        if all(i is not None and i > 0 for i in ids):
+            return tuple(i for i in ids if i is not None)
+    raise SettingsError(f"notify.telegram_admins must be a list of Telegram user ids (positive whole numbers, "
+                        f"e.g. [123456789]), not {value!r}")
+
+
+APPROVE_ENTRIES = ("false", "true", "model")
+_SPECIAL: dict[str, Any] = {"notify.approve_entries": _approve_entries, "notify.telegram_admins": _user_ids}
 
 
 def _positive(key: str, value: Decimal | int, *, zero_ok: bool = False) -> None:
@@ -361,8 +464,12 @@ def validate(s: Settings) -> None:
     if a.mode != "live" and not a.store_path:
         raise SettingsError(f"ai.mode = {a.mode!r} needs ai.store_path (the advice store file)")
     _positive("trading.quote_per_trade", t.quote_per_trade)
-    if not 0 <= t.fee_rate < Decimal("0.02"):
-        raise SettingsError(f"trading.fee_rate must be in [0, 0.02), not {t.fee_rate}")
+    for key in ("maker_fee", "taker_fee", "fee_rate"):  # fee_rate may be derived from the other two: named last
+        if not 0 <= getattr(t, key) < Decimal("0.02"):
+            raise SettingsError(f"trading.{key} must be in [0, 0.02), not {getattr(t, key)}")
+    if not 0 <= t.bnb_discount < 1:
+        raise SettingsError(f"trading.bnb_discount must be in [0, 1) (0.25 = a quarter off when fees are paid in BNB; "
+                            f"0 = not paid in BNB), not {t.bnb_discount}")
     if not 0 <= t.min_profit < 1:
         raise SettingsError(f"trading.min_profit must be in [0, 1), not {t.min_profit}")
     _positive("trading.order_timeout_s", t.order_timeout_s)
@@ -375,6 +482,10 @@ def validate(s: Settings) -> None:
     if not 0 <= s.status.port <= 65535:
         raise SettingsError(f"status.port must be in 0..65535 (0 = off), not {s.status.port}")
     _validate_notify(s.notify)
+    if not s.strategy.name.strip():
+        raise SettingsError("strategy.name must be trend, maker, 'path/to/file.py:ClassName' or 'package.module:ClassName'")
+    _positive("strategy.timeout_ms", s.strategy.timeout_ms)
+    _validate_data(s.data)
 
 
 def _validate_risk(r: RiskSettings) -> None:
@@ -415,3 +526,24 @@ def _validate_notify(n: NotifySettings) -> None:
         _positive(f"notify.{key}", getattr(n, key))
     if not n.telegram_api_url.startswith(("http://", "https://")):
         raise SettingsError("notify.telegram_api_url must start with http:// or https://")
+    if n.approve_entries not in APPROVE_ENTRIES:
+        raise SettingsError(f"notify.approve_entries must be false, true or \"model\", not {n.approve_entries!r}")
+    _positive("notify.approve_timeout_s", n.approve_timeout_s)
+    if n.telegram_commands and "telegram" not in n.channels:
+        raise SettingsError('notify.telegram_commands = true needs "telegram" in notify.channels (the same bot '
+                            "and chat answer the commands)")
+    if any(not isinstance(i, int) or i <= 0 for i in n.telegram_admins):
+        raise SettingsError(f"notify.telegram_admins must be Telegram user ids (positive whole numbers), "
+                            f"not {list(n.telegram_admins)!r}")
+
+
+DATA_MAX_PARALLEL = 32
+
+
+def _validate_data(d: DataSettings) -> None:
+    if not d.base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"data.base_url must start with http:// or https:// (default https://data.binance.vision), "
+                            f"not {d.base_url!r}")
+    if not 1 <= d.max_parallel <= DATA_MAX_PARALLEL:
+        raise SettingsError(f"data.max_parallel must be in 1..{DATA_MAX_PARALLEL} (files fetched at a time), "
+                            f"not {d.max_parallel}")

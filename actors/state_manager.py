@@ -228,11 +228,12 @@ def _request_for(core: KeeperCore, status: StatusSnapshot, snapshot: MarketSnaps
         entry_price=pos.entry_price if holding else None,
         fee_rate=core.fee_rate,
         min_profit=core.min_profit,
-        break_even_price=policy.break_even_price(pos.cost_quote, pos.quantity, core.fee_rate) if holding else None,
-        min_sell_price=policy.min_sell_price(pos.cost_quote, pos.quantity, core.fee_rate, core.min_profit, core.filters)
-        if holding else None,
+        break_even_price=policy.break_even_price(pos.cost_quote, pos.quantity, core.fees.maker) if holding else None,
+        min_sell_price=policy.min_sell_price(pos.cost_quote, pos.quantity, core.fees.maker, core.min_profit,
+                                             core.filters) if holding else None,
         quote_per_trade=core.quote_per_trade,
         ts_ms=snapshot.ts_snapshot_ms,
+        maker_fee=core.fees.maker, taker_fee=core.fees.taker,
     )
 
 

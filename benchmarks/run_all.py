@@ -30,8 +30,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SCRIPTS = ["keeper_throughput", "tick_to_order", "ai_consultant", "memory", "startup", "replay", "nautilus_replay",
-           "research", "nautilus_bars"]
+           "research", "nautilus_bars", "sweep_memory"]
 TIMEOUT_S = 900
+TIMEOUTS_S = {"sweep_memory": 3600}  # 10,000 runs: a few minutes on quiet cores, far more on a loaded machine
 
 
 def run_script(name: str, quick: bool) -> tuple[dict[str, Any], float]:
@@ -43,9 +44,9 @@ def run_script(name: str, quick: bool) -> tuple[dict[str, Any], float]:
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=None, text=True,
-                              timeout=TIMEOUT_S, check=False)
+                              timeout=TIMEOUTS_S.get(name, TIMEOUT_S), check=False)
     except subprocess.TimeoutExpired:
-        return {f"{name}_error": f"timed out after {TIMEOUT_S} s"}, time.perf_counter() - t0
+        return {f"{name}_error": f"timed out after {TIMEOUTS_S.get(name, TIMEOUT_S)} s"}, time.perf_counter() - t0
     dt = time.perf_counter() - t0
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -123,6 +124,18 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
     add("research_run_overhead", "research_warm_run_vs_100ms_ratio <= 1.0 (issue 18: the fixed cost of one run in "
         "a warm worker, a 5-bar file start to summary, at most 0.1 s; no chart unless asked)",
         "research_warm_run_vs_100ms_ratio", lambda v: v <= 1.0, warm_run_s=r.get("research_warm_run_s"))
+    add("sweep_memory_driver", "sweep_memory_driver_growth_ratio <= 1.1 (issue 24: the driver's RSS over a "
+        "10,000-run sweep, mean of the last quarter of the runs / of the first)", "sweep_memory_driver_growth_ratio",
+        lambda v: v <= 1.1, first_quarter_mb=r.get("sweep_memory_driver_first_quarter_mb"),
+        last_quarter_mb=r.get("sweep_memory_driver_last_quarter_mb"), runs=r.get("sweep_memory_runs"))
+    add("sweep_memory_store", "sweep_memory_store_growth_ratio <= 1.1 (issue 24: Ray's object store over the same "
+        "sweep; 1.0 when it held nothing in either quarter)", "sweep_memory_store_growth_ratio", lambda v: v <= 1.1,
+        first_quarter_mb=r.get("sweep_memory_store_first_quarter_mb"),
+        last_quarter_mb=r.get("sweep_memory_store_last_quarter_mb"), peak_mb=r.get("sweep_memory_store_peak_mb"))
+    sweep_cores = r.get("sweep_memory_cores") or 1
+    add("sweep_memory_refs", f"sweep_memory_refs_peak <= 4 x {sweep_cores} cores (issue 24: the driver holds the "
+        "refs of the tasks in flight, twice the CPUs, not one per run; all at once gave 1,000 for 1,000 runs)",
+        "sweep_memory_refs_peak", lambda v: v <= 4 * sweep_cores, in_flight=r.get("sweep_memory_in_flight"))
     return t
 
 
@@ -159,6 +172,11 @@ TABLE = [
     ("research: sweep on all cores", "research_sweep_all_cores_s", "s"),
     ("research: run in a warm worker", "research_warm_run_s", "s"),
     ("research: the same run, cold process", "research_cold_run_s", "s"),
+    ("sweep memory: runs", "sweep_memory_runs", "runs"),
+    ("sweep memory: driver RSS, first quarter", "sweep_memory_driver_first_quarter_mb", "MB"),
+    ("sweep memory: driver RSS, last quarter", "sweep_memory_driver_last_quarter_mb", "MB"),
+    ("sweep memory: object store, peak", "sweep_memory_store_peak_mb", "MB"),
+    ("sweep memory: Ray workers' RSS, last quarter", "sweep_memory_workers_last_quarter_mb", "MB"),
 ]
 
 

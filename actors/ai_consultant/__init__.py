@@ -1,5 +1,5 @@
-"""The AI consultant: model price advice (DeepSeek via OpenRouter), cached, timed out, broken when
-unreachable, with the rule-based advisor (the default strategy) answering whenever the model does not.
+"""The AI consultant: the strategy's advice (actors/strategy/) and the model's (DeepSeek via OpenRouter),
+cached, timed out, broken when unreachable; `[ai] role` says which decides and which confirms.
 
     actor.py       AIConsultantActor: requests, cache, single flight, deadlines, breaker, stats
     calls.py       the loop-thread side: model calls and timers that only tell the actor
@@ -9,18 +9,17 @@ unreachable, with the rule-based advisor (the default strategy) answering whenev
     prompt.py      the two chat messages sent
     reply.py       a reply's json, read defensively
     rules.py       what an answer may become: validation against state, band, tick, break-even
-    rule_based.py  the rule-based advisor
+    confirm.py     role "confirm": the model's verdict on the strategy's proposals
     cache.py       the advice cache and the single-flight table
     tally.py       counters, spend and latencies for GetStats and the spend cap
 """
 
 from typing import TYPE_CHECKING, Any
 
-from actors.ai_consultant.actor import AIConsultantActor
 from actors.ai_consultant.client import ChatClient, ChatError, ClientFactory, Completion, Usage, Verdict
-from actors.ai_consultant.rule_based import rule_based_advice
 
 if TYPE_CHECKING:
+    from actors.ai_consultant.actor import AIConsultantActor
     from actors.ai_consultant.openrouter import OpenRouterClient
 
 __all__ = [
@@ -32,12 +31,16 @@ __all__ = [
     "OpenRouterClient",
     "Usage",
     "Verdict",
-    "rule_based_advice",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """`OpenRouterClient` loads on first use: it brings aiohttp, which an offline run never needs."""
+    """`OpenRouterClient` loads on first use: it brings aiohttp, which an offline run never needs; the
+    actor too, so that the strategy host can use this package's validation without importing it."""
+    if name == "AIConsultantActor":
+        from actors.ai_consultant.actor import AIConsultantActor
+
+        return AIConsultantActor
     if name == "OpenRouterClient":
         from actors.ai_consultant.openrouter import OpenRouterClient
 

@@ -33,6 +33,7 @@ from loguru import logger
 from actors._lib.aio import LoopThread
 from actors._lib.backoff import Backoff
 from actors._lib.secrets import Secret, redact
+from actors.ai_consultant import confirm
 from actors.ai_consultant.breaker import OPEN, Breaker
 from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, Waiter, cache_key, readdressed
 from actors.ai_consultant.calls import (
@@ -47,12 +48,22 @@ from actors.ai_consultant.calls import (
 from actors.ai_consultant.client import ChatClient, ClientFactory, Messages, Usage, Verdict, unknown_models
 from actors.ai_consultant.prompt import build_messages
 from actors.ai_consultant.recording import Recording
-from actors.ai_consultant.reply import ReplyError, parse_reply
-from actors.ai_consultant.rule_based import rule_based_advice
+from actors.ai_consultant.reply import AdviceRejected, ReplyError, parse_reply
 from actors.ai_consultant.rules import ReplyMeta, advice_from_fields, hold_advice, recheck
 from actors.ai_consultant.tally import StatValue, Tally
-from actors.messages import Advice, AdviceRequest, AdviceSource, Clock, GetStats, Stats
-from actors.settings import Settings
+from actors.messages import (
+    Advice,
+    AdviceAction,
+    AdviceRequest,
+    AdviceSource,
+    CandlesClosed,
+    Clock,
+    GetStats,
+    Stats,
+)
+from actors.settings import Settings, deprecations
+from actors.strategy.host import StrategyHost
+from actors.strategy.loader import Loaded, load
 
 LOOP_NAME = "ai-consultant-io"
 MAX_IN_FLIGHT = 4  # distinct situations asked at once; more get the rule-based advice ("model busy")
@@ -76,20 +87,26 @@ def _openrouter() -> ClientFactory:
 
 
 class AIConsultantActor(pykka.ThreadingActor):
-    """Price advice from a model (DeepSeek via OpenRouter), cached, single-flighted, timed out, broken.
+    """Advice from the strategy and the model (DeepSeek via OpenRouter): cached, single-flighted, timed out.
 
-    Handles `AdviceRequest` (told; the answer goes to `request.reply_to`) and
-    `GetStats` (asked; returns `Stats(source="ai", ...)`). With `api_key=None`
-    it never touches the network and every answer is the rule-based one.
+    Handles `AdviceRequest` (told; the answer goes to `request.reply_to`),
+    `CandlesClosed` (told by the market data: the strategy's bars) and `GetStats`
+    (asked; returns `Stats(source="ai", ...)`). `[ai] role` says who decides:
+    advisor (the model, the strategy when the model fails), confirm (the
+    strategy, the model confirming its proposals) or off (the strategy alone).
+    With `api_key=None` it never touches the network: the strategy decides.
     """
 
     def __init__(
         self, settings: Settings, api_key: Secret | None, clock: Clock | None = None,
-        client_factory: ClientFactory | None = None,
+        client_factory: ClientFactory | None = None, strategy: Loaded | None = None,
     ) -> None:
         super().__init__()
         self._ai = settings.ai
-        self._key = api_key if api_key else None
+        self._role = settings.ai.role
+        self._host = StrategyHost(strategy or load(settings), settings.ai, settings.strategy.timeout_ms)
+        self._deprecated = deprecations(settings)
+        self._key = api_key if api_key and self._role != "off" else None
         self._clock: Clock = clock or _wall_ms
         self._client_factory = client_factory
         self._cache = AdviceCache(self._ai.cache_size, self._ai.cache_ttl_s * 1000)
@@ -98,7 +115,10 @@ class AIConsultantActor(pykka.ThreadingActor):
         self._next_ticket = 0
         self._models: tuple[str, ...] = (self._ai.model, *self._ai.fallback_models)
         self._rec = Recording(self._ai)  # [ai] mode: live, record or replay (recording.py)
-        self._model_off: str | None = None if self._key or self._rec.replaying else "no OpenRouter API key"
+        self._alone = self._role == "off" or not (self._key or self._rec.replaying)  # the strategy decides alone
+        self._model_off: str | None = None if not self._alone else (
+            "ai.role = off" if self._role == "off" else "no OpenRouter API key")
+        self._proposals: dict[str, Advice] = {}  # confirm: the strategy's proposal, by request id, while asked
         self._failures_in_row = 0
         self._cooldown_until_ms = 0
         cooldown = Backoff(initial=self._ai.breaker_cooldown_s, cap=self._ai.breaker_cooldown_cap_s, jitter=(1, 1))
@@ -110,11 +130,16 @@ class AIConsultantActor(pykka.ThreadingActor):
     # -- lifecycle (actor thread) --
 
     def on_start(self) -> None:
+        for line in self._deprecated:
+            logger.warning("settings: {}", line)
+        if self._alone:
+            logger.info("AI consultant: the strategy {} decides alone ({})", self._host.label, self._model_off)
+            return
         self._rec.open(self._key is not None)
         self._client = self._rec.client()  # the advice store stands in for the provider when replaying
         if self._client is None:
             if self._key is None:
-                logger.info("AI consultant: no OpenRouter API key, the rule-based fallback advises (offline)")
+                logger.info("AI consultant: no OpenRouter API key, the strategy {} decides", self._host.label)
                 return
             self._client = (self._client_factory or _openrouter())(self._ai, self._key)
         self._io = LoopThread(LOOP_NAME)
@@ -140,7 +165,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         """Every requester still waiting gets its one answer before the actor goes."""
         waiting, self._waiting = list(self._waiting.values()), {}
         for waiter in waiting:
-            self._answer(waiter.request, rule_based_advice(waiter.request, self._ai, why))
+            self._answer(waiter.request, self._no_answer(waiter.request, why))
 
     def _shutdown_io(self) -> None:
         io, self._io = self._io, None
@@ -157,6 +182,8 @@ class AIConsultantActor(pykka.ThreadingActor):
 
     def on_receive(self, message: Any) -> Any:
         match message:
+            case CandlesClosed():
+                self._on_candles(message)
             case AdviceRequest():
                 self._on_request_guarded(message)
             case CallDone():
@@ -193,8 +220,11 @@ class AIConsultantActor(pykka.ThreadingActor):
         if req.reply_to is None:
             logger.warning("AI consultant: AdviceRequest {} has no reply_to; ignored", req.request_id)
             return
-        if req.snapshot.stale:  # no price is safe on old data, and a model call on it is money wasted
-            self._answer(req, rule_based_advice(req, self._ai, "stale snapshot"))
+        if self._alone or req.snapshot.stale:  # no model, or old data: no call is worth its money
+            self._answer(req, self._host.advise(req, AdviceSource.STRATEGY))
+            return
+        if self._role == "confirm":
+            self._confirm(req)
             return
         key = cache_key(req)
         cached = self._cache.get(key, req.ts_ms)
@@ -209,11 +239,15 @@ class AIConsultantActor(pykka.ThreadingActor):
         if flight is None:
             why = self._why_no_model(req)
             if why is None:
-                messages = build_messages(req, self._ai)  # may raise: before the breaker lets a probe out
+                messages = build_messages(req, self._ai, self._host.facts())  # may raise: before the breaker
                 why = self._rec.miss(messages, req) or self._why_breaker_holds()
             if why is not None:
-                self._answer(req, rule_based_advice(req, self._ai, why))
+                self._answer(req, self._no_answer(req, why))
                 return
+        self._wait(req, key, flight, messages)
+
+    def _wait(self, req: AdviceRequest, key: CacheKey, flight: Flight | None, messages: Messages | None) -> None:
+        """Join `flight`, or start one with `messages`; the requester's deadline starts now."""
         self._next_ticket += 1
         ticket = self._next_ticket
         if flight is None:
@@ -275,7 +309,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         if self._rec.late(msg.flight_id) and not late:  # replaying an answer that missed its leader's deadline
             self._tally.timeouts += 1
             waiters = [w for w in waiters if w.request is not flight.leader]
-            self._answer(flight.leader, rule_based_advice(flight.leader, self._ai, "timeout (as recorded)"))
+            self._answer(flight.leader, self._no_answer(flight.leader, "timeout (as recorded)"))
         try:
             fields = parse_reply(c.text)
         except ReplyError as e:
@@ -283,11 +317,15 @@ class AIConsultantActor(pykka.ThreadingActor):
             self._rec.answered(msg.flight_id, c, None, e.reason, late)
             self._pause(flight, f"unusable reply: {e.reason}; it began {redact(c.text[:120])!r}")
             for w in waiters:
-                self._answer(w.request, rule_based_advice(w.request, self._ai, f"invalid reply: {e.reason}",
-                                                        rejected_reason=e.reason))
+                self._answer(w.request, self._no_answer(w.request, f"invalid reply: {e.reason}", e.reason))
             return
         self._failures_in_row, self._cooldown_until_ms = 0, 0
         meta = ReplyMeta(c.model, c.latency_ms, c.usage.cost, c.usage.prompt_tokens, c.usage.completion_tokens)
+        if self._role == "confirm":
+            self._rec.answered(msg.flight_id, c, None, None, late)
+            for w in waiters:
+                self._answer(w.request, self._judged(w.request, fields, meta))
+            return
         leader = advice_from_fields(fields, flight.leader, self._ai, meta)
         self._rec.answered(msg.flight_id, c, leader, None, late)
         self._cache.put(flight.key, leader, flight.leader.ts_ms)
@@ -325,7 +363,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         rejected = e.reason if e.kind == "reply" else None
         why = {"timeout": "timeout", "reply": "invalid reply"}.get(e.kind, "model call failed")
         for w in self._take_waiters(flight):
-            self._answer(w.request, rule_based_advice(w.request, self._ai, f"{why}: {e.reason}", rejected_reason=rejected))
+            self._answer(w.request, self._no_answer(w.request, f"{why}: {e.reason}", rejected))
 
     def _pause(self, flight: Flight, reason: str, *, quiet: bool = False) -> None:
         """No model calls for a while (market time, doubling): a failing model must not slow every request."""
@@ -365,7 +403,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             flight.tickets.remove(msg.ticket)
         self._tally.timeouts += 1
         why = f"timeout: no model answer within {self._ai.timeout_s} s"
-        self._answer(waiter.request, rule_based_advice(waiter.request, self._ai, why))
+        self._answer(waiter.request, self._no_answer(waiter.request, why))
 
     def _on_models_checked(self, msg: ModelsChecked) -> None:
         if msg.known is None:
@@ -389,6 +427,50 @@ class AIConsultantActor(pykka.ThreadingActor):
         if self._model_off is None:
             self._model_off = reason
             logger.error("AI model calls are off for this run: {}", reason)
+
+    # -- the strategy, and the model as its second opinion --
+
+    def _no_answer(self, req: AdviceRequest, why: str, rejected: str | None = None) -> Advice:
+        """The model did not answer `req` usefully: the strategy's advice (a FALLBACK), or in confirm
+        mode what `confirm_default` makes of the proposal it was asked about."""
+        proposal = self._proposals.pop(req.request_id, None)
+        if proposal is not None:
+            self._tally.confirm_defaults += 1
+            return confirm.by_default(req, proposal, self._ai, why)
+        return self._host.advise(req, AdviceSource.FALLBACK, why, rejected)
+
+    def _confirm(self, req: AdviceRequest) -> None:
+        """Confirm role: the strategy decides; only an entry or an exit it proposes asks the model."""
+        proposal = self._host.advise(req, AdviceSource.STRATEGY)
+        if proposal.action is AdviceAction.HOLD:
+            self._answer(req, proposal)
+            return
+        self._tally.proposals += 1
+        self._proposals[req.request_id] = proposal
+        messages = confirm.build_confirm_messages(req, proposal, self._ai, self._host.facts())
+        why = self._why_no_model(req) or self._rec.miss(messages, req) or self._why_breaker_holds()
+        if why is not None:
+            self._answer(req, self._no_answer(req, why))
+            return
+        key = (f"confirm:{req.request_id}", *cache_key(req)[1:])  # a proposal is asked once, never cached
+        self._wait(req, key, None, messages)
+
+    def _judged(self, req: AdviceRequest, fields: dict[str, Any], meta: ReplyMeta) -> Advice:
+        proposal = self._proposals.pop(req.request_id, None)
+        if proposal is None:
+            return self._host.advise(req, AdviceSource.FALLBACK, "the proposal was already answered")
+        try:
+            kind, advice = confirm.verdict(fields, req, proposal, self._ai, meta)
+        except (AdviceRejected, ArithmeticError, ValueError) as exc:
+            self._tally.rejected += 1
+            self._proposals[req.request_id] = proposal
+            return self._no_answer(req, f"unusable verdict: {exc}", str(exc))
+        setattr(self._tally, kind, getattr(self._tally, kind) + 1)
+        logger.info("AI consultant: the model {} the {} proposal of {}", kind, proposal.action.value, self._host.label)
+        return advice
+
+    def _on_candles(self, msg: CandlesClosed) -> None:
+        self._host.add_candles(msg.candles, msg.interval_ms)
 
     # -- bookkeeping --
 
@@ -416,5 +498,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             ("model_off", self._model_off),
             *self._breaker.values(),
             *self._rec.values(),
+            ("role", self._role),
+            *self._host.stats.values(self._host.label),
         )
         return Stats(source="ai", values=values)

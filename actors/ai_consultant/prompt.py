@@ -65,6 +65,8 @@ def _dump(obj: Any) -> str:
         return "null"
     if isinstance(obj, _Raw):
         return str(obj)
+    if isinstance(obj, Decimal):
+        return str(_num(obj))
     if isinstance(obj, bool):
         return "true" if obj else "false"
     if isinstance(obj, int):
@@ -78,7 +80,7 @@ def _dump(obj: Any) -> str:
     raise TypeError(f"cannot write {type(obj).__name__} into the prompt")
 
 
-def market_facts(request: AdviceRequest, ai: AISettings) -> dict[str, Any]:
+def market_facts(request: AdviceRequest, ai: AISettings, strategy: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the model is told, as a json-ready dict (see the module doc for what is left out)."""
     snap, f = request.snapshot, request.filters
     band = snap.mid * ai.price_band_pct
@@ -86,7 +88,7 @@ def market_facts(request: AdviceRequest, ai: AISettings) -> dict[str, Any]:
         [_num(c.open), _num(c.high), _num(c.low), _num(c.close), _num(c.volume)]
         for c in snap.candles[-CANDLES_SENT:]
     ]
-    return {
+    facts: dict[str, Any] = {
         "symbol": request.symbol,
         "state": request.state.value,
         "allowed_actions": _ALLOWED[request.state],
@@ -115,11 +117,16 @@ def market_facts(request: AdviceRequest, ai: AISettings) -> dict[str, Any]:
         "min_sell_price": _num(request.min_sell_price),
         "quote_per_trade": _num(request.quote_per_trade),
         "price_band": [_num(snap.mid - band), _num(snap.mid + band)],
+        **({"strategy": strategy} if strategy else {}),  # the strategy's own indicators, when it publishes them
     }
+    if request.maker_rate != request.taker_rate:  # only then: a recorded prompt with one rate stays the same
+        facts["maker_fee"] = _num(request.maker_rate)  # a resting limit (a bid under the ask, an offer over the bid)
+        facts["taker_fee"] = _num(request.taker_rate)  # an order that crosses the book when placed
+    return facts
 
 
-def build_messages(request: AdviceRequest, ai: AISettings) -> list[dict[str, str]]:
+def build_messages(request: AdviceRequest, ai: AISettings, strategy: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """System rules plus one user message holding the facts as json."""
-    facts = _dump(market_facts(request, ai))
+    facts = _dump(market_facts(request, ai, strategy))
     user = f"Market snapshot and position (json). Reply with the json advice object.\n{facts}"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

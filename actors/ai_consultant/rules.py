@@ -82,6 +82,46 @@ def check_price(action: AdviceAction, price: Decimal, request: AdviceRequest, ai
             raise AdviceRejected(f"sell price {fmt(price)} is below min_sell_price {fmt(floor)} (break-even + min profit)")
 
 
+SELL_BAND_FACTOR = Decimal(2)  # a strategy's resting sell may sit up to twice the mid (a take-profit), no further
+
+
+def check_strategy_price(action: AdviceAction, price: Decimal, request: AdviceRequest, ai: AISettings) -> None:
+    """Raise AdviceRejected unless a strategy's `price` is on the grid and safe for `action`.
+
+    The band differs from a model's: a strategy's limits rest. A buy may sit below the
+    market (down to the band under mid), never above the ask; a sell may rest above it (a
+    take-profit, up to SELL_BAND_FACTOR times mid), never under the break-even floor.
+    """
+    want = _ACTION_FOR_STATE.get(request.state)
+    if action is not want:
+        raise AdviceRejected(f"{action.value} does not fit state {request.state.value}")
+    snap, f = request.snapshot, request.filters
+    mid = snap.mid
+    if not (mid.is_finite() and mid > 0):
+        raise AdviceRejected("the snapshot has no usable mid price")
+    if not price.is_finite() or price <= 0:
+        raise AdviceRejected(f"price {price} is not positive")
+    if price % f.tick_size != 0:
+        raise AdviceRejected(f"price {fmt(price)} is not on the tick grid {fmt(f.tick_size)} "
+                             f"(ctx.buy_price(x) / ctx.sell_price(x) round to it)")
+    if (f.min_price and price < f.min_price) or (f.max_price and price > f.max_price):
+        raise AdviceRejected(f"price {fmt(price)} is outside the exchange price filter")
+    if action is AdviceAction.BUY:
+        if price > snap.ask:
+            raise AdviceRejected(f"buy price {fmt(price)} is above the best ask {fmt(snap.ask)}")
+        if price < mid * (1 - ai.price_band_pct):
+            raise AdviceRejected(f"buy price {fmt(price)} is more than {fmt(ai.price_band_pct * 100)}% under "
+                                 f"mid {fmt(mid)} (ai.price_band_pct)")
+        return
+    floor = _sell_floor(request)
+    if floor is None:
+        raise AdviceRejected("no break-even price known, so no sell price is safe")
+    if price < floor:
+        raise AdviceRejected(f"sell price {fmt(price)} is below min_sell_price {fmt(floor)} (break-even + min profit)")
+    if price > mid * SELL_BAND_FACTOR:
+        raise AdviceRejected(f"sell price {fmt(price)} is more than {fmt(SELL_BAND_FACTOR)} times mid {fmt(mid)}")
+
+
 def apply_rules(p: Proposal, request: AdviceRequest, ai: AISettings) -> tuple[Decimal, tuple[Decimal, Decimal]]:
     """Round to the tick (a buy down, a sell up), then check; the range is rounded outward."""
     assert p.base_price is not None and p.price_range is not None

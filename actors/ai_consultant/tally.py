@@ -27,7 +27,13 @@ class Tally:
     model_answers: int = 0
     cache_hits: int = 0
     shared: int = 0  # requests that joined a call already in flight
-    fallbacks: int = 0  # answered by the rule-based advisor
+    fallbacks: int = 0  # answered by the strategy because the model failed (timeout, bad reply, cap, breaker)
+    strategy_answers: int = 0  # answered by the strategy in its own right (no model, or role confirm/off)
+    proposals: int = 0  # confirm: entries and exits the strategy proposed (each asks the model once)
+    confirmed: int = 0
+    adjusted: int = 0
+    vetoed: int = 0
+    confirm_defaults: int = 0  # confirm: no usable answer, [ai] confirm_default applied
     rejected: int = 0
     errors: int = 0
     timeouts: int = 0
@@ -44,6 +50,8 @@ class Tally:
             self.model_answers += 1
         elif source is AdviceSource.CACHE:
             self.cache_hits += 1
+        elif source is AdviceSource.STRATEGY:
+            self.strategy_answers += 1
         else:
             self.fallbacks += 1
 
@@ -70,6 +78,7 @@ class Tally:
             ("model_calls", self.model_calls),
             ("cache_hits", self.cache_hits),
             ("fallbacks", self.fallbacks),
+            ("strategy_answers", self.strategy_answers),
             ("errors", self.errors),
             ("cost", self.cost),
             ("prompt_tokens", self.prompt_tokens),
@@ -83,4 +92,9 @@ class Tally:
             ("timeouts", self.timeouts),
             ("late_replies", self.late_replies),
             ("http_attempts", self.http_attempts),
+            ("proposals", self.proposals),
+            ("confirmed", self.confirmed),
+            ("adjusted", self.adjusted),
+            ("vetoed", self.vetoed),
+            ("confirm_defaults", self.confirm_defaults),
         )

@@ -1,15 +1,18 @@
-"""`bootstrap.py compare`: the same data with each recorded model and with the rule-based advisor, run by run.
+"""`bootstrap.py compare`: the same data with the strategy alone and with each recorded model, run by run.
 
-    python bootstrap.py compare PATH... [--store FILE] [--model ID]... [--match exact|nearest] [--config FILE]
-                                        [--report-dir DIR]
+    python bootstrap.py compare PATH... [--store FILE] [--model ID]... [--role advisor|confirm]...
+                                        [--match exact|nearest] [--config FILE] [--report-dir DIR]
 
 PATH is a Binance public-data file or folder (replayed), or `synthetic` (the
 config's synthetic market). For every PATH, one run per arm:
 
-- `rule_based`: no model at all (`[ai] mode = "live"` and no key);
-- one per model in the store (or each `--model`): `[ai] mode = "replay"`, so
-  the model's recorded answers decide, nothing is paid and no key is needed;
-  a prompt the store lacks is a counted miss answered by the rule-based advisor.
+- `strategy`: the configured `[strategy]` alone, no model at all (`[ai] role = "off"`);
+- per model in the store (or each `--model`) and per `--role` (default both):
+  `MODEL advisor` (the model prices every decision, the strategy answers for
+  it when it fails) and `MODEL confirm` (the strategy decides, the model
+  confirms, adjusts or vetoes its proposals), with `[ai] mode = "replay"`: the
+  model's recorded answers decide, nothing is paid and no key is needed. A
+  prompt the store lacks is a counted miss (record each role to replay it).
 
 Each run is `bootstrap.py run` in a subprocess (its own report folder under
 `--report-dir`), so a run cannot disturb the next; the table compares their
@@ -32,7 +35,8 @@ from actors.ai_consultant.store import AdviceStore, StoreError
 from actors.market_data.replay_check import file_symbol, split_symbol
 
 ROOT = Path(__file__).resolve().parents[2]
-RULE_BASED = "rule_based"
+RULE_BASED = "strategy"  # the arm without a model
+ROLES = ("advisor", "confirm")
 KEYS_OUT = ("OPENROUTER_API_KEY", "BINANCE_API_KEY", "BINANCE_API_SECRET")
 
 
@@ -41,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="replay data (file or folder), or `synthetic`")
     p.add_argument("--store", help="the advice store (default: [ai] store_path of the config)")
     p.add_argument("--model", action="append", help="a recorded model to replay (default: every model in the store)")
+    p.add_argument("--role", action="append", choices=ROLES, help="the model's [ai] role in its arms (default: both)")
     p.add_argument("--match", choices=("exact", "nearest"), help="[ai] replay_match for the model runs "
                    "(nearest: replay a recorded live session on archive data)")
     p.add_argument("--config", help="settings laid under every run (default: settings.toml beside bootstrap.py)")
@@ -58,25 +63,31 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v))
 
 
-def to_toml(d: dict[str, Any]) -> str:
-    """Flat settings (top-level keys and one level of tables) as TOML."""
+def to_toml(d: dict[str, Any], prefix: str = "") -> str:
+    """Settings as TOML: keys first, then each table (and nested ones, such as [strategy.params])."""
     lines = [f"{k} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict)]
     for sec, vals in d.items():
         if isinstance(vals, dict):
-            lines += [f"[{sec}]", *(f"{k} = {_toml_value(v)}" for k, v in vals.items())]
-    return "\n".join(lines) + "\n"
+            lines += [f"[{prefix}{sec}]", to_toml(vals, f"{prefix}{sec}.").rstrip("\n")]
+    return "\n".join(line for line in lines if line) + "\n"
 
 
 def arm_config(base: dict[str, Any], path: str, arm: str, store: str, match: str | None = None) -> dict[str, Any]:
-    """The base settings with this run's market and advisor."""
+    """The base settings with this run's market and advisor (`arm`: "strategy" or "MODEL ROLE")."""
     cfg = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     ai = cfg.setdefault("ai", {})
     if arm == RULE_BASED:
-        ai["mode"] = "live"
+        ai.update(mode="live", role="off")
     else:
-        ai.update(mode="replay", store_path=store, model=arm)
+        model, _, role = arm.partition(" ")
+        ai.update(mode="replay", store_path=store, model=model, role=role or "advisor")
         if match:
             ai["replay_match"] = match
+    strategy = cfg.get("strategy")
+    if isinstance(strategy, dict):
+        file, sep, cls = str(strategy.get("name", "")).partition(":")
+        if sep and file.endswith(".py"):  # each run starts in its own folder: the file's full path
+            cfg["strategy"] = {**strategy, "name": f"{Path(file).resolve()}:{cls}"}
     if path != "synthetic":
         cfg.setdefault("market", {}).update(source="replay", replay_path=str(Path(path).resolve()))
         symbol = file_symbol(str(path)) or file_symbol(next((p.name for p in Path(path).glob("*")), "")
@@ -92,13 +103,15 @@ def arm_config(base: dict[str, Any], path: str, arm: str, store: str, match: str
 def _row(path: str, arm: str, s: dict[str, Any]) -> dict[str, Any]:
     a = s.get("attribution") or {}
     cal = a.get("calibration") or {}
-    own = cal.get("model" if arm != RULE_BASED else "rule_based") or {}
+    own = cal.get("model" if arm != RULE_BASED else "strategy") or {}
+    ai = s.get("ai") or {}
     return {"path": path, "arm": arm, "closed": s.get("closed_trades", 0), "realized_pnl": s.get("realized_pnl"),
             "total_pnl": s.get("total_pnl"), "win_rate": s.get("win_rate"),
             "max_drawdown": (s.get("max_drawdown") or {}).get("quote"), "fees": s.get("fees_paid"),
             "ai_cost": a.get("ai_cost", "0"), "net_after_ai_cost": a.get("net_pnl_after_ai_cost"),
             "replay_misses": a.get("replay_misses", 0), "replay_nearest": a.get("replay_nearest", 0),
-            "model_answers": (s.get("ai") or {}).get("model_answers", 0),
+            "model_answers": ai.get("model_answers", 0), "model_calls": ai.get("model_calls", 0),
+            "proposals": ai.get("proposals", 0), "vetoed": ai.get("vetoed", 0),
             "brier": own.get("brier"), "trades": [(t["entry_price"], t["exit_price"], t["quantity"], t["pnl"])
                                                   for t in s.get("trades", [])]}
 
@@ -134,12 +147,13 @@ def _models(store: str) -> list[str]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ["path", "arm", "closed", "realized", "total P&L", "win", "max DD", "AI cost", "net", "misses", "nearest", "Brier"]
-    body = [[Path(r["path"]).name, r["arm"], *(["-"] * 9), r["error"]] if "error" in r else
+    head = ["path", "arm", "closed", "realized", "total P&L", "win", "max DD", "model calls", "vetoed", "AI cost",
+            "net", "misses", "nearest", "Brier"]
+    body = [[Path(r["path"]).name, r["arm"], *(["-"] * 11), r["error"]] if "error" in r else
             [Path(r["path"]).name, r["arm"], str(r["closed"]), str(r["realized_pnl"]), str(r["total_pnl"]),
              f"{Decimal(r['win_rate']) * 100:.1f}%" if r["win_rate"] else "-", str(r["max_drawdown"]),
-             str(r["ai_cost"]), str(r["net_after_ai_cost"]), str(r["replay_misses"]), str(r["replay_nearest"]),
-             str(r["brier"] or "-")]
+             str(r["model_calls"]), str(r["vetoed"]), str(r["ai_cost"]), str(r["net_after_ai_cost"]),
+             str(r["replay_misses"]), str(r["replay_nearest"]), str(r["brier"] or "-")]
             for r in rows]
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=False)).rstrip() for line in [head, *body]]
@@ -167,7 +181,7 @@ def main(argv: list[str]) -> int:
     out_dir = Path(args.report_dir)
     rows: list[dict[str, Any]] = []
     for i, path in enumerate(args.paths, start=1):
-        for arm in (RULE_BASED, *models):
+        for arm in (RULE_BASED, *(f"{m} {role}" for m in models for role in (args.role or ROLES))):
             print(f"[{i}/{len(args.paths)}] {path}: {arm} ...", flush=True)
             got = run_arm(arm_config(base, path, arm, store, args.match), out_dir / f"{i:02d}-{Path(path).stem}" / arm.replace("/", "_"))
             rows.append({"path": path, "arm": arm, "error": got} if isinstance(got, str) else _row(path, arm, got))

@@ -6,7 +6,11 @@ start and every `exchange_info_refresh_s`. While the symbol is not TRADING
 after an order meets "Market is closed.", so the reopening is seen (and
 `FiltersUpdated` told) within a minute instead of within the hour. The
 balances are read at start, after a reconnect, and shortly after fills; the
-stream's `outboundAccountPosition` updates them in between.
+stream's `outboundAccountPosition` updates them in between. The account's
+commission for the symbol is read after every periodic exchangeInfo read and
+told as `FeesUpdated` when it changes (the account's `commissionRates` stand
+in when the per-symbol endpoint refuses); one line says where it differs
+from the settings.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from loguru import logger
 
 from actors.binance import constants as c
 from actors.binance import parse
-from actors.binance.errors import why
+from actors.binance.errors import Refused, why
 from actors.binance.rest import BinanceRest
 from actors.binance.tasks import Tasks, noop
-from actors.messages import BalanceUpdated, FiltersUpdated, SymbolFilters
+from actors.domain.fees import FeeSchedule
+from actors.messages import BalanceUpdated, FeesUpdated, FiltersUpdated, SymbolFilters
 
 if TYPE_CHECKING:
     from actors.binance.config import BinanceTuning
@@ -48,6 +53,11 @@ class Account:
         self._info_loads = 0
         self._info_now = False  # a load outside the periodic one is in flight or waiting
         self.info_reads = 0
+        self.fees: FeesUpdated | None = None  # the account's commission, once read
+        self._settings_fees = FeeSchedule.from_settings(settings.trading)
+        self._account_fees: FeesUpdated | None = None  # commissionRates of the last account read
+        self._fees_refused = False  # the per-symbol endpoint said no: the account's rates stand in
+        self._fees_failing = False  # the last read failed (said once, not on every retry)
 
     # -- exchange rules ------------------------------------------------------------------
 
@@ -101,10 +111,53 @@ class Account:
         if not trading:
             self.load_info(WATCH, delay=self._tuning.closed_poll_s)
         if kind == PERIODIC:
+            self.load_fees()
             self.load_info(PERIODIC, delay=self._refresh_s)
             if self._info_loads > 0:
                 self._tasks.spawn(self._rest.sync_time, _ignore)  # re-sync the clock now and then too
             self._info_loads += 1
+
+    # -- the account's fees --------------------------------------------------------------
+
+    def load_fees(self, delay: float = 0.0) -> None:
+        self._tasks.spawn(lambda: self._rest.signed("GET", c.COMMISSION_PATH, {"symbol": self.symbol}),
+                          self._on_fees, None, delay)
+
+    def _on_fees(self, result: Any, error: BaseException | None, _ctx: Any) -> None:
+        if error is None:
+            try:
+                fees = parse.commission(result, self.symbol)
+            except (ValueError, ArithmeticError) as exc:
+                error = exc
+            else:
+                self._fees_failing = self._fees_refused = False
+                self._set_fees(fees, c.COMMISSION_PATH)
+                return
+        if not self._fees_failing:
+            logger.warning("the account's commission for {} could not be read ({}): {}", self.symbol, why(error),
+                           "the account's commissionRates stand in" if self._account_fees is not None
+                           else "break-even uses the settings' rates until it can")
+        self._fees_failing = True
+        if isinstance(error, (Refused, ValueError, ArithmeticError)):  # a definitive no (or nonsense): the
+            # account-wide rates stand in until the next periodic read
+            self._fees_refused = True
+            if self._account_fees is not None:
+                self._set_fees(self._account_fees, f"{c.ACCOUNT_PATH} commissionRates")
+        elif self.fees is None:
+            self.load_fees(delay=self._tuning.retry_s)
+
+    def _set_fees(self, fees: FeesUpdated, where: str) -> None:
+        old = self.fees
+        if old is not None and (old.maker, old.taker, old.bnb_discount) == (fees.maker, fees.taker, fees.bnb_discount):
+            return
+        self.fees = fees
+        mine, theirs = self._settings_fees, FeeSchedule.from_update(fees)
+        if not mine.same_rates(theirs):  # one line, when the rates are first read or change
+            logger.warning("fees: the account pays {} on {} ({}), the settings say {}: break-even and the "
+                           "report use the account's", theirs.describe(), self.symbol, where, mine.describe())
+        else:
+            logger.info("fees: the account pays {} on {}, as the settings say", theirs.describe(), self.symbol)
+        self._publish(fees, True)
 
     # -- balances ------------------------------------------------------------------------
 
@@ -121,6 +174,7 @@ class Account:
         if error is None:
             try:
                 balances = parse.account_balances(result, self.assets)
+                self._account_fees = parse.account_commission(result, self.symbol) or self._account_fees
             except ValueError as exc:
                 error = exc
         if error is not None:
@@ -129,6 +183,8 @@ class Account:
             return
         for b in balances:
             self.set_balance(b)
+        if self._fees_refused and self.fees is None and self._account_fees is not None:
+            self._set_fees(self._account_fees, f"{c.ACCOUNT_PATH} commissionRates")
         if self._account_again:
             self._account_again = False
             self.load()

@@ -11,11 +11,16 @@ from actors.messages import OrderStatus
 REST_URL = "https://api.binance.com"
 WS_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
 STREAM_URL = "wss://stream.binance.com:9443"
+# Which network a host belongs to (preflight.network_refusal): a host that is neither is a proxy or a stand-in.
+MAINNET_HOST_SUFFIXES = ("binance.com", "data-api.binance.vision", "data-stream.binance.vision")
+TESTNET_HOST_SUFFIXES = ("testnet.binance.vision",)
 
 # -- REST paths ------------------------------------------------------------------------
 TIME_PATH = "/api/v3/time"
 EXCHANGE_INFO_PATH = "/api/v3/exchangeInfo"
 ACCOUNT_PATH = "/api/v3/account"
+COMMISSION_PATH = "/api/v3/account/commission"  # the account's rates for one symbol (weight 20)
+API_RESTRICTIONS_PATH = "/sapi/v1/account/apiRestrictions"  # the key's permissions (mainnet only: not on the testnet)
 ORDER_PATH = "/api/v3/order"
 OPEN_ORDERS_PATH = "/api/v3/openOrders"
 MY_TRADES_PATH = "/api/v3/myTrades"

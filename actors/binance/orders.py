@@ -50,6 +50,7 @@ from actors.domain.rules import FilterError, check_order, fmt
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
+    FeesUpdated,
     OrderOutcomeUnknown,
     OrderStatus,
     OrderUpdate,
@@ -115,6 +116,10 @@ class BinanceVenue(Reconciler):
 
     def current_balances(self) -> list[BalanceUpdated]:
         return self.account.current_balances()
+
+    @property
+    def fees(self) -> FeesUpdated | None:
+        return self.account.fees
 
     def _publish(self, msg: Any, count: bool) -> None:
         self._publish_fn(msg, count)

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from actors.binance import constants as c
-from actors.messages import ZERO, BalanceUpdated, OrderStatus, OrderUpdate, Side, SymbolFilters
+from actors.messages import ZERO, BalanceUpdated, FeesUpdated, OrderStatus, OrderUpdate, Side, SymbolFilters
 
 EXECUTION_REPORT = "executionReport"
 ACCOUNT_POSITION = "outboundAccountPosition"
@@ -283,3 +283,47 @@ def exchange_info(payload: dict[str, Any], symbol: str) -> SymbolFilters:
         if info.get("symbol") == symbol:
             return symbol_filters(info)
     raise KeyError(f"symbol {symbol} is not in exchangeInfo")
+
+
+# -- the account's commission --------------------------------------------------------------------
+
+def _side_rates(block: Any, what: str) -> tuple[Decimal, Decimal]:
+    """(maker, taker) of one commission block, each with the buyer or seller extra, whichever is higher."""
+    if block is None:
+        return ZERO, ZERO
+    block = _require_dict(block, what)
+    side = max(_dec(block, "buyer") or ZERO, _dec(block, "seller") or ZERO)
+    return (_dec(block, "maker") or ZERO) + side, (_dec(block, "taker") or ZERO) + side
+
+
+def commission(payload: Any, symbol: str, ts_ms: int = 0) -> FeesUpdated:
+    """`GET /api/v3/account/commission?symbol=` as the rates a fill pays (commission_faq.md).
+
+    Standard, tax and special commission add up; only the standard part is reduced when the
+    account pays fees in BNB (`discount.discount` is what is left of it: 0.75 = a quarter off).
+    """
+    d = _require_dict(payload, "commission")
+    if d.get("symbol") not in (None, symbol):
+        raise ParseError(f"commission is for {d.get('symbol')!r}, not {symbol}")
+    if not isinstance(d.get("standardCommission"), dict):
+        raise ParseError("commission has no 'standardCommission'")
+    std_maker, std_taker = _side_rates(d["standardCommission"], "standardCommission")
+    tax_maker, tax_taker = _side_rates(d.get("taxCommission"), "taxCommission")
+    sp_maker, sp_taker = _side_rates(d.get("specialCommission"), "specialCommission")
+    disc: dict[str, Any] = d["discount"] if isinstance(d.get("discount"), dict) else {}
+    left = Decimal(1)
+    if disc.get("enabledForAccount") is True and disc.get("enabledForSymbol") is True:
+        left = _dec(disc, "discount", required=True) or ZERO
+        if not ZERO < left <= 1:
+            raise ParseError(f"discount.discount must be in (0, 1], not {disc.get('discount')!r}")
+    return FeesUpdated(symbol=symbol, maker=std_maker * left + tax_maker + sp_maker,
+                       taker=std_taker * left + tax_taker + sp_taker, bnb_discount=1 - left, ts_ms=ts_ms)
+
+
+def account_commission(account: Any, symbol: str) -> FeesUpdated | None:
+    """`commissionRates` of `GET /api/v3/account` (the account's, not the symbol's; no BNB discount said), if present."""
+    rates = _require_dict(account, "account").get("commissionRates")
+    if not isinstance(rates, dict):
+        return None
+    maker, taker = _side_rates(rates, "commissionRates")
+    return FeesUpdated(symbol=symbol, maker=maker, taker=taker, ts_ms=_int(account.get("updateTime"), 0, "updateTime"))

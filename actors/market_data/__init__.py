@@ -1,7 +1,7 @@
 """Market data: one source (synthetic, replay, Binance live) cut into snapshots for subscribers.
 
 `MarketDataActor` routes to `LockstepDelivery` (backtests) or `LiveDelivery`
-(live); `SnapshotCutter` cuts a finite source by market time; `FeedHealth`
+(live, which warms up from the venue's history first: `warmup.py`); `SnapshotCutter` cuts a finite source by market time; `FeedHealth`
 reads a live feed's state back from the actor's `Stats`. Names load on first
 use: `actors.binance.market_stream` imports `book.py` from here, so an eager
 import of the actor would be circular.

@@ -11,7 +11,9 @@ Protocol (actors/messages.py):
   previous one acknowledged. Nothing is dropped. At the end, `FeedFinished` goes
   to every subscriber. `speed` > 0 paces snapshots by market time on the loop's timer.
 - LIVE (source `binance`; `live_delivery.py`): conflated snapshots; `FeedStatusChanged`
-  tells subscribers when the feed goes stale or comes back, with the cause.
+  tells subscribers when the feed goes stale or comes back, with the cause. The first
+  snapshot waits for the warm start (`warmup.py`): the venue's history, read by
+  `actors/binance/klines.py` on the same loop.
 - `GetStats()` (ask) → `Stats(source="market", ...)`, including what is down and why.
 
 This actor only routes: the two delivery classes hold the logic, the stream
@@ -29,6 +31,7 @@ import pykka
 from loguru import logger
 
 from actors._lib.aio import LoopThread
+from actors.binance.klines import HistoryFailed, HistoryFetched, HistoryProgress, KlineHistory
 from actors.binance.market_stream import (
     BinanceStream,
     DepthFailed,
@@ -45,7 +48,18 @@ from actors.market_data.lockstep_delivery import LockstepDelivery
 from actors.market_data.replay import ReplaySource
 from actors.market_data.subscribers import Subscribers
 from actors.market_data.synthetic import SyntheticMarket
-from actors.messages import Clock, GetStats, SnapshotProcessed, StartFeed, Stats, Subscribe, Unsubscribe
+from actors.market_data.warmup import history_needed_ms
+from actors.messages import (
+    CandlesClosed,
+    Clock,
+    GetStats,
+    SnapshotProcessed,
+    StartFeed,
+    Stats,
+    Subscribe,
+    SubscribeCandles,
+    Unsubscribe,
+)
 from actors.settings import Settings
 
 IO_THREAD = "market-data-io"
@@ -74,6 +88,7 @@ class MarketDataActor(pykka.ThreadingActor):
         *,
         trade_cap: int = TRADE_CAP,
         stream_options: dict[str, Any] | None = None,
+        history_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -87,7 +102,10 @@ class MarketDataActor(pykka.ThreadingActor):
         self._trade_cap = trade_cap
         self._io: LoopThread | None = None
         self._stream: BinanceStream | None = None
+        self._history_options = dict(history_options or {})
+        self._history: KlineHistory | None = None
         self._subs = Subscribers()
+        self._candle_subs: list[Any] = []  # SubscribeCandles: the strategy's host
         features = Features(m.window_s, m.candles, m.trend_fast_s, m.trend_slow_s, m.regime_band)
         builder = SnapshotBuilder(settings.symbol, settings.exchange.tick_size, settings.exchange.step_size, features)
         self._builder = builder
@@ -108,7 +126,8 @@ class MarketDataActor(pykka.ThreadingActor):
         self._live: LiveDelivery | None = None
         if self.live:
             self._live = LiveDelivery(self._subs, builder, m, symbol=self.symbol, clock=self._clock,
-                                      request_depth=self._request_depth, schedule_tick=self._schedule_tick)
+                                      request_depth=self._request_depth, schedule_tick=self._schedule_tick,
+                                      request_history=self._request_history, history_ms=history_needed_ms(settings))
         else:
             self._lockstep = LockstepDelivery(self._subs, symbol=self.symbol, source=self.source, speed=m.speed,
                                               schedule_release=self._schedule_release if m.speed > 0 else None,
@@ -157,6 +176,12 @@ class MarketDataActor(pykka.ThreadingActor):
                 sub = self._subs.add(ref)
                 if sub is not None and lockstep is not None:
                     lockstep.on_subscribed(sub)
+            case SubscribeCandles(subscriber=ref):
+                if all(r.actor_urn != ref.actor_urn for r in self._candle_subs):
+                    self._candle_subs.append(ref)
+                    if self._builder.features.closed_out is None:
+                        self._builder.features.closed_out = []
+                    self._builder.on_candles = self._tell_candles
             case Unsubscribe(subscriber=ref):
                 pos = self._subs.remove(ref.actor_urn)
                 if pos is not None and lockstep is not None:
@@ -169,6 +194,8 @@ class MarketDataActor(pykka.ThreadingActor):
                 live.on_depth(message)
             case DepthFailed() if live is not None:
                 live.on_depth_failed(message)
+            case HistoryProgress() | HistoryFetched() | HistoryFailed() if live is not None:
+                live.on_history(message)
             case StreamConnected() if live is not None:
                 live.on_connected(message)
             case StreamDown() if live is not None:
@@ -176,6 +203,14 @@ class MarketDataActor(pykka.ThreadingActor):
             case _:
                 return super().on_receive(message)
         return None
+
+    def _tell_candles(self, msg: CandlesClosed) -> None:
+        for ref in list(self._candle_subs):
+            try:
+                ref.tell(msg)
+            except pykka.ActorDeadError:
+                logger.warning("market data: candle subscriber {} is gone; unsubscribed", ref.actor_urn)
+                self._candle_subs.remove(ref)
 
     def _tell_self(self, msg: Any) -> None:
         """From the loop thread: tell this actor, quietly if it is gone."""
@@ -187,6 +222,7 @@ class MarketDataActor(pykka.ThreadingActor):
             if not self._live.started:
                 self._live.start()
                 self._start_stream()
+                self._live.begin_warm_start()
             return
         assert self._lockstep is not None
         if self._lockstep.started:
@@ -221,15 +257,28 @@ class MarketDataActor(pykka.ThreadingActor):
         if self._stream is not None:
             self._stream.request_depth(conn, delay_s)
 
+    def _request_history(self, job: int, start_ms: int, end_ms: int) -> None:
+        if self._io is None or self._history is None:
+            return
+
+        def done(fut: Any) -> None:  # loop thread: a defect in the fetch still ends the job
+            if not fut.cancelled() and fut.exception() is not None:
+                self._tell_self(HistoryFailed(job, f"{fut.exception()!r}"[:300], refused=False))
+
+        self._io.submit(self._history.fetch(job, start_ms, end_ms), on_done=done)
+
     def _start_stream(self) -> None:
         assert self._io is not None
+        rest_url = self.market.rest_url or self.settings.exchange.rest_url
+        self._history = KlineHistory(rest_url=rest_url, symbol=self.symbol, sink=self._tell_self,
+                                     **self._history_options)
         opts: dict[str, Any] = {"silence_s": max(2.0 * self.market.stale_after_s, 1.0)}
         opts.update(self._stream_options)
         tick_s = opts.pop("tick_s", min(0.25, self.market.stale_after_s / 4))
         self._stream = BinanceStream(
             symbol=self.symbol,
             stream_url=self.market.stream_url,
-            rest_url=self.market.rest_url or self.settings.exchange.rest_url,
+            rest_url=rest_url,
             depth_limit=self.market.depth_limit,
             sink=self._tell_self,
             clock=self._clock,

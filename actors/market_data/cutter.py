@@ -155,6 +155,8 @@ class SnapshotCutter:
                 snap = self._emit(seq, ts_cut, quotes, keep=True)
                 assert snap is not None
                 return snap
+            if wanted.samplers:
+                wanted.passed(ts_cut, quotes[0], quotes[2])
             self.last_passed = self._emit(seq, ts_cut, quotes, keep=False)
             seq += 1
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import cast
 
 from actors.market_data.construct import fast_constructor, make_candle, make_snapshot, make_tick
 from actors.market_data.trend import Trend, q_vol, regime_of
-from actors.messages import Candle, MarketSnapshot, TradeTick
+from actors.messages import Candle, CandlesClosed, MarketSnapshot, TradeTick
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -60,6 +60,7 @@ class Features:
         self.window_s = window_s
         self.trend = Trend(trend_fast_s, trend_slow_s, regime_band)
         self._bar_feed = False  # kline bars fold their own closes into the trend
+        self._in_trend_ms = -1  # a candle (by open time) already in the trend: a warm start's last bar (warmup.py)
         self.max_candles = candles
         # closed one-second buckets: (sec, pq, q, buy_q, sell_q, buy_n, sell_n, r2)
         self._buckets: deque[tuple[int, Decimal, Decimal, Decimal, Decimal, int, int, float]] = deque()
@@ -92,6 +93,8 @@ class Features:
         self.last_sell_px: Decimal | None = None  # taker sell: traded at the bid
         self.last_was_buy = True
         self.trades = 0
+        # closed candles not yet told to the strategy (None: nobody asked), with their length in ms
+        self.closed_out: list[tuple[Candle, int]] | None = None
 
     # -- feeding ------------------------------------------------------------------------
 
@@ -144,9 +147,12 @@ class Features:
                 m = ts - ts % minute
                 if m != c_open:
                     if c_open >= 0:
-                        self._closed.append(make_candle(c_open, self._c_o, c_h, c_l, c_c, c_v))
-                        if not self._bar_feed:
+                        closed = make_candle(c_open, self._c_o, c_h, c_l, c_c, c_v)
+                        self._closed.append(closed)
+                        if not self._bar_feed and c_open != self._in_trend_ms:  # a warm start's last bar is in
                             self.trend.fold(c_open + minute, c_c)
+                            if self.closed_out is not None:
+                                self.closed_out.append((closed, minute))
                     c_open = m
                     self._c_o = c_h = c_l = p
                     c_v = ZERO
@@ -185,6 +191,7 @@ class Features:
         """A kline replay's one trade per bar (at its close, carrying the bar): the buckets see the
         close, the candles are the bars themselves (opened at the bar's open, or merged when
         several bars fall in one minute), so the AI sees real highs and lows."""
+        out = self.closed_out
         for k in range(start, end):
             b = trades[k].bar
             before = (self._c_open_ms, self._c_h, self._c_l, self._c_v)
@@ -193,7 +200,10 @@ class Features:
             self._bar_feed = False
             if b is None:
                 continue
-            self.trend.fold(trades[k].ts_ms, b.close)
+            ts = trades[k].ts_ms
+            self.trend.fold(ts, b.close)
+            if out is not None:  # a kline is closed when it is read: the bar is the candle
+                out.append((b, ts - b.open_ms + 1))
             if self._c_open_ms == before[0]:  # the same minute as the bar before
                 self._c_h, self._c_l, self._c_v = max(before[1], b.high), min(before[2], b.low), before[3] + b.volume
             else:
@@ -318,13 +328,31 @@ def derive_quotes(
 
 
 class SnapshotBuilder:
-    """Turns the current top of book and the features into `MarketSnapshot`s."""
+    """Turns the current top of book and the features into `MarketSnapshot`s.
+
+    Before it builds one, it hands the candles closed since the last one to `on_candles` (the
+    strategy's feed): whoever then gets the snapshot acts on a strategy that has seen them all.
+    """
 
     def __init__(self, symbol: str, tick_size: Decimal, step_size: Decimal, features: Features) -> None:
         self.symbol = symbol
         self.tick = tick_size
         self.step = step_size
         self.features = features
+        self.on_candles: Callable[[CandlesClosed], None] | None = None
+
+    def flush_candles(self) -> None:
+        """Tell `on_candles` every candle closed so far, in runs of one length each."""
+        out = self.features.closed_out
+        if not out or self.on_candles is None:
+            return
+        self.features.closed_out = []
+        start = 0
+        for i in range(1, len(out) + 1):
+            if i == len(out) or out[i][1] != out[start][1]:
+                self.on_candles(CandlesClosed(symbol=self.symbol, candles=tuple(c for c, _ in out[start:i]),
+                                              interval_ms=out[start][1]))
+                start = i
 
     def quantity(self, q: Decimal | None, fallback: Decimal | None) -> Decimal:
         x = q if q is not None else fallback
@@ -363,6 +391,8 @@ class SnapshotBuilder:
         window_end_ms: int | None = None,
     ) -> MarketSnapshot:
         f = self.features
+        if f.closed_out:
+            self.flush_candles()
         mid = (bid + ask) / TWO
         spread_bps = ((ask - bid) * BPS / mid).quantize(BPS_Q) if mid > 0 else ZERO
         total = bid_qty + ask_qty

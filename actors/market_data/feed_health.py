@@ -21,6 +21,10 @@ class FeedHealth:
     failed_attempts: int  # connection attempts failed in a row
     next_attempt_ms: int  # 0 = connected, or no attempt planned
     reconnects: int
+    warming: bool = False  # reading the venue's history: no snapshot, so no decision, until done (warmup.py)
+    warm_minutes: int = 0
+    warm_of: int = 0
+    warm_kind: str = ""  # "warm start" (at the start) or "backfill" (after an outage)
 
     @classmethod
     def from_stats(cls, values: Mapping[str, Any]) -> FeedHealth | None:
@@ -29,7 +33,17 @@ class FeedHealth:
             return None
         return cls(stale=bool(values.get("stale")), cause=str(values.get("stale_cause") or ""),
                    since_ms=int(values.get("stale_since_ms") or 0), failed_attempts=int(values.get("failed_attempts") or 0),
-                   next_attempt_ms=int(values.get("next_attempt_ms") or 0), reconnects=int(values.get("reconnects") or 0))
+                   next_attempt_ms=int(values.get("next_attempt_ms") or 0), reconnects=int(values.get("reconnects") or 0),
+                   warming=bool(values.get("warming")), warm_minutes=int(values.get("warm_minutes") or 0),
+                   warm_of=int(values.get("warm_of") or 0), warm_kind=str(values.get("warm_kind") or ""))
+
+    @property
+    def warming_text(self) -> str:
+        """"warming up: 12 of 242 minutes" while the history is read ("" once done)."""
+        if not self.warming:
+            return ""
+        after = " (the minutes missed while the feed was down)" if self.warm_kind == "backfill" else ""
+        return f"warming up: {self.warm_minutes} of {self.warm_of} minutes{after}"
 
     def down_for_s(self, now_ms: int) -> int | None:
         return max(0, now_ms - self.since_ms) // 1000 if self.stale and self.since_ms else None
@@ -51,6 +65,8 @@ class FeedHealth:
 
     def summary(self, now_ms: int) -> str:
         """One line, e.g. "feed down 12 s: connect failed: name not resolved: x; 3 attempts failed, next in 4.2 s"."""
+        if self.warming and (not self.stale or self.warm_kind == "backfill"):  # a backfill: the stream is back
+            return self.warming_text
         if not self.stale:
             return "feed live"
         down = self.down_for_s(now_ms)
@@ -60,4 +76,4 @@ class FeedHealth:
         nxt = self.next_in_s(now_ms)
         if nxt is not None:
             line += f", next in {nxt:.1f} s"
-        return line
+        return line + (f"; {self.warming_text}" if self.warming else "")

@@ -11,9 +11,13 @@ connection attempts failed in a row and when the next one is. Subscribers get
 a `FeedStatusChanged` only when the feed goes stale or comes back; the rest
 is in `counters()` (the actor's `Stats`).
 
+It warms up first (`warmup.py`, issue 26): with `request_history`, no
+snapshot goes out and no live trade is folded until the venue's history is,
+and after an outage that left whole minutes without data, the same again.
+
 A plain class: the actor routes the stream's messages here and gives it
-`request_depth` and `schedule_tick` (both tell-only, to the I/O loop); tests
-drive it without threads.
+`request_depth`, `request_history` and `schedule_tick` (tell-only, to the I/O
+loop); tests drive it without threads.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from loguru import logger
 
+from actors.binance.klines import HistoryFailed, HistoryFetched, HistoryProgress
 from actors.binance.market_stream import (
     BadFrame,
     BookTicker,
@@ -39,6 +44,7 @@ from actors.binance.market_stream import (
 from actors.market_data.book import Action, BookSync, DepthDiff
 from actors.market_data.features import RATIO_Q, SnapshotBuilder
 from actors.market_data.subscribers import MAX_HELD_TRADES, Subscriber, Subscribers
+from actors.market_data.warmup import WarmStart
 from actors.messages import Clock, FeedStatusChanged, MarketSnapshot, TradeTick
 from actors.settings import MarketSettings
 
@@ -56,6 +62,8 @@ class LiveDelivery:
         clock: Clock,
         request_depth: Callable[[int, float], None] = lambda _conn, _delay: None,
         schedule_tick: Callable[[float], None] | None = None,
+        request_history: Callable[[int, int, int], None] | None = None,
+        history_ms: int = 0,
     ) -> None:
         self.subs = subscribers
         self.builder = builder
@@ -66,6 +74,8 @@ class LiveDelivery:
         self._request_depth = request_depth
         self._schedule_tick = schedule_tick
         self.sync = BookSync()
+        self.warm = None if request_history is None else WarmStart(builder, market, needed_ms=history_ms,
+                                                                    request=request_history)
         self.started = False
         self.started_ms = clock()
         # the connection and its health
@@ -107,6 +117,15 @@ class LiveDelivery:
     def start(self) -> None:
         self.started = True
 
+    def begin_warm_start(self) -> None:
+        """Read the venue's history before the first snapshot (no-op without `request_history`)."""
+        if self.warm is not None:
+            self.warm.begin(self._clock())
+
+    @property
+    def warming(self) -> bool:
+        return self.warm is not None and self.warm.active
+
     # -- the connection ---------------------------------------------------------------------
 
     def on_connected(self, msg: StreamConnected) -> None:
@@ -141,6 +160,8 @@ class LiveDelivery:
         self.stale_reason = reason
         self.cause = cause if stale else ""
         self.since_ms = now
+        if stale and self.warm is not None:
+            self.warm.on_outage()
         if stale:
             logger.warning("market data: feed stale: {}", reason)
         else:
@@ -170,7 +191,10 @@ class LiveDelivery:
                     self.duplicates += 1
                     continue
                 self._last_trade_id = ev.trade_id
-                self.features.add_trades((ev,))
+                if self.warm is not None:
+                    self.warm.on_trade(ev)  # held while the history is read, dropped if it has it
+                else:
+                    self.features.add_trades((ev,))
                 if len(self._new_trades) == MAX_HELD_TRADES:
                     self.trades_dropped += 1
                 self._new_trades.append(ev)
@@ -206,7 +230,7 @@ class LiveDelivery:
             self.events += data
             self.last_data_ms = msg.recv_ms
             self._dirty = True
-            if self.stale and self.connected:
+            if self.stale and self.connected and not self.warming:  # live again once the gap is read
                 self._set_stale(False, "data flowing again", "", self._clock())
             self._maybe_snapshot(self._clock())
 
@@ -238,6 +262,28 @@ class LiveDelivery:
             delay = max(msg.retry_after_s, min(10.0, 0.2 * 2**self._depth_failures))
             self._fetch_depth(self.conn, delay)
 
+    # -- the history (warm start, backfill) ------------------------------------------------------
+
+    def on_history(self, msg: HistoryProgress | HistoryFetched | HistoryFailed) -> None:
+        w = self.warm
+        if w is None:
+            return
+        if isinstance(msg, HistoryProgress):
+            w.on_progress(msg.job, msg.got_minutes, msg.total_minutes)
+            return
+        if isinstance(msg, HistoryFetched):
+            done = w.on_history(msg.job, msg.rows)
+        else:
+            done = w.on_failed(msg.job, msg.reason, msg.refused)
+        if not done:
+            return
+        now = self._clock()
+        fresh = self.last_data_ms and now - self.last_data_ms < self.market.stale_after_s * 1000
+        if self.stale and self.connected and fresh:
+            self._set_stale(False, "data flowing again", "", now)
+        self._dirty = True
+        self._maybe_snapshot(now)
+
     # -- snapshots ------------------------------------------------------------------------------
 
     def _live_top(self) -> Top | None:
@@ -255,7 +301,7 @@ class LiveDelivery:
         return None
 
     def _maybe_snapshot(self, now: int) -> None:
-        if not self._dirty or not self.started:
+        if not self._dirty or not self.started or self.warming:
             return
         top = self._live_top()
         if top is None:
@@ -347,4 +393,4 @@ class LiveDelivery:
             "stale_cause": self.cause, "stale_since_ms": self.since_ms if self.stale else 0,
             "failed_attempts": self.failed_attempts, "next_attempt_ms": 0 if self.connected else self.next_attempt_ms,
             "last_error": self.last_error,
-        }
+        } | (self.warm.counters() if self.warm is not None else {})

@@ -26,8 +26,8 @@ from loguru import logger
 
 from actors.market_data.cutter import LazySnapshot, SnapshotCutter
 from actors.market_data.subscribers import Subscriber, Subscribers
-from actors.market_data.wake import Wanted
-from actors.messages import FeedFinished, WakeWhen
+from actors.market_data.wake import Wanted, note_mark
+from actors.messages import FeedFinished, MarksRecorded, WakeWhen
 
 
 class LockstepDelivery:
@@ -103,6 +103,10 @@ class LockstepDelivery:
             return  # not the one we wait for (a stray or repeated acknowledgement)
         sub.pending_ack = None
         sub.wake = wake
+        if wake is not None and wake.sample_from_ms is not None:
+            sub.sample_due, sub.sample_every = wake.sample_from_ms, wake.sample_every_ms
+        else:
+            sub.sample_due = None
         if sent_events:  # its messages may change what the others need: they all see this and the next
             self._deliver_to_all = True
             self._deliver_next_to_all = True
@@ -129,7 +133,7 @@ class LockstepDelivery:
                 self.current = None  # wait for a subscriber
                 return
             # Cuts nobody wants are passed over in the cutter (each is paced on its own, though)
-            wanted = None if paced or self._deliver_next_to_all else Wanted.of([s.wake for s in order])
+            wanted = None if paced or self._deliver_next_to_all else Wanted.of([s.wake for s in order], order)
             snap = cutter.next_cut(self.seq + 1, wanted)
             passed = cutter.snapshots - self.snapshots - (snap is not None)
             if passed:
@@ -162,6 +166,8 @@ class LockstepDelivery:
             self._pacing_done = True
             if last < 0 and not self._deliver_to_all:
                 self.skipped += len(order)  # nobody wants it (each said so with a wake condition)
+                for sub in order:
+                    note_mark(sub, snap.ts_snapshot_ms, snap.bid, snap.mid)
                 continue
             if self._deliver_from_turn():
                 return
@@ -182,13 +188,20 @@ class LockstepDelivery:
             if (not self._deliver_to_all and self._turn > self._last_wanting_pos and sub.wake is not None
                     and not sub.wake.met_by(snap)):  # type: ignore[arg-type]  # a LazySnapshot has the fields it reads
                 self.skipped += 1
+                note_mark(sub, snap.ts_snapshot_ms, snap.bid, snap.mid)
                 self._turn += 1  # it said it would do nothing with this one
                 continue
+            if sub.marks and not self._tell_marks(sub):
+                continue  # gone
             if not self.subs.tell(sub, snap.snapshot()):
                 continue  # gone: the next one moved up to this position
             sub.pending_ack = snap.seq
             return True
         return False
+
+    def _tell_marks(self, sub: Subscriber) -> bool:
+        marks, sub.marks = tuple(sub.marks), []
+        return self.subs.tell(sub, MarksRecorded(marks=marks))
 
     def _last_wanting(self, snap: LazySnapshot) -> int:
         """The last subscriber that wants `snap`: everyone before it gets it too, so that an
@@ -207,4 +220,7 @@ class LockstepDelivery:
         done = FeedFinished(symbol=self.symbol, ts_ms=self.ts_data, events=self.events, last=last)
         logger.info("market data: {} finished: {} events, {} snapshots, {} bad rows",
                     self.source, self.events, self.snapshots, self._bad_rows())
+        for sub in list(self.subs.order):
+            if sub.marks:
+                self._tell_marks(sub)
         self.subs.tell_all(done)

@@ -42,7 +42,7 @@ from typing import IO
 from loguru import logger
 
 from actors.market_data.columns import TradeColumns
-from actors.market_data.construct import make_candle, make_tick
+from actors.market_data.kline_bars import BIG, CANDLE_FILLS, NEXT_BAR, KlineTrades, parse_kline
 from actors.market_data.replay_files import FileSpec, PlainFile, ZipMember
 from actors.messages import TradeTick
 
@@ -60,14 +60,10 @@ _HEADER_HINTS = (
 )
 _TS_COLUMN = {AGG_TRADES: 5, TRADES: 4, KLINES: 0}
 
-BIG = Decimal("1e15")  # anything above is not a price or a size
 ZERO = Decimal(0)
 MICROS = 10**14  # a timestamp above this is in µs
 
 CHUNK = 4096
-NEXT_BAR = "next_bar"
-PATH = "path"
-CANDLE_FILLS = (NEXT_BAR, PATH)
 TRADE_GAP_MS = 300_000  # trades this far apart are a gap in market time
 MAX_GAPS = 1000  # gaps kept for the report (all are counted)
 _TRUE = ("true", "1")
@@ -110,8 +106,7 @@ class ReplaySource:
         self.first_ms: int | None = None
         self._last_ts = 0  # ms, across files
         self._last_close_ms = 0  # klines: the last bar's close time
-        self._synth_id = 0
-        self._prev_price: Decimal | None = None
+        self._bars = KlineTrades(candle_fills)  # how bars become trades (shared with the live warm start)
         self._specs = self._discover()
 
     # -- discovery ------------------------------------------------------------------
@@ -327,8 +322,7 @@ class ReplaySource:
         size = self.chunk_size
         out: list[TradeTick] = []
         first = spec.header
-        four = Decimal(4)
-        next_bar = self.candle_fills == NEXT_BAR
+        bars = self._bars
         for line in fh:
             c = line.split(",")
             if len(c) != 12:
@@ -340,15 +334,7 @@ class ReplaySource:
                 bad["wrong column count"] += 1
                 continue
             try:
-                t_open = int(c[0]) // div
-                t_close = int(c[6]) // div
-                o, h, lo, cl, v = (Decimal(x) for x in c[1:6])
-                ok = (
-                    ZERO < lo <= min(o, cl)
-                    and max(o, cl) <= h < BIG
-                    and ZERO <= v < BIG
-                    and t_close >= t_open
-                )
+                bar = parse_kline(c, div)
             except (ValueError, ArithmeticError):
                 if first:
                     first = False
@@ -356,9 +342,10 @@ class ReplaySource:
                 bad["not a number"] += 1
                 continue
             first = False
-            if not ok:
+            if bar is None:
                 bad["negative, zero or inconsistent"] += 1
                 continue
+            t_open, t_close = bar[0], bar[1]
             if t_open < self._last_ts:
                 bad["time going backwards"] += 1
                 continue
@@ -370,42 +357,11 @@ class ReplaySource:
             self._last_close_ms = t_close
             self._last_ts = t_open
             self.rows += 1
-            if v == 0:
-                self._prev_price = cl
+            made = bars.add(bar, out)
+            if not made:
                 continue
-            if next_bar:
-                # one trade at the close, for the whole bar: an up bar ends on a taker buy
-                prev = self._prev_price if self._prev_price is not None else o
-                taker_sell = cl < o or (cl == o and cl < prev)
-                self._synth_id += 1
-                out.append(make_tick(self._synth_id, cl, v, t_close, taker_sell,
-                                     make_candle(t_open, o, h, lo, cl, v)))
-                self._prev_price = cl
-                self.events += 1
-                self._last_ts = t_close
-                if len(out) >= size:
-                    yield TradeColumns.of(out)
-                    out = []
-                continue
-            path = (o, lo, h, cl) if cl >= o else (o, h, lo, cl)
-            step = (t_close - t_open + 1) // 4
-            part = v / four
-            prev = self._prev_price if self._prev_price is not None else o
-            up_candle = cl >= o
-            for i, px in enumerate(path):
-                qty = part if i < 3 else v - part * 3
-                if px > prev:
-                    taker_sell = False
-                elif px < prev:
-                    taker_sell = True
-                else:
-                    taker_sell = not up_candle
-                prev = px
-                self._synth_id += 1
-                out.append(make_tick(self._synth_id, px, qty, t_open + i * step, taker_sell))
-            self._prev_price = cl
-            self.events += 4
-            self._last_ts = t_open + 3 * step
+            self.events += made
+            self._last_ts = out[-1].ts_ms
             if len(out) >= size:
                 yield TradeColumns.of(out)
                 out = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, Protocol
 
 import pykka
@@ -30,7 +31,7 @@ class Ref(Protocol):
 
 
 class Subscriber:
-    __slots__ = ("newer_waiting", "pending_ack", "ref", "trades", "urn", "wake")
+    __slots__ = ("marks", "newer_waiting", "pending_ack", "ref", "sample_due", "sample_every", "trades", "urn", "wake")
 
     def __init__(self, ref: Ref) -> None:
         self.ref = ref
@@ -39,6 +40,9 @@ class Subscriber:
         self.newer_waiting = False  # live: a newer snapshot waits for that acknowledgement
         self.trades: deque[TradeTick] = deque(maxlen=MAX_HELD_TRADES)  # live: trades not yet delivered to it
         self.wake: WakeWhen | None = None  # lockstep: the snapshots it asked for (None = all)
+        self.sample_due: int | None = None  # lockstep: when the next mark is due (its wake's sample_*)
+        self.sample_every = 0
+        self.marks: list[tuple[int, Decimal, Decimal]] = []  # noted while skipped, told before its next snapshot
 
 
 class Subscribers:

@@ -25,14 +25,26 @@ class AdviceRequest:
     filters: SymbolFilters
     position_qty: Decimal
     entry_price: Decimal | None
-    fee_rate: Decimal  # per side
+    fee_rate: Decimal  # per side, the most any fill pays (maker_fee and taker_fee below tell them apart)
     min_profit: Decimal
-    break_even_price: Decimal | None  # sell price that returns the cost after both fees
-    min_sell_price: Decimal | None  # break-even plus min_profit, on the tick grid
+    break_even_price: Decimal | None  # sell price that returns the cost after both fees (a resting sell: maker)
+    min_sell_price: Decimal | None  # break-even plus min_profit, on the tick grid (a resting sell: maker)
     quote_per_trade: Decimal
     ts_ms: int
     reply_to: pykka.ActorRef[Any] | None = None
     exit_target: Decimal | None = None  # the open position's take-profit price (its exit plan), if any
+    # the rates a fill will pay, the BNB discount taken off: a resting limit (maker), a marketable one (taker);
+    # None = fee_rate (a request made without them)
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
+
+    @property
+    def maker_rate(self) -> Decimal:
+        return self.fee_rate if self.maker_fee is None else self.maker_fee
+
+    @property
+    def taker_rate(self) -> Decimal:
+        return self.fee_rate if self.taker_fee is None else self.taker_fee
 
 
 @dataclass(**_frozen)
@@ -63,6 +75,8 @@ class Advice:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     exit_plan: AdvisedExits | None = None  # where a buy's position should be sold (bounded by [risk])
+    strategy: str = ""  # the strategy that decided, or whose proposal the model confirmed ("" = the model alone)
+    wake_on_move: bool = True  # False: a hold stands until valid_until_ms whatever the price does (a bar strategy)
 
     def as_seed_dict(self) -> dict[str, Any]:
         """The seed's shape: action, base_price, price_range, confidence, reasoning."""
@@ -84,7 +98,7 @@ class AdviceRef:
     """Who proposed an order: an advice (model, cache, rule-based) or a rule (risk exit, operator)."""
 
     advice_id: str  # the advice's request id, or the rule ("stop_loss", "manual")
-    source: str  # "model", "cache", "rule_based", "risk", "operator"
+    source: str  # "model", "cache", "strategy", "fallback", "risk", "operator"
     model: str | None = None
     confidence: Decimal | None = None
     cost: Decimal = ZERO  # what the model call behind it cost (0 for cache, rules)

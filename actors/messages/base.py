@@ -67,9 +67,14 @@ class AdviceAction(str, Enum):
 
 
 class AdviceSource(str, Enum):
+    """Who answered: the model, the cache (an earlier model answer), the strategy in its own right
+    (no model configured, or `[ai] role` confirm/off), or the strategy as the FALLBACK for a model
+    that was asked for and failed (timeout, broken reply, spend cap, breaker open)."""
+
     MODEL = "model"
     CACHE = "cache"
     FALLBACK = "fallback"
+    STRATEGY = "strategy"
 
 
 class RiskState(str, Enum):

@@ -28,7 +28,7 @@ class OrderDenied:
     quantity: Decimal
     code: str  # e.g. "halted", "below_min_notional", "exceeds_equity"
     detail: str
-    proposed_by: str  # "model", "cache", "rule_based", "risk", "operator"
+    proposed_by: str  # "model", "cache", "strategy NAME", "fallback NAME", "risk", "operator"
     ts_ms: int
 
 

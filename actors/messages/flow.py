@@ -22,6 +22,13 @@ class Subscribe:
 
 
 @dataclass(**_frozen)
+class SubscribeCandles:
+    """Ask the market data for `CandlesClosed`: every closed candle, never conflated, never skipped."""
+
+    subscriber: pykka.ActorRef[Any]
+
+
+@dataclass(**_frozen)
 class Unsubscribe:
     subscriber: pykka.ActorRef[Any]
 
@@ -41,6 +48,11 @@ class WakeWhen:
     bid_below: Decimal | None = None
     buy_fills_at: Decimal | None = None  # the ask, or a trade, at or below this price
     sell_fills_at: Decimal | None = None  # the bid, or a trade, at or above this price
+    # Not a condition: while the subscriber is skipped, the market notes the bid and mid of the first
+    # cut at or after `sample_from_ms`, then of the first one `sample_every_ms` after each noted one,
+    # and tells them (`MarksRecorded`) before the next snapshot it gets: equity samples without a wake.
+    sample_from_ms: int | None = None
+    sample_every_ms: int = 0
 
     def met_by(self, s: MarketSnapshot) -> bool:
         if s.stale:
@@ -82,3 +94,11 @@ class SnapshotProcessed:
 @dataclass(**_frozen)
 class StartFeed:
     """Start publishing; sent once every subscriber is wired."""
+
+
+@dataclass(**_frozen)
+class MarksRecorded:
+    """Lockstep: the cuts a subscriber was skipped on at its `WakeWhen.sample_*` times, oldest first,
+    each (ts_snapshot_ms, bid, mid); told just before the next snapshot it receives (or FeedFinished)."""
+
+    marks: tuple[tuple[int, Decimal, Decimal], ...]

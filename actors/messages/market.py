@@ -34,6 +34,24 @@ class FiltersUpdated:
 
 
 @dataclass(**_frozen)
+class FeesUpdated:
+    """The executor read the account's commission for the symbol (at start and with every exchangeInfo read).
+
+    `maker` and `taker` are what a fill really pays, per side: Binance's standard rate (less the BNB
+    discount when the account pays fees in BNB) plus its tax and special rates, and the buyer or
+    seller extra, whichever is higher. `bnb_discount` is the fraction taken off the standard rate
+    (0: fees are not paid in BNB). A fill's own commission (`n`/`N`) is still what gets booked.
+    """
+
+    symbol: str
+    maker: Decimal
+    taker: Decimal
+    bnb_discount: Decimal = ZERO
+    source: str = "account"  # where the rates came from: account (the venue), settings
+    ts_ms: int = 0
+
+
+@dataclass(**_frozen)
 class BalanceUpdated:
     """Free and locked balance of one asset, as the exchange reports it."""
 
@@ -61,6 +79,21 @@ class Candle:
     low: Decimal
     close: Decimal
     volume: Decimal
+
+
+@dataclass(**_frozen)
+class CandlesClosed:
+    """Candles the market data has closed since it last said so, oldest first, each `interval_ms` long.
+
+    Sent to `SubscribeCandles` subscribers (the strategy's host) before the snapshot that follows
+    them reaches anyone, so a decision always sees every candle closed before it, and never one that
+    has not closed: a kline file's bars at their close, one-minute candles made from trades when the
+    next minute's first trade arrives, a warm start's history as it is read.
+    """
+
+    symbol: str
+    candles: tuple[Candle, ...]
+    interval_ms: int
 
 
 @dataclass(**_frozen)

@@ -11,8 +11,9 @@ from actors.messages.base import ZERO, RiskState, TradingState, _frozen
 
 if TYPE_CHECKING:
     from actors.messages.advice import Advice, AdviceRef
+    from actors.messages.approval import EntryApproval
     from actors.messages.events import OrderDenied
-    from actors.messages.market import MarketSnapshot
+    from actors.messages.market import FeesUpdated, MarketSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,8 @@ class StatusSnapshot:
     blocked: tuple[BlockedCondition, ...] = ()
     denials: tuple[OrderDenied, ...] = ()  # the most recent, newest last
     exit_plan: ExitPlanView | None = None  # while holding: stop, target, trailing stop, break-even
+    approvals: tuple[EntryApproval, ...] = ()  # entries that waited for the owner lately, newest last (pending too)
+    fees: FeesUpdated | None = None  # the rates break-even uses: the settings', or the account's once read
 
 
 @dataclass(**_frozen)

@@ -11,6 +11,10 @@ Threads:
 - the `notify-io` loop thread delivers (`Channel.send`) and ticks; it holds
   no state and reports each delivery back with `tell`. The actor never
   waits on the loop (except once, bounded, at stop, to send what is left).
+  With `[notify] telegram_commands`, the owner's chat (`telegram_bot.Operator`:
+  long polling, commands, the Approve / Reject buttons) lives on the same
+  loop with its own state, touched by nothing else; the actor hands it the
+  keeper's approval events with `call_soon`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import asyncio
 import concurrent.futures
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pykka
@@ -29,6 +33,8 @@ from actors._lib.aio import LoopThread
 from actors._lib.secrets import redact
 from actors.messages import (
     Clock,
+    EntryApprovalRequested,
+    EntryApprovalResolved,
     GetStats,
     OrderDenied,
     OrderFilled,
@@ -44,9 +50,11 @@ from actors.messages import (
     TradingUnblocked,
     Unsubscribe,
 )
+from actors.notify import answers
 from actors.notify.channels import Channel, ChannelError
 from actors.notify.notes import Composer, Note
 from actors.notify.outbox import Outbox
+from actors.notify.telegram_bot import Operator, TelegramHealth
 from actors.settings import Settings
 
 LOOP_NAME = "notify-io"
@@ -84,19 +92,26 @@ class NotifierActor(pykka.ThreadingActor):
     market_time: True in a backtest: the daily summary follows the events' market time.
     clock: wall time in ms (rate limit, bursts, the live day); tests pass their own.
     tick_s: how often the loop ticks (0 = never: tests send `Tick()` themselves).
+    operator: the owner's chat (commands, approval buttons), when `[notify] telegram_commands` is on.
     """
 
     def __init__(self, settings: Settings, keeper: pykka.ActorRef[Any] | None, channels: Mapping[str, Channel], *,
-                 market_time: bool, clock: Clock | None = None, tick_s: float = 1.0) -> None:
+                 market_time: bool, clock: Clock | None = None, tick_s: float = 1.0,
+                 operator: Operator | None = None) -> None:
         super().__init__()
+        self._operator = operator
+        self._poll_down = False  # the operator cannot reach Telegram (one warning for an outage, not two)
         n = settings.notify
         self._keeper = keeper
         self._channels = dict(channels)
         self._clock = clock or _wall_ms
         self._tick_s = tick_s
+        self._symbol, self._quote = settings.symbol, settings.exchange.quote_asset
         self._composer = Composer(settings.symbol, settings.exchange.quote_asset, frozenset(n.events),
                                   n.burst_s * 1000, market_time=market_time)
         self._outboxes = {name: Outbox(n.rate_per_minute) for name in self._channels}
+        testnet = settings.exchange.kind == "binance" and settings.exchange.network == "testnet"
+        self._prefix = "[TESTNET] " if testnet else ""  # fake funds: never mistaken for the real account
         self._io: LoopThread | None = None
         self._sending: set[concurrent.futures.Future[Any]] = set()  # deliveries under way on the loop
         self._sink_id: int | None = None
@@ -112,6 +127,8 @@ class NotifierActor(pykka.ThreadingActor):
         if "errors" in self._composer.events:
             self._sink_id = logger.add(self._error_sink, level="ERROR", format="{message}",
                                        filter=lambda r: not (r["name"] or "").startswith("actors.notify"), catch=True)
+        if self._operator is not None:
+            self._io.submit(self._operator.start(self.actor_ref))
         if self._keeper is not None:
             self._keeper.tell(Subscribe(subscriber=self.actor_ref))
         logger.info("notifier: {} ({})", ", ".join(self._channels) or "no channel",
@@ -150,6 +167,11 @@ class NotifierActor(pykka.ThreadingActor):
         io, self._io = self._io, None
         if io is None:
             return
+        if io.alive and self._operator is not None:
+            try:  # first: no command is answered once the channels are closing
+                io.submit(self._operator.close()).result(timeout=DRAIN_TIMEOUT_S + 1)
+            except Exception as exc:  # noqa: BLE001 - stopping anyway
+                logger.warning("notifier: closing the Telegram commands: {}", redact(f"{type(exc).__name__}: {exc}"))
         if io.alive:
             work = {name: box.drain(self._clock()) for name, box in self._outboxes.items()} if drain else {}
             try:
@@ -174,6 +196,11 @@ class NotifierActor(pykka.ThreadingActor):
                 self._queue(self._composer.on_error(text, now))
             case GetStats():
                 return self._stats()
+            case TelegramHealth(down=down, error=error):
+                self._on_poll_health(down, error)
+            case EntryApprovalRequested() | EntryApprovalResolved():
+                self._counts["events"] += 1
+                self._on_approval(message, now)
             case _ if isinstance(message, _EVENTS):
                 self._counts["events"] += 1
                 self._queue(self._composer.on_event(message, now))
@@ -182,11 +209,39 @@ class NotifierActor(pykka.ThreadingActor):
         self._pump(now)
         return None
 
-    def _queue(self, notes: list[Note]) -> None:
-        for note in notes:
+    def _queue(self, notes: list[Note], skip: str = "") -> None:
+        for told in notes:
+            note = replace(told, text=self._prefix + told.text) if self._prefix else told
             self._counts["notes"] += 1
-            for box in self._outboxes.values():
-                box.put(note)
+            for name, box in self._outboxes.items():
+                if name != skip:
+                    box.put(note)
+
+    def _on_approval(self, event: EntryApprovalRequested | EntryApprovalResolved, now: int) -> None:
+        """An entry waits for the owner (or was answered): buttons on Telegram, a note everywhere else."""
+        a = event.approval
+        operator = self._operator if self._io is not None and self._io.alive else None
+        if operator is not None:
+            self._io.call_soon(operator.on_event, event)  # type: ignore[union-attr]
+        if isinstance(event, EntryApprovalRequested):
+            text = answers.prompt(a, self._symbol, self._quote) + ("" if operator else "\nAnswer it on the dashboard.")
+        else:
+            text = f"{self._symbol} entry {a.approval_id}: {answers.resolution(a)}"
+        data = (("approval_id", a.approval_id), ("outcome", a.outcome), ("price", str(a.price)),
+                ("quantity", str(a.quantity)), ("by", a.by))
+        self._queue([Note("approval", text, event.ts_ms, data)], skip="telegram" if operator else "")
+
+    def _on_poll_health(self, down: bool, error: str) -> None:
+        was, self._poll_down = self._poll_down, down
+        box = self._outboxes.get("telegram")
+        if down and not was:
+            if box is not None and box.down:  # the notes already said Telegram is down
+                logger.info("notifier: telegram commands cannot reach Telegram either: {}", error)
+            else:
+                logger.warning("notifier: telegram commands cannot reach Telegram: {}; retrying quietly (trading "
+                               "goes on; entries waiting for approval expire)", error)
+        elif was and not down:
+            logger.info("notifier: telegram commands reach Telegram again")
 
     def _pump(self, now: int) -> None:
         if self._io is None:
@@ -207,6 +262,8 @@ class NotifierActor(pykka.ThreadingActor):
             return
         if change.up:
             logger.info("notifier: {} delivers again (after {} failed attempts)", name, change.failures)
+        elif name == "telegram" and self._poll_down:  # the commands already said Telegram is down: one warning
+            logger.info("notifier: telegram failed too: {}; holding its notifications", change.error)
         else:
             logger.warning("notifier: {} failed: {}; holding its notifications and retrying, quietly until it "
                            "delivers again", name, change.error)
@@ -217,6 +274,8 @@ class NotifierActor(pykka.ThreadingActor):
             values += [(f"{name}_attempts", box.attempts), (f"{name}_delivered", box.delivered), (f"{name}_queued", box.queued),
                        (f"{name}_dropped", box.dropped), (f"{name}_down", int(box.down)),
                        (f"{name}_in_flight", int(box.in_flight))]
+        if self._operator is not None:  # ints the loop counts: a copy, read without a lock (they only grow)
+            values += [(f"telegram_{k}", v) for k, v in dict(self._operator.counts).items()]
         return Stats(source="notify", values=tuple(values))
 
 

@@ -25,12 +25,14 @@ import pykka
 from loguru import logger
 
 from actors._lib.secrets import Secret, redact
+from actors.domain.fees import FeeSchedule
 from actors.messages import (
     BalanceUpdated,
     CancelOrder,
     Clock,
     FeedFinished,
     FeedStatusChanged,
+    FeesUpdated,
     FiltersUpdated,
     GetStats,
     MarketSnapshot,
@@ -65,11 +67,13 @@ class PaperVenue:
 
     def __init__(self, settings: Settings, publish: Any, base_balance: Decimal = Decimal(0)) -> None:
         self.filters: SymbolFilters = paper_filters(settings.symbol, settings.exchange)
-        self.engine = PaperExchange(self.filters, settings.trading.fee_rate, settings.exchange.paper_quote_balance,
+        self.engine = PaperExchange(self.filters, FeeSchedule.from_settings(settings.trading),
+                                    settings.exchange.paper_quote_balance,
                                     base_balance, candle_model_from(settings))
         self._publish = publish
         self.balances: dict[str, BalanceUpdated] = {b.asset: b for b in self.engine.balances(0)}
         self.orders_sent = 0
+        self.fees: FeesUpdated | None = None  # the paper exchange charges the settings' rates: nothing to tell
 
     def start(self) -> None:
         pass
@@ -180,7 +184,8 @@ class OrderExecutorActor(pykka.ThreadingActor):
             from actors.binance.config import BinanceTuning
             from actors.binance.orders import BinanceVenue
 
-            logger.warning("order executor: LIVE Binance trading on {} at {}", self._settings.symbol,
+            where = "Spot Testnet" if self._settings.exchange.network == "testnet" else "LIVE Binance"
+            logger.warning("order executor: {} trading on {} at {}", where, self._settings.symbol,
                            self._settings.exchange.rest_url)
             self._venue = BinanceVenue(
                 settings=self._settings,
@@ -276,6 +281,8 @@ class OrderExecutorActor(pykka.ThreadingActor):
         greeting: list[Any] = []
         if filters is not None:
             greeting.append(FiltersUpdated(filters=filters))
+        if self._venue.fees is not None:
+            greeting.append(self._venue.fees)
         greeting.extend(self._venue.current_balances())
         for msg in greeting:
             try:

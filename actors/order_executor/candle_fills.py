@@ -18,6 +18,8 @@ the path inside a bar, so nothing here depends on it:
   when the open is within its limit, else it rests like any buy limit (it
   cannot pay more than the quote it locked).
 - A bar's volume caps what fills on it, shared by the orders in placement order.
+- Fees: every fill of an order that was marketable when placed pays the taker
+  rate (it took the open); a limit a bar traded through had rested: maker.
 
 Pure functions, no state: `PaperExchange` calls `bar_fill` per order and bar.
 """

@@ -31,10 +31,17 @@ mirrors a BUY with "at or below" read as "at or above" and bid for ask):
    close), and an order placed on it does not cross on arrival: it waits
    for the next bar, whose open is the first price it could have had.
 
-Fees follow Binance with `[trading] fee_rate` on every fill, maker or taker:
-a BUY pays its commission in the base asset (fill qty x fee_rate, so the
-wallet receives less TRUMP than it bought), a SELL in the quote asset
-(fill qty x fill price x fee_rate).
+Fees follow Binance: a fill that takes liquidity pays `[trading] taker_fee`
+(crossing on arrival; on bars, every fill of an order that was marketable
+when placed, a stop sold at the bid among them), one that rested on the book
+pays `maker_fee` (rules 2 and 3, and bars that trade through a resting
+limit). A BUY pays its commission in the base asset (fill qty x rate, so the
+wallet receives less TRUMP than it bought), a SELL in the quote asset (fill
+qty x fill price x rate). With `bnb_discount` the rates are charged with the
+discount taken off, still in the traded assets: the paper wallet holds no
+BNB, so what the BNB would have been worth at the fill's price is charged
+instead (BNB's own price moves, and the BNB an account must keep, are not
+modelled).
 
 Wallet: a BUY locks price x qty of the quote asset, a SELL locks qty of the
 base asset; not enough free balance is a rejection like Binance's -2010. A
@@ -46,6 +53,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from actors.domain.fees import FeeSchedule
 from actors.domain.rules import FilterError, check_order
 from actors.messages import (
     ZERO,
@@ -103,7 +111,7 @@ class PaperExchange:
     def __init__(
         self,
         filters: SymbolFilters,
-        fee_rate: Decimal,
+        fees: FeeSchedule | Decimal,
         quote_balance: Decimal,
         base_balance: Decimal = ZERO,
         candle_model: CandleFillModel | None = None,
@@ -111,7 +119,7 @@ class PaperExchange:
         self.filters = filters
         self.candle_model = candle_model or CandleFillModel()
         self._last_bar_ms = -1  # open time of the last bar matched (a bar is matched once)
-        self.fee_rate = fee_rate
+        self.fees = fees if isinstance(fees, FeeSchedule) else FeeSchedule.flat(fees)  # a Decimal: one rate for both
         self.base = filters.base_asset
         self.quote = filters.quote_asset
         self._wallet = {self.base: _Wallet(base_balance), self.quote: _Wallet(quote_balance)}
@@ -197,9 +205,9 @@ class PaperExchange:
             # crossing on arrival: take the displayed opposite side at its price (taker)
             if o.side is _BUY:
                 if snap.ask > 0 and snap.ask_qty > 0 and snap.ask <= o.price:
-                    events.append(self._fill(o, min(o.qty, snap.ask_qty), snap.ask, cmd.ts_ms))
+                    events.append(self._fill(o, min(o.qty, snap.ask_qty), snap.ask, cmd.ts_ms, taker=True))
             elif snap.bid > 0 and snap.bid_qty > 0 and snap.bid >= o.price:
-                events.append(self._fill(o, min(o.qty, snap.bid_qty), snap.bid, cmd.ts_ms))
+                events.append(self._fill(o, min(o.qty, snap.bid_qty), snap.bid, cmd.ts_ms, taker=True))
         events.extend(self.balances(cmd.ts_ms))
         return events
 
@@ -303,7 +311,7 @@ class PaperExchange:
                     continue
                 q = min(o.remaining, left)
                 left -= q
-                events.append(self._fill(o, q, price, t.ts_ms))
+                events.append(self._fill(o, q, price, t.ts_ms, taker=o.marketable))
 
     def _match_trade(self, t: TradeTick, events: list[Event]) -> None:
         left = t.qty
@@ -315,18 +323,20 @@ class PaperExchange:
                 if left <= 0:
                     break
 
-    def _fill(self, o: PaperOrder, qty: Decimal, price: Decimal, ts_ms: int) -> OrderUpdate:
+    def _fill(self, o: PaperOrder, qty: Decimal, price: Decimal, ts_ms: int, taker: bool = False) -> OrderUpdate:
+        """A maker fill unless `taker`: only crossing on arrival (and a marketable order on bars) takes."""
         quote_qty = qty * price
+        rate = self.fees.taker if taker else self.fees.maker
         o.cum_qty += qty
         o.cum_quote += quote_qty
         if o.side is _BUY:
-            commission, asset = qty * self.fee_rate, self.base
+            commission, asset = qty * rate, self.base
             q = self._wallet[self.quote]
             q.locked -= qty * o.price
             q.free += qty * o.price - quote_qty  # filled below the limit: the difference comes back
             self._wallet[self.base].free += qty - commission
         else:
-            commission, asset = quote_qty * self.fee_rate, self.quote
+            commission, asset = quote_qty * rate, self.quote
             self._wallet[self.base].locked -= qty
             self._wallet[self.quote].free += quote_qty - commission
         if o.cum_qty >= o.qty:

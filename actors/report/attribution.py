@@ -219,7 +219,7 @@ def attribution_lines(summary: Mapping[str, Any]) -> list[str]:
                f"{a['ai_cost_per_closed_trade'] or '-'}; net P&L after AI cost {a['net_pnl_after_ai_cost']}")
     if a.get("mode") == "replay":
         out.append(f"  replayed from the advice store: {a.get('replayed', 0)} answer(s), {a.get('replay_nearest', 0)} of them "
-                   f"the nearest earlier one; {a.get('replay_misses', 0)} miss(es) answered by the rule-based advisor")
+                   f"the nearest earlier one; {a.get('replay_misses', 0)} miss(es) answered by the strategy")
     for src, c in (a.get("calibration") or {}).items():
         out.append(f"  calibration {src}: {c['n']} entries, Brier {c['brier'] or '-'}, hit rate {c['hit_rate'] or '-'}, "
                    f"suggested min_confidence {c['suggested_min_confidence'] or f'- (needs {MIN_POINTS} entries in 2 bins or more)'}")

@@ -90,9 +90,9 @@ def _order_dict(o: Order | None) -> dict[str, Any] | None:
 
 def _ai_dict(ai: Mapping[str, Any] | Stats | None) -> dict[str, Any]:
     values: Mapping[str, Any] = ai.as_dict() if isinstance(ai, Stats) else (ai or {})
-    out: dict[str, Any] = {"calls": 0, "cache_hits": 0, "fallbacks": 0, "cost": "0"}
+    out: dict[str, Any] = {"calls": 0, "cache_hits": 0, "fallbacks": 0, "strategy_answers": 0, "cost": "0"}
     out.update(to_jsonable(dict(values)))
-    for key in ("calls", "cache_hits", "fallbacks"):
+    for key in ("calls", "cache_hits", "fallbacks", "strategy_answers"):
         if out[key] is None:
             out[key] = 0
     if out["cost"] is None:
@@ -178,6 +178,7 @@ def build_summary(
         "closed_trades_pnl": dec_str(closed_sum),
         "reconciled": closed_sum == status.realized_pnl,
         "fees_paid": dec_str(status.fees_paid),
+        "fee_rates": _fee_rates(status, settings),  # what break-even used; fees_paid is what was booked
         "unrealized_pnl": dec_str(unrealized),
         "unrealized_source": unrealized_source,
         "total_pnl": dec_str(total_pnl),
@@ -207,10 +208,24 @@ def build_summary(
             "ai_model": settings.ai.model,
             "quote_per_trade": dec_str(settings.trading.quote_per_trade),
             "fee_rate": dec_str(settings.trading.fee_rate),
+            "maker_fee": dec_str(settings.trading.maker_fee),
+            "taker_fee": dec_str(settings.trading.taker_fee),
+            "bnb_discount": dec_str(settings.trading.bnb_discount),
             "min_profit": dec_str(settings.trading.min_profit),
             "stop_loss": dec_str(settings.trading.stop_loss),
         },
     }
+
+
+def _fee_rates(status: StatusSnapshot, settings: Settings) -> dict[str, Any]:
+    """The rates a fill pays (BNB discount taken off): the account's when the venue gave them, else the settings'."""
+    f = getattr(status, "fees", None)
+    if f is None:  # a status from before the keeper said
+        from actors.domain.fees import FeeSchedule
+
+        f = FeeSchedule.from_settings(settings.trading).as_update(settings.symbol)
+    return {"maker": dec_str(f.maker), "taker": dec_str(f.taker), "bnb_discount": dec_str(f.bnb_discount),
+            "source": f.source}
 
 
 # -- files ------------------------------------------------------------------------------------

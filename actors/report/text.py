@@ -108,6 +108,10 @@ def format_report(summary: Mapping[str, Any], max_trades: int = 30, edge: int = 
     out.append(f"  realized P&L   : {fmt_money(summary.get('realized_pnl'))} {quote}")
     out.append(f"  unrealized P&L : {fmt_money(summary.get('unrealized_pnl'))} {quote}")
     out.append(f"  fees paid      : {fmt_money(summary.get('fees_paid'))} {quote}")
+    rates = summary.get("fee_rates")
+    if rates:
+        bnb = f", BNB discount {rates['bnb_discount']}" if rates.get("bnb_discount") not in (None, "0") else ""
+        out.append(f"  fee rates      : maker {rates['maker']}, taker {rates['taker']}{bnb} ({rates['source']})")
     wr = summary.get("win_rate")
     out.append(f"  win rate       : {fmt_pct(wr, signed=False) if wr is not None else 'n/a'}"
                f"  ({summary.get('wins', 0)} won, {summary.get('losses', 0)} lost of {summary.get('closed_trades', 0)} closed)")
@@ -122,10 +126,20 @@ def format_report(summary: Mapping[str, Any], max_trades: int = 30, edge: int = 
     out += format_data(summary)
     out += risk_lines(summary)
     ai = summary.get("ai") or {}
-    out.append("AI consultant")
-    out.append(f"  calls {ai.get('calls', 0)}, cache hits {ai.get('cache_hits', 0)}, fallbacks {ai.get('fallbacks', 0)}, "
-               f"cost {fmt_num(ai.get('cost'))}" + (f", model {ai['model']}" if ai.get("model") else "")
+    out.append("Advice")
+    strategy = ai.get("strategy") or "strategy"
+    out.append(f"  advice {ai.get('calls', 0)}: {strategy} {ai.get('strategy_answers', 0)}, model "
+               f"{ai.get('model_answers', 0)}, cache hits {ai.get('cache_hits', 0)}, fallbacks (the model failed) "
+               f"{ai.get('fallbacks', 0)}; model calls {ai.get('model_calls', 0)}, cost {fmt_num(ai.get('cost'))}"
+               + (f", model {ai['model']}" if ai.get("model") and ai.get("model_calls") else "")
+               + (f", ai.role {ai['role']}" if ai.get("role") else "")
                + ("" if ai.get("available", True) else " (no stats: the consultant did not answer)"))
+    if ai.get("proposals"):
+        out.append(f"  confirm: {ai['proposals']} proposals, confirmed {ai.get('confirmed', 0)}, adjusted "
+                   f"{ai.get('adjusted', 0)}, vetoed {ai.get('vetoed', 0)}, no usable answer {ai.get('confirm_defaults', 0)}")
+    if ai.get("strategy_errors"):
+        out.append(f"  strategy misbehaved {ai['strategy_errors']} time(s) ({ai.get('strategy_error_kinds')}), each "
+                   f"a hold; last: {ai.get('strategy_last_error')}")
     out.append("")
     out += attribution_lines(summary)
 

@@ -3,7 +3,9 @@
 - `paths`: PATH arguments → one `RunSpec` per data file (Binance kline csv/zip, folders of them).
 - `runs`: each run's settings: the base settings + the file's symbol and grid + a parameter set.
 - `runner`: one run IN PROCESS (`actors.app.start`), ended by listening for the keeper's `TradingStopped`.
-- `engine`: many runs, in process or as Ray tasks (local cores or a cluster).
+- `engine`: many runs, in process or as Ray tasks (local cores or a cluster), at most a few in flight.
+- `sweep`: a sweep's runs, each row kept as it lands (`rowlog`), resumed after a kill, cached (`cache`).
+- `progress`: a rich bar on a terminal, plain lines in a log.
 - `measures`: a run's summary → one row; `objective` scores and ranks sets, walk-forward included.
 - `report`: the combined backtest report and the sweep leaderboard (table, CSV, JSON, chart).
 - `cli`: `bootstrap.py backtest ...` and `bootstrap.py sweep ...`.

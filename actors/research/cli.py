@@ -7,7 +7,12 @@ summary in `OUT/runs/<label>/`. In this process by default; `--workers N` or
 
 sweep: every parameter set of the grid × every file, as Ray tasks (local with
 the machine's cores, or a cluster with `--address ray://host:10001` / `auto`),
-ranked by the objective into a leaderboard with walk-forward folds.
+ranked by the objective into a leaderboard with walk-forward folds. Each row
+lands in `rows.jsonl` as it finishes (`--resume` continues a killed sweep) and
+in the cache (`cache.py`), so a run already done by any sweep is not run again
+(see `sweep.py`).
+
+Both take `--report-dir` (`--out` is the same), as the bot's own run does.
 """
 
 from __future__ import annotations
@@ -21,10 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-from actors.research import engine, grid, objective, report, runs
+from actors.research import cache, engine, grid, objective, progress, report, rowlog, runs
+from actors.research import sweep as sweep_run
 from actors.research.paths import ResearchError, RunSpec, expand
 from actors.settings import SettingsError
 
@@ -43,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     bt = sub.add_parser("backtest", parents=[common], help="one run per data file, one combined report",
                         description="One run per data file (csv or zip; folders of them; folders of symbol folders).")
     bt.add_argument("paths", nargs="+", metavar="PATH")
-    bt.add_argument("--out", default="reports/backtest", help="report folder (default reports/backtest)")
+    bt.add_argument("--report-dir", "--out", dest="report_dir", default="reports/backtest",
+                    help="report folder (default reports/backtest; --out is the same)")
     bt.add_argument("--chart", action="store_true", help="also draw each run's equity chart (slower)")
     sw = sub.add_parser("sweep", parents=[common], help="parameter sets × data on Ray, a leaderboard with walk-forward",
                         description="Every parameter set of the grid × every data file, as Ray tasks.")
@@ -52,59 +56,23 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--objective", choices=objective.OBJECTIVES, help="what ranks the sets (default excess)")
     sw.add_argument("--max-drawdown", type=float, help="worst drawdown per unit deployed a set may have "
                                                        "(default 0.5; 0 = no constraint)")
-    sw.add_argument("--out", default="reports/sweep", help="leaderboard folder (default reports/sweep)")
+    sw.add_argument("--report-dir", "--out", dest="report_dir", default="reports/sweep",
+                    help="leaderboard folder, with rows.jsonl, each run's row as it lands (default reports/sweep; "
+                         "--out is the same)")
+    sw.add_argument("--resume", action="store_true", help="continue a killed sweep in --report-dir: keep the runs "
+                                                          "its rows.jsonl holds, run only the missing ones")
+    sw.add_argument("--cache-dir", help="where finished runs are kept by (code, settings, data), for any sweep to "
+                                        f"reuse (default {cache.default_dir()}; $XDG_CACHE_HOME moves it)")
+    sw.add_argument("--no-cache", action="store_true", help="neither reuse nor keep cached runs")
     sw.add_argument("--top", type=int, default=15, help="sets shown on the console (all are in the files)")
     sw.add_argument("--keep-journals", action="store_true", help="keep each run's journal beside its summary.json "
                                                                  "(a few MB a run; dropped by default)")
     return p
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("elapsed"),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
-                    console=console, transient=False)
-
-
-def _console(stderr: bool = False) -> Console:
-    """Wide enough for the tables when the output is a file or a pipe (rich would assume 80 columns)."""
-    probe = Console(stderr=stderr)
-    return probe if probe.is_terminal else Console(stderr=stderr, width=170)
-
-
 def _execute(jobs: Sequence[engine.Job], workers: int, address: str | None, what: str) -> list[dict[str, Any]]:
-    err = _console(stderr=True)
-    if not err.is_terminal:  # a log file or a pipe: a plain line every tenth of the way instead of a live bar
-        return engine.execute(jobs, workers=workers, address=address, progress=_lines(err, what, len(jobs)))
-    with _progress(err) as bar:
-        task = bar.add_task(what, total=len(jobs), last="")
-        failed = 0
-
-        def step(row: dict[str, Any]) -> None:
-            nonlocal failed
-            failed += bool(row.get("error"))
-            note = f"{row['label']}" + (f" [red]{failed} failed[/red]" if failed else "")
-            bar.update(task, advance=1, last=note)
-
+    with progress.track(what, len(jobs)) as step:
         return engine.execute(jobs, workers=workers, address=address, progress=step)
-
-
-def _lines(console: Console, what: str, total: int) -> engine.Progress:
-    t0 = time.monotonic()
-    every = max(1, total // 10)
-    count = {"done": 0, "failed": 0}
-
-    def step(row: dict[str, Any]) -> None:
-        count["done"] += 1
-        count["failed"] += bool(row.get("error"))
-        done = count["done"]
-        if done % every and done != total:
-            return
-        elapsed = time.monotonic() - t0
-        eta = elapsed / done * (total - done)
-        failed = f", {count['failed']} failed" if count["failed"] else ""
-        console.print(f"{what}: {done}/{total}{failed}, elapsed {elapsed:.0f} s, ETA {eta:.0f} s", highlight=False)
-
-    return step
 
 
 def _workers(args: argparse.Namespace, default: int) -> int:
@@ -125,11 +93,11 @@ def backtest(args: argparse.Namespace) -> int:
     specs = expand(args.paths)
     base = _base(args)
     workers = _workers(args, 1)
-    out = Path(args.out).resolve()  # a Ray worker does not start in this folder
+    out = Path(args.report_dir).resolve()  # a Ray worker does not start in this folder
     jobs = [engine.make_job(i, s, base, out / "runs" / s.label, chart=args.chart) for i, s in enumerate(specs)]
     t0 = time.monotonic()
     rows = _execute(jobs, workers, args.address, f"backtest {len(jobs)} runs")
-    report.write_backtest(rows, out, wall_s=time.monotonic() - t0, console=_console())
+    report.write_backtest(rows, out, wall_s=time.monotonic() - t0, console=progress.console())
     return 0 if any(not r.get("error") for r in rows) else 1
 
 
@@ -143,27 +111,29 @@ def sweep(args: argparse.Namespace) -> int:
                               args.max_drawdown if args.max_drawdown is not None else (
                                   g.max_dd if g.max_dd is not None else 0.5))
     workers = _workers(args, os.cpu_count() or 1)
-    out = Path(args.out).resolve()  # a Ray worker does not start in this folder
-    jobs: list[engine.Job] = []
-    for k, params in enumerate(g.sets):
-        set_id = objective.set_name(k)
-        for s in specs:
-            jobs.append(engine.make_job(len(jobs), s, base, out / "runs" / set_id / s.label, set_id=set_id,
-                                        params=params, keep_journal=args.keep_journals))
+    out = Path(args.report_dir).resolve()  # a Ray worker does not start in this folder
+    sw = sweep_run.Sweep(sets=g.sets, specs=tuple(specs), base=base, out=out, keep_journals=args.keep_journals)
     where = args.address or f"{workers} local worker{'s' if workers > 1 else ''}"
-    _console(stderr=True).print(f"sweep: {len(g.sets)} parameter sets × {len(specs)} files = {len(jobs)} runs on {where}",
-                               highlight=False)
+    store = cache.Cache(None if args.no_cache else Path(args.cache_dir or cache.default_dir()).expanduser())
     t0 = time.monotonic()
-    rows = _execute(jobs, workers, args.address, f"sweep {len(jobs)} runs")
+    try:
+        done = sweep_run.run(sw, store, workers=workers, address=args.address, resume=args.resume, where=where)
+    except KeyboardInterrupt:
+        print(f"sweep: interrupted; every finished run is in {out / rowlog.ROWS_FILE}: the same command with --resume "
+              "runs only the rest", file=sys.stderr)
+        return 130
+    finally:
+        store.close()
     wall = time.monotonic() - t0
+    rows = done.rows
     ranked = objective.rank(rows, g.sets, obj)
     folds = objective.walk_forward(rows, g.sets, obj)
     meta = {"objective": obj.describe(), "grid": str(args.grid), "axes": g.axes, "sampled": g.sampled,
-            "sets": len(g.sets), "files": [s.label for s in specs], "runs": len(rows),
-            "failed": sum(1 for r in rows if r.get("error"))}
-    console = _console()
+            "sets": len(g.sets), "files": [s.label for s in specs], "runs": len(rows), "failed": done.failed}
+    console = progress.console()
     report.write_sweep(rows, ranked, folds, meta, out, console=console, top=args.top)
-    console.print(f"{len(rows)} runs in {wall:.1f} s on {where}", highlight=False)
+    console.print(f"{done.total} runs in {wall:.1f} s on {where}: {done.ran} run, {done.cached} from the cache, "
+                  f"{done.kept} kept (--resume); {done.failed} failed", highlight=False)
     return 0 if any(not r.get("error") for r in rows) else 1
 
 

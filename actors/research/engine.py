@@ -7,16 +7,20 @@ raising: a run that fails is a row with `error`, the others go on. A Ray worker
 is reused for many tasks and keeps this module's imports (the actors, the
 report) warm: only the first task in a worker pays them.
 
-Rows come back in job order whatever order they finished in, so the same
-jobs give the same rows.
+`stream` hands each row to a callback as it lands and holds at most
+`in_flight` tasks (and so task refs and rows) at a time, drawing jobs from an
+iterator: a sweep of 10,000 runs costs the driver and the object store what a
+sweep of 10 does. `execute` collects the rows in job order, so the same jobs
+give the same rows.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,9 @@ from actors.research.paths import RunSpec
 from actors.research.runner import run_backtest
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: a Ray worker imports `actors` from here
+# never shipped to a cluster: secrets (.env), the virtualenv, reports, journals and data
+SHIP_EXCLUDES = [".git", ".venv", ".env", ".env.*", "reports", "data", "logs", "*.sqlite3", "*.sqlite3-*",
+                 "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "*.egg-info"]
 Progress = Callable[[dict[str, Any]], None]
 
 
@@ -39,20 +46,38 @@ class Job:
     params: tuple[tuple[str, Any], ...] = ()
     chart: bool = False
     keep_journal: bool = True  # a sweep's thousands of runs keep their summary.json, not their journals (MBs each)
+    key: str = ""  # the run's cache key (code version, settings, file hash); "" outside a sweep
 
 
 def make_job(index: int, spec: RunSpec, base: Mapping[str, Any], out_dir: Path, *, set_id: str = "",
-             params: Mapping[str, Any] | None = None, chart: bool = False, keep_journal: bool = True) -> Job:
+             params: Mapping[str, Any] | None = None, chart: bool = False, keep_journal: bool = True,
+             key: str = "") -> Job:
     p = dict(params or {})
     keys = runs.run_keys(base, spec, p, out_dir)
     return Job(index=index, spec=spec, keys=tuple(keys.items()), out_dir=str(out_dir), set_id=set_id,
-               params=tuple(p.items()), chart=chart, keep_journal=keep_journal)
+               params=tuple(p.items()), chart=chart, keep_journal=keep_journal, key=key)
+
+
+def ident(job: Job) -> dict[str, Any]:
+    """Who a row is: the same fields whether it was run, failed, or came from the cache."""
+    return {"index": job.index, "key": job.key, "label": job.spec.label, "period": job.spec.period,
+            "set_id": job.set_id, "params": dict(job.params), "out_dir": job.out_dir}
+
+
+def failed_row(job: Job, exc: BaseException) -> dict[str, Any]:
+    return {**ident(job), "symbol": job.spec.symbol, "error": f"{type(exc).__name__}: {exc}", "source": "run"}
+
+
+def _node() -> str:
+    """The Ray node this runs on (first 8 hex digits), "" outside Ray: which machine ran a row."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return ""
+    return str(ray.get_runtime_context().get_node_id())[:8]
 
 
 def run_job(job: Job) -> dict[str, Any]:
     """One run → one row (identity + `measures.row`); a failure is a row with `error` set."""
-    ident: dict[str, Any] = {"index": job.index, "label": job.spec.label, "period": job.spec.period,
-                             "set_id": job.set_id, "params": dict(job.params), "out_dir": job.out_dir}
     try:
         settings = runs.run_settings(dict(job.keys))
         summary = run_backtest(settings, Path(job.out_dir), chart=job.chart)
@@ -62,21 +87,35 @@ def run_job(job: Job) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - one failed run is reported in its row; the sweep goes on
         Path(job.out_dir).mkdir(parents=True, exist_ok=True)
         (Path(job.out_dir) / "error.txt").write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-        return {**ident, "symbol": job.spec.symbol, "error": f"{type(exc).__name__}: {exc}"}
-    return {**ident, **measures.row(summary), "error": ""}
+        return {**failed_row(job, exc), "node": _node()}
+    return {**ident(job), **measures.row(summary), "error": "", "source": "run", "node": _node()}
+
+
+def stream(jobs: Iterable[Job], on_row: Progress, *, workers: int = 1, address: str | None = None,
+           in_flight: int | None = None) -> None:
+    """Run every job, calling `on_row` with each row as it lands (completion order); `workers` 1 and no
+    `address` = in this process, else Ray with at most `in_flight` tasks submitted at once
+    (default: twice the cluster's CPUs, so no worker waits for the driver)."""
+    if workers <= 1 and not address:
+        for job in jobs:
+            on_row(run_job(job))
+        return
+    _on_ray(iter(jobs), on_row, workers, address, in_flight)
 
 
 def execute(jobs: Sequence[Job], *, workers: int = 1, address: str | None = None,
             progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Run every job; `workers` 1 and no `address` = in this process, else Ray. Rows in job order."""
-    if workers <= 1 and not address:
-        rows = []
-        for job in jobs:
-            rows.append(run_job(job))
-            if progress is not None:
-                progress(rows[-1])
-        return rows
-    return _on_ray(jobs, workers, address, progress)
+    """Run every job; rows in job order. Largest files first on Ray, so a big month does not start last."""
+    by_index: dict[int, dict[str, Any]] = {}
+
+    def land(row: dict[str, Any]) -> None:
+        by_index[int(row["index"])] = row
+        if progress is not None:
+            progress(row)
+
+    order = jobs if workers <= 1 and not address else sorted(jobs, key=_size, reverse=True)
+    stream(order, land, workers=workers, address=address)
+    return [by_index[j.index] for j in jobs]
 
 
 def ray_init(workers: int, address: str | None) -> bool:
@@ -85,9 +124,10 @@ def ray_init(workers: int, address: str | None) -> bool:
 
     if ray.is_initialized():
         return False
-    if address:  # a cluster: ship this checkout's code; the data paths must exist on the workers
+    if address:  # a cluster: ship this checkout's code (never .env); the data paths must exist on the workers
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False,
-                 runtime_env={"working_dir": str(ROOT), "excludes": [".git", ".venv", "reports", "data", "*.sqlite3"]})
+                 runtime_env={"working_dir": str(ROOT), "excludes": SHIP_EXCLUDES,
+                              "env_vars": {"TRADER_NO_DOTENV": "1"}})
     else:
         pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
@@ -102,34 +142,39 @@ def _size(job: Job) -> int:
         return 0
 
 
-def _on_ray(jobs: Sequence[Job], workers: int, address: str | None, progress: Progress | None) -> list[dict[str, Any]]:
+def _on_ray(jobs: Iterator[Job], on_row: Progress, workers: int, address: str | None,
+            in_flight: int | None) -> None:
     import ray
 
     started = ray_init(workers, address)
     try:
-        task = ray.remote(num_cpus=1)(run_job)
-        by_job = {job.index: job for job in jobs}
-        # largest files first, so a big month does not start last while the other workers sit idle
-        pending = {task.remote(job): job.index for job in sorted(jobs, key=_size, reverse=True)}
-        by_index: dict[int, dict[str, Any]] = {}
-        while pending:
+        # SPREAD: on a cluster every node gets work from the start (one node is the same as the default)
+        task = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(run_job)
+        cap = in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", workers)))
+        pending: dict[Any, Job] = {}
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < cap:
+                job = next(jobs, None)
+                if job is None:
+                    exhausted = True
+                else:
+                    pending[task.remote(job)] = job
+            if not pending:
+                break
             done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                index = pending.pop(ref)
+            ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)  # others already landed too
+            for ref in {*done, *ready}:
+                job = pending.pop(ref)
                 try:
                     row = ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - a worker that died is one failed run, not a failed sweep
-                    job = by_job[index]
-                    row = {"index": index, "label": job.spec.label, "period": job.spec.period, "set_id": job.set_id,
-                           "params": dict(job.params), "out_dir": job.out_dir, "symbol": job.spec.symbol,
-                           "error": f"{type(exc).__name__}: {exc}"}
-                by_index[index] = row
-                if progress is not None:
-                    progress(row)
-        return [by_index[j.index] for j in jobs]
+                    row = failed_row(job, exc)
+                del ref  # the driver holds no ref, so Ray frees the row at once
+                on_row(row)
     finally:
         if started:
             ray.shutdown()
 
 
-__all__ = ["Job", "execute", "make_job", "ray_init", "run_job"]
+__all__ = ["Job", "execute", "failed_row", "ident", "make_job", "ray_init", "run_job", "stream"]

@@ -74,11 +74,14 @@ def _key(entry: Mapping[str, Any]) -> tuple[bool, float, int]:
 
 def rank(rows: Sequence[Mapping[str, Any]], sets: Sequence[Mapping[str, Any]], objective: Objective) -> list[dict[str, Any]]:
     """One entry per set (its params and score over `rows`), best first, with `rank` 1..n."""
+    by_set: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:  # one pass, not one per set: a 10,000-run sweep ranks in milliseconds
+        by_set.setdefault(str(r["set_id"]), []).append(r)
     entries = []
     for i, params in enumerate(sets):
         set_id = set_name(i)
-        mine = [r for r in rows if r["set_id"] == set_id]
-        entries.append({"set_id": set_id, "set_index": i, "params": dict(params), **score(mine, objective)})
+        entries.append({"set_id": set_id, "set_index": i, "params": dict(params),
+                        **score(by_set.get(set_id, []), objective)})
     entries.sort(key=_key)
     for n, e in enumerate(entries, start=1):
         e["rank"] = n
@@ -102,10 +105,11 @@ def walk_forward(rows: Sequence[Mapping[str, Any]], sets: Sequence[Mapping[str, 
     "Earlier" means ended before this period began, so a month never trains a day inside it.
     """
     periods = sorted({str(r["period"]) for r in rows if r["period"]}, key=span)
+    ends = {p: span(p)[1] for p in periods}
     folds = []
     for p in periods:
         start = span(p)[0]
-        train = [r for r in rows if r["period"] and span(str(r["period"]))[1] <= start]
+        train = [r for r in rows if r["period"] and ends[str(r["period"])] <= start]
         if not train:
             continue
         test = [r for r in rows if r["period"] == p]

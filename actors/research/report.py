@@ -128,7 +128,8 @@ def board_table(ranked: Sequence[Mapping[str, Any]], folds: Sequence[Mapping[str
 
 
 def _params(p: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in p.items())
+    """Each key without its section ("trading.min_profit" → min_profit, "strategy.params.fast" → params.fast)."""
+    return ", ".join(f"{k.split('.', 1)[-1]}={v}" for k, v in p.items())
 
 
 def write_sweep(rows: Sequence[Mapping[str, Any]], ranked: Sequence[Mapping[str, Any]],

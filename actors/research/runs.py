@@ -14,6 +14,7 @@ the market a fast replay, the status page off, the console quiet.
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,18 +75,41 @@ def run_keys(base: Mapping[str, Any], spec: RunSpec, params: Mapping[str, Any], 
     return keys
 
 
+def overrides(keys: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys as `load_settings` overrides: a key deeper than `section.key` ("strategy.params.fast")
+    becomes a table under its first two parts ({"strategy.params": {"fast": ...}}), so research passes any
+    key the settings know, today's or a new section's, and leaves judging it to `load_settings`."""
+    out: dict[str, Any] = {}
+    for dotted, value in keys.items():
+        parts = dotted.split(".")
+        if len(parts) <= 2:
+            out[dotted] = copy.deepcopy(value) if isinstance(value, dict) else value  # deeper keys may add to it
+            continue
+        table = out.setdefault(".".join(parts[:2]), {})
+        if not isinstance(table, dict):
+            raise SettingsError(f"{dotted} is given, but so is {'.'.join(parts[:2])} = {table!r}")
+        for part in parts[2:-1]:
+            table = table.setdefault(part, {})
+        table[parts[-1]] = value
+    return out
+
+
+def resolve(keys: Mapping[str, Any]) -> Settings:
+    """The run's settings from its dotted keys, validated (`SettingsError` names a bad key); no data read."""
+    return load_settings(None, overrides(keys))
+
+
 def run_settings(keys: Mapping[str, Any]) -> Settings:
     """Validated settings on the grid the run trades on; `SettingsError` / `ReplayRefused` say why not."""
-    settings = load_settings(None, dict(keys))
-    return replay_check.prepare(settings)
+    return replay_check.prepare(resolve(keys))
 
 
 def check_params(base: Mapping[str, Any], params: Mapping[str, Any]) -> None:
     """A parameter set's keys and values, validated before anything runs (names the bad key)."""
     try:
-        load_settings(None, {**base, **params})
+        resolve({**base, **params})
     except SettingsError as exc:
         raise ResearchError(f"parameter set {dict(params)}: {exc}") from None
 
 
-__all__ = ["FORCED_KEYS", "GRID_KEYS", "base_keys", "check_params", "flatten", "run_keys", "run_settings"]
+__all__ = ["FORCED_KEYS", "GRID_KEYS", "base_keys", "check_params", "flatten", "overrides", "resolve", "run_keys", "run_settings"]

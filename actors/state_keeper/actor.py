@@ -25,22 +25,26 @@ from actors._lib.faults import crash_point
 from actors.messages import (
     Advice,
     AdviceRequest,
+    ApproveEntry,
     BalanceUpdated,
     CancelOpenOrder,
     CancelOrder,
     FeedFinished,
     FeedStatusChanged,
+    FeesUpdated,
     FiltersUpdated,
     GetEquityCurve,
     GetStats,
     GetStatus,
     HaltTrading,
     MarketSnapshot,
+    MarksRecorded,
     OrderOutcomeUnknown,
     OrderUpdate,
     PauseBuying,
     PlaceOrder,
     QueryOrder,
+    RejectEntry,
     RequestTransition,
     ResumeTrading,
     SnapshotProcessed,
@@ -51,6 +55,7 @@ from actors.messages import (
     Unsubscribe,
 )
 from actors.settings import Settings
+from actors.state_keeper import approval
 from actors.state_keeper.core import ACK, CONSULTANT, EXECUTOR, PUBLISH, KeeperCore, replay
 from actors.state_keeper.facts import SessionStarted
 from actors.state_keeper.journal import Journal
@@ -116,6 +121,8 @@ class StateKeeperActor(pykka.ThreadingActor):
             return 0
         logger.info("recovered from the journal: {} facts, state {}, holding {}, {} trades",
                     n, core.machine.state.name, core.ledger.qty, len(core.ledger.trades))
+        if approval.expire_on_recovery(core):  # an entry that waited for the owner is never placed late
+            self._flush(commit=True)
         return n
 
     def on_stop(self) -> None:
@@ -132,6 +139,8 @@ class StateKeeperActor(pykka.ThreadingActor):
         match message:
             case MarketSnapshot():
                 effects = core.on_snapshot(message)
+            case MarksRecorded():
+                effects = core.on_marks(message.marks)
             case OrderUpdate():
                 if message.cum_qty > 0:
                     crash_point("before_fill_journal")
@@ -140,6 +149,8 @@ class StateKeeperActor(pykka.ThreadingActor):
                 effects = core.on_advice(message)
             case FiltersUpdated():
                 effects = core.on_filters(message.filters)
+            case FeesUpdated():
+                effects = core.on_fees(message)
             case BalanceUpdated():
                 effects = core.on_balance(message)
             case FeedStatusChanged():
@@ -165,6 +176,8 @@ class StateKeeperActor(pykka.ThreadingActor):
             case RequestTransition():
                 result = core.request_transition(message.to, message.order)
                 effects = []
+            case ApproveEntry() | RejectEntry():
+                effects, result = core.on_approval(message)
             case PauseBuying() | ResumeTrading() | HaltTrading() | CancelOpenOrder():
                 effects = core.on_control(message)
                 result = core.status(0)

@@ -20,18 +20,22 @@ from typing import Any
 from loguru import logger
 
 from actors._lib.backoff import Backoff
+from actors.domain.fees import FeeSchedule
 from actors.messages import (
     ZERO,
     Advice,
+    ApproveEntry,
     BalanceUpdated,
     CancelOpenOrder,
     EquityPoint,
     FeedStatusChanged,
+    FeesUpdated,
     HaltTrading,
     MarketSnapshot,
     Order,
     OrderUpdate,
     PauseBuying,
+    RejectEntry,
     ResumeTrading,
     RiskState,
     RiskStateChanged,
@@ -44,7 +48,7 @@ from actors.messages import (
     WakeWhen,
 )
 from actors.settings import Settings
-from actors.state_keeper import decide, facts, manual, orders, views, wake
+from actors.state_keeper import approval, decide, facts, manual, orders, views, wake
 from actors.state_keeper.blocking import Blockers
 from actors.state_keeper.facts import Fact, RiskStateSet
 from actors.state_keeper.ledger import Ledger, OrderRecord, advice_ref
@@ -62,11 +66,12 @@ class KeeperCore:
         self.settings = settings
         self.symbol = settings.symbol
         t = settings.trading
-        self.fee_rate, self.min_profit, self.quote_per_trade = t.fee_rate, t.min_profit, t.quote_per_trade
+        self.min_profit, self.quote_per_trade = t.min_profit, t.quote_per_trade
+        self.fees = FeeSchedule.from_settings(t)  # the account's, once the venue says (FeesChanged)
         base, quote = (filters.base_asset, filters.quote_asset) if filters else (
             settings.exchange.base_asset, settings.exchange.quote_asset)
         self.machine = Machine()
-        self.ledger = Ledger(self.symbol, base, quote, t.fee_rate)
+        self.ledger = Ledger(self.symbol, base, quote, self.fees)
         self.filters = filters
         self.id_prefix = id_prefix
         self.next_id = 1
@@ -104,6 +109,12 @@ class KeeperCore:
         self.flatten_requested = False  # an operator's halt asked to sell what is held
         self.block_events: list[Any] = []  # TradingBlocked/Unblocked found while deciding, to publish
         self.sizing_memo: dict[tuple[Any, ...], bool] = {}  # whether the gate refuses a buy, by its inputs
+        self.approvals = approval.Book(settings)  # entries that wait for the owner's approval
+
+    @property
+    def fee_rate(self) -> Decimal:
+        """The per-side rate no fill exceeds (maker and taker are `fees`)."""
+        return self.fees.most
 
     @property
     def halted(self) -> str | None:
@@ -171,6 +182,10 @@ class KeeperCore:
                 self.filters = f
                 self.sizing_memo.clear()
                 return None
+            case facts.FeesChanged(fees=u):
+                self.fees = self.ledger.fees = FeeSchedule.from_update(u)
+                self.sizing_memo.clear()
+                return None
             case facts.RiskStateSet():
                 if fact.by == "integrity":
                     self.integrity_halt = fact.reason
@@ -189,6 +204,8 @@ class KeeperCore:
             case facts.MarkRecorded(snapshot=snap):
                 self.mark = snap  # what `status` marks the position at
                 return None
+            case facts.ApprovalRequested() | facts.ApprovalResolved():
+                return approval.apply(self, fact)
             case facts.DenialRecorded() | facts.SessionStarted():
                 return None
         raise ValueError(f"unknown journal fact {type(fact).__name__}")
@@ -203,6 +220,19 @@ class KeeperCore:
             self.record(facts.FiltersChanged(f))
             self.retry.reset()  # what refused the last order may have changed (a market reopening)
             self.retry_at_ms = 0
+        return []
+
+    def on_fees(self, u: FeesUpdated) -> list[Effect]:
+        """The venue's commission for the symbol: journaled when it changes what break-even and estimates use."""
+        if u.symbol != self.symbol:
+            logger.error("fees for {} ignored: this bot trades {}", u.symbol, self.symbol)
+            return []
+        if not all(r.is_finite() and 0 <= r < 1 for r in (u.maker, u.taker)):
+            logger.error("fees for {} ignored: maker {} taker {} are not rates in [0, 1)", u.symbol, u.maker, u.taker)
+            return []
+        new = FeeSchedule.from_update(u)
+        if new != self.fees:
+            self.record(facts.FeesChanged(u))
         return []
 
     def on_balance(self, b: BalanceUpdated) -> list[Effect]:
@@ -239,6 +269,7 @@ class KeeperCore:
             if self.last_snapshot is not None:
                 self.record(facts.MarkRecorded(self.last_snapshot))
             out.append((PUBLISH, TradingStopped(reason=reason, ts_ms=ts)))
+            out += approval.cancel(self, f"trading stopped: {reason}", ts)
         rec = self.ledger.orders.get(self.active_id or "")
         if not cancel_open_orders or rec is None or rec.status.is_terminal or rec.cancel_requested:
             return out
@@ -251,8 +282,8 @@ class KeeperCore:
         self.last_snapshot = s
         if self.ledger.qty and s.bid > self.high_bid:
             self.high_bid = s.bid
-        self._sample_equity(s)
-        out = self._protect(s)
+        self._sample_equity(s.ts_snapshot_ms, s.bid, s.mid)
+        out = self._protect(s.ts_snapshot_ms, s.bid)
         out += decide.check_resting(self, s)
         if self.pending is not None:
             self.deferred_ack = s.seq  # the market waits until the advice is in (lockstep)
@@ -265,11 +296,27 @@ class KeeperCore:
             out.append(self._ack(s.seq, out))
         return out
 
+    def on_marks(self, marks: Iterable[tuple[int, Decimal, Decimal]]) -> list[Effect]:
+        """The cuts the market skipped this keeper on at its equity-sample times (lockstep, `wake.py`):
+        what `on_snapshot` did on them, which is all it did there: follow the high bid, sample the
+        equity, mark the protections. A protection that fires on one means a wake missed it: said."""
+        out: list[Effect] = []
+        for ts, bid, mid in marks:
+            if self.ledger.qty and bid > self.high_bid:
+                self.high_bid = bid
+            self._sample_equity(ts, bid, mid)
+            fired = self._protect(ts, bid)
+            if fired:
+                logger.error("a protection fired on a mark at {} (bid {}): a wake should have come first", ts, bid)
+                out += fired
+        return out
+
     def on_feed_finished(self, last: MarketSnapshot | None, reason: str) -> list[Effect]:
         """The market's final snapshot may have been skipped (nothing to do): book it for the record."""
         if last is not None and (self.last_snapshot is None or last.seq > self.last_snapshot.seq):
             self.last_snapshot = last
-            self._sample_equity(last, force=True)
+            if not self.equity or self.equity[-1].ts_ms != last.ts_snapshot_ms:  # a mark may have sampled it
+                self._sample_equity(last.ts_snapshot_ms, last.bid, last.mid, force=True)
         return self.on_stop_trading(reason)
 
     def _ack(self, seq: int, effects: list[Effect]) -> Effect:
@@ -321,6 +368,10 @@ class KeeperCore:
             out += decide.check_resting(self, self.last_snapshot)
         return out
 
+    def on_approval(self, msg: ApproveEntry | RejectEntry) -> tuple[list[Effect], Any]:
+        """The owner's answer to an entry that waits (approval.py); the resolution or None, for the asker."""
+        return approval.answer(self, msg)
+
     # -- shared helpers (decide.py and views.py use them too) -----------------------------
 
     def set_risk_state(self, f: RiskStateSet | None, force: bool = False) -> list[Effect]:
@@ -360,17 +411,17 @@ class KeeperCore:
     def min_sell_price(self) -> Decimal | None:
         return decide.min_sell_price(self)
 
-    def _protect(self, s: MarketSnapshot) -> list[Effect]:
-        out = self.set_risk_state(self.risk.lapse(s.ts_snapshot_ms))
-        return out + self.set_risk_state(self.risk.on_equity(self.equity_at(s.bid), s.ts_snapshot_ms))
+    def _protect(self, ts: int, bid: Decimal) -> list[Effect]:
+        out = self.set_risk_state(self.risk.lapse(ts))
+        return out + self.set_risk_state(self.risk.on_equity(self.equity_at(bid), ts))
 
-    def _sample_equity(self, s: MarketSnapshot, force: bool = False) -> None:
-        if not force and self.equity and s.ts_snapshot_ms - self.equity[-1].ts_ms < self.equity_every_ms:
+    def _sample_equity(self, ts: int, bid: Decimal, mid: Decimal, force: bool = False) -> None:
+        if not force and self.equity and ts - self.equity[-1].ts_ms < self.equity_every_ms:
             return
         led = self.ledger
         self.record(facts.EquitySampled(EquityPoint(
-            ts_ms=s.ts_snapshot_ms, mid=s.mid, realized_pnl=led.realized_pnl,
-            unrealized_pnl=led.qty * s.bid - led.cost if led.qty else ZERO)))
+            ts_ms=ts, mid=mid, realized_pnl=led.realized_pnl,
+            unrealized_pnl=led.qty * bid - led.cost if led.qty else ZERO)))
 
     def _add_equity_point(self, p: EquityPoint) -> None:
         self.equity.append(p)

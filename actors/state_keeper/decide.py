@@ -22,7 +22,6 @@ from actors.messages import (
     Advice,
     AdviceAction,
     AdviceRequest,
-    AdviceSource,
     CancelOrder,
     MarketSnapshot,
     OrderDenied,
@@ -33,7 +32,8 @@ from actors.messages import (
     Side,
     TradingState,
 )
-from actors.state_keeper import exits, facts, risk
+from actors.state_keeper import approval, exits, facts, risk
+from actors.state_keeper.ledger import decided_by
 
 if TYPE_CHECKING:
     from actors.state_keeper.core import Effect, KeeperCore
@@ -48,7 +48,6 @@ BLOCKS_SELLS = frozenset({"account_mismatch", "stopped", "no_filters", "feed_sta
                           "nothing_to_sell"})
 _LOGGED_BY_THE_GATE = frozenset({"halted", "paused"})  # set_risk_state already said so, once
 _BLOCKERS = tuple(BLOCKS_BUYS | BLOCKS_SELLS)
-_SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "rule_based"}
 _KEEP_DENIALS = 20
 
 
@@ -72,6 +71,10 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         if reason is not None:
             assert core.filters is not None
             return propose(core, Side.SELL, round_price(s.bid, Side.SELL, core.filters), reason, "risk", s)
+    if core.approvals.engaged:  # an entry waits for the owner's answer, or was just turned down (approval.py)
+        held = approval.on_snapshot(core, s, blocked)
+        if held is not None:
+            return held
     if (state is S.READY_TO_BUY and blocked & BLOCKS_BUYS) or (state is S.READY_TO_SELL and blocked & BLOCKS_SELLS):
         return []
     if state not in (S.READY_TO_BUY, S.READY_TO_SELL):
@@ -85,13 +88,13 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         return []
     core.advice_used = True
     assert core.filters is not None
-    by = _SOURCES.get(advice.source, advice.source.value)
+    by = decided_by(advice)
     if state is S.READY_TO_BUY and advice.action is AdviceAction.BUY:
         return propose(core, Side.BUY, round_price(advice.base_price, Side.BUY, core.filters), OrderReason.ADVICE, by,
                        s, advice.request_id, advice.confidence)
     if state is S.READY_TO_SELL and advice.action is AdviceAction.SELL:
-        floor = min_sell_price(core)
         price = round_price(advice.base_price, Side.SELL, core.filters)
+        floor = min_sell_price(core, price, s.bid)
         if floor is not None and price < floor:
             logger.info("advised sell {} is below the minimum {} (break-even + min_profit): offering {}",
                         price, floor, floor)
@@ -221,6 +224,8 @@ def propose(core: KeeperCore, side: Side, price: Decimal, reason: OrderReason, b
     verdict = risk.check(p, account(core, s), core.settings.risk, core.quote_per_trade)
     if isinstance(verdict, risk.Denial):
         return deny(core, p, verdict, s.ts_snapshot_ms)
+    if side is Side.BUY and approval.wanted(core, reason):  # the owner answers first (approval.py)
+        return approval.hold(core, p, verdict.quantity, s, correlation_id or reason.value)
     return place(core, side, price, verdict.quantity, reason, s, correlation_id or reason.value)
 
 
@@ -258,10 +263,12 @@ def deny(core: KeeperCore, p: risk.Proposal, d: risk.Denial, ts: int) -> list[Ef
 def account(core: KeeperCore, s: MarketSnapshot) -> risk.Account:
     assert core.filters is not None
     state = RiskState.HALTED if core.integrity_halt else core.risk.state
+    floor = min_sell_price(core)
+    taker_floor = floor if core.fees.taker == core.fees.maker else min_sell_price(core, s.bid, s.bid)
     return risk.Account(state=state, state_reason=core.halted or core.risk.reason, equity=core.equity_at(s.bid),
                         exposure=core.ledger.cost, free_quote=core.free.get(core.ledger.quote_asset),
-                        filters=core.filters, min_sell_price=min_sell_price(core), bid=s.bid, ask=s.ask,
-                        price_band=core.settings.ai.price_band_pct)
+                        filters=core.filters, min_sell_price=floor, bid=s.bid, ask=s.ask,
+                        price_band=core.settings.ai.price_band_pct, taker_min_sell_price=taker_floor)
 
 
 def on_advice(core: KeeperCore, a: Advice) -> list[Effect]:
@@ -291,7 +298,7 @@ def usable_advice(core: KeeperCore, s: MarketSnapshot) -> Advice | None:
     state, mid = core.advice_for
     if state is not core.machine.state or s.ts_snapshot_ms > a.valid_until_ms:
         return None
-    if mid and abs(s.mid - mid) / mid > core.settings.ai.price_band_pct / 4:
+    if a.wake_on_move and mid and abs(s.mid - mid) / mid > core.settings.ai.price_band_pct / 4:
         return None  # the market moved away from what the advice was about
     return a
 
@@ -305,19 +312,24 @@ def ask(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
         request_id=request_id, symbol=core.symbol, state=core.machine.state, snapshot=s, filters=core.filters,
         position_qty=qty, entry_price=core.ledger.position(qty).entry_price if qty else None,
         fee_rate=core.fee_rate, min_profit=core.min_profit,
-        break_even_price=policy.break_even_price(cost, qty, core.fee_rate) if holding else None,
+        break_even_price=policy.break_even_price(cost, qty, core.fees.maker) if holding else None,
         min_sell_price=min_sell_price(core) if holding else None,
         quote_per_trade=core.quote_per_trade, ts_ms=s.ts_snapshot_ms,
         exit_target=core.exit_plan.take_profit_price if holding and core.exit_plan is not None else None,
+        maker_fee=core.fees.maker, taker_fee=core.fees.taker,
     )
     core.pending = Pending(request_id, core.machine.state, s)
     return [(_CONSULTANT, req)]
 
 
-def min_sell_price(core: KeeperCore) -> Decimal | None:
+def min_sell_price(core: KeeperCore, price: Decimal | None = None, bid: Decimal | None = None) -> Decimal | None:
+    """The lowest sell price netting `min_profit` after both fees: the buy's as booked (it is in the cost), the
+    sell's at the rate it will pay. Without a price that is a resting offer (maker); a sell at `price` pays
+    the taker rate when it is at or below `bid` (it takes), the maker rate above it (it rests)."""
     if core.filters is None:
         return None
-    return policy.min_sell_price(core.ledger.cost, core.ledger.qty, core.fee_rate, core.min_profit, core.filters)
+    rate = core.fees.maker if price is None or bid is None else core.fees.sell_rate(price, bid)
+    return policy.min_sell_price(core.ledger.cost, core.ledger.qty, rate, core.min_profit, core.filters)
 
 
 def sellable(core: KeeperCore, price: Decimal | None = None, use_free: bool = False) -> Decimal:

@@ -18,7 +18,9 @@ from actors.messages import (
     Advice,
     BalanceUpdated,
     CancelOrder,
+    EntryApproval,
     EquityPoint,
+    FeesUpdated,
     MarketSnapshot,
     OrderDenied,
     OrderUpdate,
@@ -88,6 +90,13 @@ class FiltersChanged:
 
 
 @dataclass(**_f)
+class FeesChanged:
+    """The account's commission rates, as the venue gave them (break-even and estimates follow them)."""
+
+    fees: FeesUpdated
+
+
+@dataclass(**_f)
 class RiskStateSet:
     """The gate's state: a halt (kept across restarts), a pause with an end, or a resume."""
 
@@ -127,20 +136,34 @@ class MarkRecorded:
     snapshot: MarketSnapshot
 
 
+@dataclass(**_f)
+class ApprovalRequested:
+    """An entry the gate approved waits for the owner (approval.py): nothing is placed yet."""
+
+    approval: EntryApproval
+
+
+@dataclass(**_f)
+class ApprovalResolved:
+    """What became of a waiting entry: approved, rejected, expired, moved, refused or cancelled."""
+
+    approval: EntryApproval
+
+
 Fact = (SessionStarted | IntentRecorded | TransitionRecorded | UpdateApplied | CancelRequested | PositionClosed
         | DustMarked | AdviceReceived | BalanceReported | FiltersChanged | RiskStateSet | ExitPlanSet
-        | DenialRecorded | EquitySampled | MarkRecorded)
+        | DenialRecorded | EquitySampled | MarkRecorded | ApprovalRequested | ApprovalResolved | FeesChanged)
 
 # facts whose payload is one protocol message, stored as it is
 _WRAPS: dict[type, str] = {
     IntentRecorded: "order", UpdateApplied: "update", CancelRequested: "cancel", AdviceReceived: "advice",
     BalanceReported: "balance", FiltersChanged: "filters", DenialRecorded: "denial", EquitySampled: "point",
-    MarkRecorded: "snapshot",
+    MarkRecorded: "snapshot", ApprovalRequested: "approval", ApprovalResolved: "approval", FeesChanged: "fees",
 }
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in (
     SessionStarted, IntentRecorded, TransitionRecorded, UpdateApplied, CancelRequested, PositionClosed, DustMarked,
     AdviceReceived, BalanceReported, FiltersChanged, RiskStateSet, ExitPlanSet, DenialRecorded, EquitySampled,
-    MarkRecorded)}
+    MarkRecorded, ApprovalRequested, ApprovalResolved, FeesChanged)}
 OLD_KINDS: dict[str, str] = {  # schema 2's kinds
     "session": "SessionStarted", "intent": "IntentRecorded", "transition": "TransitionRecorded",
     "update": "UpdateApplied", "cancel": "CancelRequested", "close": "PositionClosed", "dust": "DustMarked",

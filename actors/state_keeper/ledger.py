@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import NamedTuple
 
+from actors.domain.fees import FeeSchedule
 from actors.messages import (
     ZERO,
     Advice,
@@ -117,11 +118,12 @@ class Applied(NamedTuple):
 
 
 class Ledger:
-    def __init__(self, symbol: str, base_asset: str, quote_asset: str, fee_rate: Decimal) -> None:
+    def __init__(self, symbol: str, base_asset: str, quote_asset: str, fees: FeeSchedule | Decimal) -> None:
         self.symbol = symbol
         self.base_asset = base_asset
         self.quote_asset = quote_asset
-        self.fee_rate = fee_rate
+        # estimates only (_fee): a fill reported without its commission, or with it in BNB, is valued at fees.most
+        self.fees = fees if isinstance(fees, FeeSchedule) else FeeSchedule.flat(fees)
         self.orders = OrderBook()  # every order placed, by client id; a finished trade's packed (history.py)
         self.trades = TradeHistory()  # every trade, oldest first; finished ones packed
         self.qty = ZERO  # held, dust included
@@ -249,12 +251,12 @@ class Ledger:
             elif asset == self.quote_asset:
                 fee_q = q8(commission)
                 fee_v = fee_q
-            else:  # BNB or unknown: value it at the configured rate, say so
-                fee_q = fee_v = q8(known_qty * price * self.fee_rate)
+            else:  # BNB or unknown: value it at the higher rate (the BNB discount taken off), say so
+                fee_q = fee_v = q8(known_qty * price * self.fees.most)
                 estimated = True
         missing = fill_qty - known_qty
         if missing > 0:
-            est = q8(missing * price * self.fee_rate)
+            est = q8(missing * price * self.fees.most)
             fee_q += est
             fee_v += est
             estimated = True
@@ -402,12 +404,22 @@ class Ledger:
         )
 
 
-_REF_SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "rule_based"}
+_REF_SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "fallback",
+                AdviceSource.STRATEGY: "strategy"}
+
+
+def decided_by(a: Advice) -> str:
+    """Who decided, for the gate, the journal and attribution: "model", "cache", "strategy trend",
+    "fallback trend" (the strategy answering for a model that failed)."""
+    source = _REF_SOURCES.get(a.source, a.source.value)
+    if a.strategy and a.source in (AdviceSource.STRATEGY, AdviceSource.FALLBACK):
+        return f"{source} {a.strategy}"
+    return source
 
 
 def advice_ref(correlation_id: str, reason: str, last: Advice | None) -> AdviceRef:
     """The advice an order was placed on (the keeper's last advice, when the ids match), or the rule that did."""
     if last is not None and correlation_id == last.request_id:
-        return AdviceRef(advice_id=last.request_id, source=_REF_SOURCES.get(last.source, last.source.value),
+        return AdviceRef(advice_id=last.request_id, source=decided_by(last),
                          model=last.model, confidence=last.confidence, cost=last.cost)
     return AdviceRef(advice_id=correlation_id or reason, source="operator" if reason == "operator" else "risk")

@@ -22,7 +22,7 @@ class Proposal:
     side: Side
     price: Decimal
     reason: OrderReason
-    proposed_by: str  # "model", "cache", "rule_based", "risk", "operator"
+    proposed_by: str  # "model", "cache", "strategy NAME", "fallback NAME", "risk", "operator"
     quantity: Decimal | None = None  # a sell's quantity (what is held); a buy is sized by the gate
     confidence: Decimal = Decimal(1)
 
@@ -41,6 +41,7 @@ class Account:
     bid: Decimal = ZERO  # the market the proposal is checked against (0 = unknown: no collar)
     ask: Decimal = ZERO
     price_band: Decimal = ZERO  # a limit this far through the touch is refused (a fat finger, a stale answer)
+    taker_min_sell_price: Decimal | None = None  # the same for a sell at or below the bid (taker); None = min_sell_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +104,12 @@ def _check_sell(p: Proposal, a: Account) -> Approved | Denial:
     qty = p.quantity or ZERO
     if qty <= 0:
         return Denial("nothing_to_sell", "nothing sellable is held (dust below the lot step or minimum notional)")
-    if (not p.reason.may_sell_below_break_even and a.min_sell_price is not None and p.price < a.min_sell_price):
+    floor = a.min_sell_price
+    if a.taker_min_sell_price is not None and a.bid > 0 and p.price <= a.bid:
+        floor = a.taker_min_sell_price  # it takes: the sell pays the taker rate
+    if not p.reason.may_sell_below_break_even and floor is not None and p.price < floor:
         return Denial("below_break_even", f"{p.reason.value} sell at {p.price} is below break-even plus min_profit "
-                                          f"({a.min_sell_price}); only a stop or a time exit may sell lower")
+                                          f"({floor}); only a stop or a time exit may sell lower")
     try:
         check_order(Side.SELL, p.price, qty, a.filters)
     except FilterError as exc:

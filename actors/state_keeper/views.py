@@ -58,4 +58,6 @@ def status(core: KeeperCore, recent_trades: int | None = None) -> StatusSnapshot
         blocked=core.blockers.current(),
         denials=tuple(core.denials),
         exit_plan=exit_plan_view(core),
+        approvals=core.approvals.view(),
+        fees=core.fees.as_update(core.symbol),
     )

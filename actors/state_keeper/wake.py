@@ -25,14 +25,22 @@ _INSIDE = Decimal("0.99")  # built once: this runs on every acknowledged snapsho
 def wake_when(core: KeeperCore) -> WakeWhen | None:
     if not core.use_wake or core.feed_stale or core.pending is not None or not core.equity:
         return None
-    at = [core.equity[-1].ts_ms + core.equity_every_ms]
+    at = []
+    sample_from = None  # equity samples the market notes as marks (`on_marks`), without waking the keeper
+    due = core.equity[-1].ts_ms + core.equity_every_ms
+    if core.machine.state is S.BUYING:  # a fill sets the exit plan from the snapshot seen last: see them all
+        at.append(due)
+    else:
+        sample_from = due
+    every = core.equity_every_ms if sample_from is not None else 0
     if core.retry_at_ms:
         at.append(core.retry_at_ms)
     if core.risk.until_ms is not None:
         at.append(core.risk.until_ms)
     state = core.machine.state
     if (core.halted and state is S.READY_TO_BUY) or core.stopped or core.filters is None or core.integrity_halt:
-        return WakeWhen(at_ms=min(at))
+        return WakeWhen(at_ms=min(at, default=None), sample_from_ms=sample_from,
+                    sample_every_ms=every)
     holding = core.ledger.qty > 0
     floor, ceiling = (_floor(core), _ceiling(core)) if holding else (None, None)
     if holding and core.exit_plan is not None and core.exit_plan.deadline_ms is not None:
@@ -41,28 +49,35 @@ def wake_when(core: KeeperCore) -> WakeWhen | None:
     if state is S.BUYING:
         if rec is not None and not rec.status.is_terminal and not rec.cancel_requested:
             at.append(rec.created_ms + core.settings.trading.order_timeout_s * 1000)
-        return WakeWhen(at_ms=min(at))
+        return WakeWhen(at_ms=min(at, default=None))
     if state is S.SELLING:
-        return WakeWhen(at_ms=min(at), bid_below=floor, sell_fills_at=ceiling)
+        return WakeWhen(at_ms=min(at, default=None), bid_below=floor, sell_fills_at=ceiling, sample_from_ms=sample_from,
+                    sample_every_ms=every)
     if state is S.READY_TO_SELL and core.risk.state is RiskState.HALTED and (
             core.settings.risk.flatten_on_halt or core.flatten_requested):
         return None
     max_trades = core.settings.trading.max_trades
     if state is S.READY_TO_BUY and ((max_trades and core.ledger.closed >= max_trades)
                                     or core.risk.state is not RiskState.ACTIVE or core.blockers.active("cannot_size")):
-        return WakeWhen(at_ms=min(at))
+        return WakeWhen(at_ms=min(at, default=None), sample_from_ms=sample_from,
+                    sample_every_ms=every)
     a, about = core.last_advice, core.advice_for
     if a is None or about is None or core.advice_used or about[0] is not state:
         return None  # it will ask, or act, on the next snapshot
     waiting = a.action is AdviceAction.HOLD or a.confidence < core.settings.ai.min_confidence or a.base_price is None
     if not waiting:
         return None
-    mid = about[1]
-    half = mid * core.settings.ai.price_band_pct / 4 * _INSIDE  # a little inside: wake early, not late
     at.append(a.valid_until_ms + 1)
-    return WakeWhen(at_ms=min(at), mid_outside=(mid - half, mid + half),
+    band = None
+    if a.wake_on_move:  # a bar strategy's hold stands until its next bar, whatever the price does
+        mid = about[1]
+        half = mid * core.settings.ai.price_band_pct / 4 * _INSIDE  # a little inside: wake early, not late
+        band = (mid - half, mid + half)
+    return WakeWhen(at_ms=min(at), mid_outside=band,
                     bid_below=floor if state is S.READY_TO_SELL else None,
-                    sell_fills_at=ceiling if state is S.READY_TO_SELL else None)
+                    sell_fills_at=ceiling if state is S.READY_TO_SELL else None, sample_from_ms=sample_from,
+                    sample_every_ms=every)
+
 
 
 def _floor(core: KeeperCore) -> Decimal | None:

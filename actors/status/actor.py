@@ -21,7 +21,8 @@ fill or a halt without waiting for the next round.
 
 Routes: `/` (the dashboard), `/events` (server-sent updates), `/status`
 (JSON, Decimals as strings), `/metrics` (Prometheus text), `/static/*`, and
-`POST /control/{pause,resume,halt,flatten,cancel}`. Off-loopback every route
+`POST /control/{pause,resume,halt,flatten,cancel,approve,reject}` (approve and reject name the
+entry's `approval_id`). Off-loopback every route
 requires `status.token`, sent as `Authorization: Bearer <token>`,
 `X-Trader-Token` or `?token=<token>`; a control also needs the page's token
 and a same-origin request (`actors.status.controls`).
@@ -44,6 +45,8 @@ from actors._lib.aio import LoopThread
 from actors._lib.secrets import Secret, redact
 from actors.messages import (
     Clock,
+    EntryApprovalRequested,
+    EntryApprovalResolved,
     OrderDenied,
     OrderFilled,
     OrderPlaced,
@@ -111,7 +114,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 _EVENTS = (OrderPlaced, OrderDenied, OrderFilled, TradeClosed, StateChanged, RiskStateChanged, TradingHalted,
-           TradingStopped, TradingBlocked, TradingUnblocked)
+           TradingStopped, TradingBlocked, TradingUnblocked, EntryApprovalRequested, EntryApprovalResolved)
 
 
 class StatusServerActor(pykka.ThreadingActor):
@@ -126,6 +129,7 @@ class StatusServerActor(pykka.ThreadingActor):
         ask_timeout_s: how long one refresh waits for an answer before showing the error.
         recent_trades: how many trades the page shows.
         clock: wall time in ms, for the feed's age.
+        notices: the start-up checks' (level, text), shown at the top of the page.
     """
 
     def __init__(
@@ -139,6 +143,7 @@ class StatusServerActor(pykka.ThreadingActor):
         ask_timeout_s: float = 2.0,
         recent_trades: int = 20,
         clock: Clock | None = None,
+        notices: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__()
         cfg = settings.status
@@ -161,8 +166,9 @@ class StatusServerActor(pykka.ThreadingActor):
         self._peers = dict(peers or {})
         self._options: dict[str, Any] = {
             "refresh_s": refresh_s, "ask_timeout_s": ask_timeout_s, "recent_trades": recent_trades,
-            "clock": clock or _wall_ms, "mode": mode_of(settings.exchange.kind, settings.market.source),
-            "symbol": settings.symbol,
+            "clock": clock or _wall_ms,
+            "mode": mode_of(settings.exchange.kind, settings.market.source, settings.exchange.network),
+            "symbol": settings.symbol, "notices": tuple(notices),  # the start-up checks' warnings and notes
             # POSTs need a token even on loopback: one made now, embedded in the page, never logged
             "control_token": "" if token else secrets.token_urlsafe(24),
         }

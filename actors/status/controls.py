@@ -16,10 +16,18 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from actors.messages import CancelOpenOrder, HaltTrading, PauseBuying, ResumeTrading
+from actors.messages import (
+    ApproveEntry,
+    CancelOpenOrder,
+    EntryApprovalResolved,
+    HaltTrading,
+    PauseBuying,
+    RejectEntry,
+    ResumeTrading,
+)
 
-Control = PauseBuying | ResumeTrading | HaltTrading | CancelOpenOrder
-ACTIONS = ("pause", "resume", "halt", "flatten", "cancel")
+Control = PauseBuying | ResumeTrading | HaltTrading | CancelOpenOrder | ApproveEntry | RejectEntry
+ACTIONS = ("pause", "resume", "halt", "flatten", "cancel", "approve", "reject")
 MAX_REASON = 200
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -51,9 +59,12 @@ def clean_reason(text: Any) -> str:
     return " ".join(s.split())[:MAX_REASON]
 
 
-def to_control(action: str, reason: str, by: str) -> Control | None:
-    """The keeper message for `action`, or None for an unknown one."""
+def to_control(action: str, reason: str, by: str, approval_id: str = "") -> Control | None:
+    """The keeper message for `action`, or None for an unknown one (or an answer that names no entry)."""
     match action:
+        case "approve" | "reject" if approval_id:
+            cls = ApproveEntry if action == "approve" else RejectEntry
+            return cls(approval_id=approval_id[:MAX_REASON], by=by, reason=reason)
         case "pause":
             return PauseBuying(by=by, reason=reason)
         case "resume":
@@ -65,3 +76,13 @@ def to_control(action: str, reason: str, by: str) -> Control | None:
         case "cancel":
             return CancelOpenOrder(by=by, reason=reason)
     return None
+
+
+def outcome(action: str, answer: Any) -> dict[str, Any]:
+    """For approve / reject, what became of the entry (the keeper's answer) for the page; {} otherwise."""
+    if action not in ("approve", "reject"):
+        return {}
+    if not isinstance(answer, EntryApprovalResolved):
+        return {"outcome": None, "detail": "no such entry waits (answered, expired, or from before a restart)"}
+    a = answer.approval
+    return {"outcome": a.outcome, "detail": a.detail, "approval_id": a.approval_id, "order": a.client_order_id or None}

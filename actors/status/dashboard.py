@@ -15,16 +15,18 @@ from typing import Any
 from actors.market_data.feed_health import FeedHealth
 from actors.messages import ZERO, OrderDenied, RiskView, StatusSnapshot, Trade
 from actors.status import fmt, svg
+from actors.status.approval_card import approval_card
 from actors.status.fmt import e
 from actors.status.view import View, age_s, feed_age_s, iso
 
-MODES = ("PAPER", "LIVE", "BACKTEST")
+MODES = ("PAPER", "LIVE", "BACKTEST", "TESTNET")
 
 
-def mode_of(exchange_kind: str, market_source: str) -> str:
-    """LIVE when orders reach Binance, BACKTEST on a recorded or simulated market, else PAPER."""
+def mode_of(exchange_kind: str, market_source: str, network: str = "mainnet") -> str:
+    """LIVE when orders reach Binance, TESTNET when they reach its Spot Testnet, BACKTEST on a recorded or
+    simulated market, else PAPER."""
     if exchange_kind == "binance":
-        return "LIVE"
+        return "TESTNET" if network == "testnet" else "LIVE"
     return "BACKTEST" if market_source in ("synthetic", "replay") else "PAPER"
 
 
@@ -208,7 +210,7 @@ def events_card(view: View) -> str:
     return _card("Latest events", f'<ul class="events" id="events">{items}</ul>')
 
 
-_SOURCES = {"ai": "AI consultant", "market": "Market data", "executor": "Order executor"}
+_SOURCES = {"ai": "Strategy and AI consultant", "market": "Market data", "executor": "Order executor"}
 
 
 def diagnostics(view: View, st: StatusSnapshot, now_ms: int) -> str:
@@ -240,11 +242,19 @@ def alerts(view: View, st: StatusSnapshot, now_mono: float, now_ms: int) -> str:
         out += f'<div class="alert" id="halted">Trading halted: {e(st.halted_reason)}</div>'
     if st.stopped_reason and not st.halted_reason:
         out += f'<div class="warnbox" id="stopped">No new orders: {e(st.stopped_reason)}</div>'
-    if st.feed_stale:
-        stats = view.stats.get("market")
-        h = FeedHealth.from_stats(stats.as_dict()) if stats is not None else None
+    stats = view.stats.get("market")
+    h = FeedHealth.from_stats(stats.as_dict()) if stats is not None else None
+    backfill = h is not None and h.warming and h.warm_kind == "backfill"
+    if h is not None and h.warming:
+        missed = " (missed while the feed was down)" if backfill else ""
+        out += (f'<div class="warnbox" id="warming">Warming up: {h.warm_minutes} of {h.warm_of} minutes of the '
+                f"venue's history{missed}: no decisions until they are read</div>")
+    if st.feed_stale and not backfill:
         why = f" ({e(h.cause)})" if h is not None and h.cause else ""
         out += f'<div class="warnbox" id="feed-stale-banner">Market feed is stale{why}: no new orders</div>'
+    for level, text in view.notices:  # the start-up checks (actors/binance/startup.py)
+        cls = "warnbox" if level == "warning" else "notebox"
+        out += f'<div class="{cls} startup-check">Start-up check: {e(text)}</div>'
     if view.errors.get("keeper"):
         out += (f'<div class="warnbox" id="keeper-error">State keeper did not answer: {e(view.errors["keeper"])}'
                 f" (showing data {e(age_s(view, now_mono))} s old)</div>")
@@ -257,7 +267,8 @@ def live_html(view: View, now_mono: float, now_ms: int) -> str:
     if st is None:
         why = view.errors.get("keeper") or "waiting for the first answer from the state keeper"
         return f'<div class="warnbox" id="no-data">{e(why)}</div>'
-    return (alerts(view, st, now_mono, now_ms) + '<main>' + equity_card(st) + state_card(st, now_ms)
+    return (alerts(view, st, now_mono, now_ms) + '<main>' + approval_card(st, now_ms, view.mode != "BACKTEST")
+            + equity_card(st) + state_card(st, now_ms)
             + limits_card(st.risk) + position_card(st, now_ms) + charts(view, st) + trades_card(st.trades)
             + denials_card(st.denials) + feed_card(view, st, now_ms) + advice_card(st) + events_card(view)
             + diagnostics(view, st, now_ms) + "</main>"
@@ -284,6 +295,10 @@ CONTROLS = (
 )
 
 
+def _banner_text(mode: str) -> str:
+    return "TESTNET (Binance Spot Testnet: fake funds)" if mode == "TESTNET" else mode
+
+
 def render_html(view: View, now_mono: float, now_ms: int, control_token: str = "", symbol: str = "") -> str:
     """The whole page: the banner first, the controls, then the live part."""
     mode = view.mode if view.mode in MODES else "PAPER"
@@ -294,7 +309,7 @@ def render_html(view: View, now_mono: float, now_ms: int, control_token: str = "
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{e(title(view))}</title>"
         '<link rel="stylesheet" href="static/dashboard.css"><script src="static/dashboard.js" defer></script></head><body>'
-        f'<div class="banner mode-{mode.lower()}" id="banner"><span id="mode">{e(mode)}</span> '
+        f'<div class="banner mode-{mode.lower()}" id="banner"><span id="mode">{e(_banner_text(mode))}</span> '
         f'<span id="symbol">{e(sym)}</span><span class="conn" id="conn">connecting…</span></div>'
         + CONTROLS.replace('<span id="control-result"', token + '<span id="control-result"')
         + f'<div id="live">{live_html(view, now_mono, now_ms)}</div></body></html>'

@@ -67,7 +67,11 @@ def ago(ms: int) -> str:
 
 
 _LABELS = {
-    "calls": "advice requests answered", "cache_hits": "answered from the cache", "fallbacks": "answered by the fallback",
+    "calls": "advice requests answered", "cache_hits": "answered from the cache",
+    "fallbacks": "answered by the strategy when the model failed", "strategy": "strategy",
+    "strategy_answers": "answered by the strategy", "strategy_errors": "strategy misbehaved (held)",
+    "strategy_last_error": "strategy's last error", "proposals": "proposals put to the model",
+    "vetoed": "proposals the model vetoed", "role": "model's role",
     "cost": "model spend (USD)", "latency_ms_last": "last model call", "latency_ms_p50": "model call, median",
     "model": "model", "mode": "mode", "kind": "exchange", "orders_sent": "orders sent", "fills": "fills",
     "rejects": "orders rejected", "snapshots": "snapshots sent", "reconnects": "reconnects",

@@ -142,8 +142,12 @@ def render_metrics(view: View, now_mono: float, now_ms: int) -> str:
             m.add("trader_ai_cache_hit_ratio", "gauge", "Advice requests answered from the cache",
                   round(float(hits) / float(calls), 6) if calls else 0.0)
         m.add("trader_ai_calls_total", "counter", "Advice requests answered", _num(a.get("calls")))
-        m.add("trader_ai_fallbacks_total", "counter", "Advice requests answered by the fallback",
+        m.add("trader_ai_fallbacks_total", "counter", "Advice requests the strategy answered because the model failed",
               _num(a.get("fallbacks")))
+        m.add("trader_strategy_answers_total", "counter", "Advice requests the strategy answered in its own right",
+              _num(a.get("strategy_answers")), {"strategy": str(a.get("strategy") or "")})
+        m.add("trader_strategy_errors_total", "counter", "Times the strategy misbehaved (each answered as a hold)",
+              _num(a.get("strategy_errors")), {"strategy": str(a.get("strategy") or "")})
         m.add("trader_ai_cost_usd_total", "counter", "OpenRouter spend in USD", _num(a.get("cost")))
     ex = view.stats.get("executor")
     if ex is not None:

@@ -12,6 +12,8 @@ import json
 from typing import Any
 
 from actors.messages import (
+    EntryApprovalRequested,
+    EntryApprovalResolved,
     OrderDenied,
     OrderFilled,
     OrderPlaced,
@@ -89,6 +91,10 @@ def describe(ev: Any) -> str | None:
             text = f"blocked ({ev.condition.condition}): {ev.condition.detail}"
         case TradingUnblocked():
             text = f"unblocked ({ev.condition.condition})"
+        case EntryApprovalRequested(approval=a):
+            text = f"entry {a.approval_id} waits for approval: buy {dec(a.quantity)} @ {dec(a.price)}"
+        case EntryApprovalResolved(approval=a):
+            text = f"entry {a.approval_id} {a.outcome}{' by ' + a.by if a.by not in ('keeper', '') else ''}"
         case _:
             return None
     ts = getattr(ev, "ts_ms", None) or getattr(getattr(ev, "condition", None), "since_ms", 0)

@@ -82,6 +82,7 @@ class StatusServer:
         control_token: str = "",
         mode: str = "",
         symbol: str = "",
+        notices: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self._sock = sock
         self._keeper = keeper
@@ -95,7 +96,7 @@ class StatusServer:
         self._recent_trades = recent_trades
         self._clock = clock
         self._check_host = check_host
-        self._view = View(peers=tuple(self._peers), mode=mode)
+        self._view = View(peers=tuple(self._peers), mode=mode, notices=notices)
         self._history = History()
         self._seeded = False
         self._events: deque[str] = deque(maxlen=push.KEEP_EVENTS)
@@ -229,7 +230,8 @@ class StatusServer:
                 logger.warning("status page: {} did not answer: {}", name, error)
         self._view = View(status=status, status_mono=status_mono, status_ms=status_ms, stats=stats,
                           errors=errors, refreshes=old.refreshes + 1, peers=old.peers, snapshot_seen_ms=seen_ms,
-                          mode=old.mode, history=tuple(self._history.samples), events=tuple(self._events))
+                          mode=old.mode, history=tuple(self._history.samples), events=tuple(self._events),
+                          notices=old.notices)
 
     def _frame(self) -> str:
         view = self._view
@@ -347,10 +349,13 @@ class StatusServer:
             return _json(403, {"ok": False, "error": "the page's token is missing or wrong: reload the page"})
         reason = controls.clean_reason(form.get("reason"))
         by = f"dashboard ({request.remote or 'unknown'})"
-        msg = controls.to_control(action, reason, by)
-        _answer, errors = await self._ask_all({"keeper": (self._keeper, msg)})
+        msg = controls.to_control(action, reason, by, controls.clean_reason(form.get("approval_id")))
+        if msg is None:
+            return _json(400, {"ok": False, "error": f"{action} needs the entry's approval_id"})
+        answers, errors = await self._ask_all({"keeper": (self._keeper, msg)})
         if "keeper" in errors:
             return _json(503, {"ok": False, "error": f"the state keeper did not answer: {errors['keeper']}"})
+        outcome = controls.outcome(action, answers.get("keeper"))  # approve / reject: what became of the entry
         logger.info("status page: {} by {}{}", action, by, f": {reason}" if reason else "")
         await self.refresh_once()  # shows at once, on this answer and on every open page
         self._push()
@@ -358,7 +363,7 @@ class StatusServer:
         rv = st.risk if st is not None else None
         doc = {"ok": True, "action": action, "by": by, "reason": reason,
                "risk_state": rv.state.value if rv else None, "risk_reason": rv.reason if rv else None,
-               "active_order": st.active_order.id if st is not None and st.active_order else None}
+               "active_order": st.active_order.id if st is not None and st.active_order else None, **outcome}
         if "X-Trader-Token" not in request.headers and "text/html" in request.headers.get("Accept", ""):
             return web.Response(status=303, headers={**SECURITY_HEADERS, "Location": "./"})  # a plain form post
         return _json(200, doc)

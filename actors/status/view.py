@@ -30,9 +30,10 @@ class View:
     refreshes: int = 0
     peers: tuple[str, ...] = ()
     snapshot_seen_ms: int | None = None  # wall time the page first saw the keeper's current snapshot
-    mode: str = ""  # PAPER, LIVE or BACKTEST
+    mode: str = ""  # PAPER, LIVE, TESTNET or BACKTEST
     history: tuple[Sample, ...] = ()  # oldest first, for the charts
     events: tuple[str, ...] = ()  # what the keeper told the page lately, newest last, readable
+    notices: tuple[tuple[str, str], ...] = ()  # the start-up checks: (warning | note, text)
 
 
 # -- JSON ----------------------------------------------------------------------------
@@ -66,6 +67,7 @@ def page_json(view: View, now_mono: float, now_ms: int) -> dict[str, Any]:
         "status": status_json(st) if st is not None else None,
         "stats": {name: jsonable(s) for name, s in sorted(view.stats.items())},
         "errors": dict(sorted(view.errors.items())),
+        "startup_checks": [{"level": level, "text": text} for level, text in view.notices],
     }
     return doc
 

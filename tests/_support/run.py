@@ -16,7 +16,8 @@ __all__ = ["ROOT", "png_size", "run_bot"]
 def run_bot(tmp_path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENROUTER_API_KEY", "BINANCE_API_KEY", "BINANCE_API_SECRET")}
     env["TRADER_NO_DOTENV"] = "1"
-    port = [] if args and args[0] in ("trades", "status", "resume") else ["--status-port", "0"]  # a run-only flag
+    commands = ("trades", "status", "resume", "backtest", "sweep", "compare", "download", "check-strategy")
+    port = [] if args and args[0] in commands else ["--status-port", "0"]  # a run-only flag
     return subprocess.run(
         [sys.executable, str(ROOT / "bootstrap.py"), *port, *args],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout,

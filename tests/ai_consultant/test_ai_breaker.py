@@ -341,7 +341,9 @@ def test_the_shipped_settings_name_the_breaker_keys() -> None:
 def test_a_run_with_a_key_and_no_reachable_model_trades_as_without_a_key(tmp_path: Path) -> None:
     """The golden seed with OpenRouter on a closed port: the recorded trades, three failed calls, one line."""
     cfg = tmp_path / "s.toml"
-    cfg.write_text(f'[market]\nduration_s = 86400\nseed = 1\n\n[ai]\nbase_url = "http://127.0.0.1:{closed_port()}/api/v1"\n')
+    # a cooldown longer than any run, so a slow (loaded) machine never lets a fourth call out
+    cfg.write_text(f'[market]\nduration_s = 86400\nseed = 1\n\n[ai]\nbase_url = "http://127.0.0.1:{closed_port()}/api/v1"\n'
+                   'breaker_cooldown_s = 3600\nbreaker_cooldown_cap_s = 3600\n')
     env = {k: v for k, v in os.environ.items() if k not in ("BINANCE_API_KEY", "BINANCE_API_SECRET")}
     env.update(TRADER_NO_DOTENV="1", OPENROUTER_API_KEY=KEY)
     proc = subprocess.run(

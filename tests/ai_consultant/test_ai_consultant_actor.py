@@ -209,18 +209,21 @@ def test_unknown_model_without_the_start_check_is_one_clear_error(fake: FakeOpen
 # -- offline, spend, invalid replies --------------------------------------------------------
 
 
-def test_no_key_means_no_network_and_the_fallback(fake: FakeOpenRouter, probe: ProbeHandle) -> None:
+def test_no_key_means_no_network_and_the_strategy_decides(fake: FakeOpenRouter, probe: ProbeHandle) -> None:
     ref = start(fake, key=None, check_models_at_start=True)
     for state in (TradingState.READY_TO_BUY, TradingState.READY_TO_SELL, TradingState.BUYING):
         ref.tell(sample_request(state.value, state=state, reply_to=probe.ref))
     got = probe.wait_for(Advice, count=3)
-    assert {a.source for a in got} == {AdviceSource.FALLBACK}
+    # the strategy in its own right, named: "fallback" is for a model that failed, and none was asked
+    assert {a.source for a in got} == {AdviceSource.STRATEGY}
+    assert {a.strategy for a in got} == {"trend"}
     assert [a.action for a in sorted(got, key=lambda a: a.request_id)] == [
         AdviceAction.HOLD, AdviceAction.BUY, AdviceAction.SELL]  # buying, ready_to_buy, ready_to_sell
-    assert all("no OpenRouter API key" in a.reasoning for a in got)
+    assert all(a.reasoning.startswith("trend: ") for a in got)
     assert fake.requests() == []
     assert not any(t.name == LOOP_NAME for t in threading.enumerate())
-    assert stats(ref)["fallbacks"] == 3
+    st = stats(ref)
+    assert st["strategy_answers"] == 3 and st["fallbacks"] == 0 and st["strategy"] == "trend"
 
 
 def test_spend_cap_switches_to_the_fallback(fake: FakeOpenRouter, probe: ProbeHandle) -> None:
@@ -238,7 +241,7 @@ def test_a_stale_snapshot_is_never_sent_to_the_model(fake: FakeOpenRouter, probe
     req = sample_request("stale", reply_to=probe.ref)
     ref.tell(dataclasses.replace(req, snapshot=dataclasses.replace(req.snapshot, stale=True)))
     a = advice_for(probe, "stale")
-    assert a.action is AdviceAction.HOLD and a.source is AdviceSource.FALLBACK
+    assert a.action is AdviceAction.HOLD and a.source is AdviceSource.STRATEGY and "stale" in a.reasoning
     assert fake.chat_requests() == []
 
 

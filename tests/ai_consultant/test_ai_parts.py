@@ -29,10 +29,11 @@ from actors.ai_consultant.openrouter import (
     retry_delay,
 )
 from actors.ai_consultant.prompt import SYSTEM_PROMPT, build_messages
-from actors.ai_consultant.rule_based import RULE_BASED_CONFIDENCE, rule_based_advice
 from actors.messages import AdviceAction, AdviceSource, TradingState
 from actors.settings import AISettings
+from actors.strategy.builtin.trend import CONFIDENCE as RULE_BASED_CONFIDENCE
 from tests._support.fakes.openrouter import FakeOpenRouter, Reply, completion, sample_request
+from tests._support.strategy import strategy_advice
 
 AI = AISettings()
 D = Decimal
@@ -44,52 +45,52 @@ KEY = "sk-or-v1-parts0123456789abcdef"
 
 def test_rule_based_bids_at_or_under_the_best_bid_on_the_grid() -> None:
     req = sample_request(state=TradingState.READY_TO_BUY, mid="10.005")  # bid 10.000, ask 10.010
-    advice = rule_based_advice(req, AI, "no key")
+    advice = strategy_advice(req, AI, "no key")
     assert advice.action is AdviceAction.BUY and advice.source is AdviceSource.FALLBACK
     assert advice.base_price == D("10.00") and advice.base_price <= req.snapshot.bid
     assert advice.confidence == RULE_BASED_CONFIDENCE > AI.min_confidence
-    assert "rule-based fallback (no key)" in advice.reasoning
+    assert advice.reasoning.startswith("trend (no key): ") and advice.strategy == "trend"
     assert advice.valid_until_ms == req.ts_ms + AI.cache_ttl_s * 1000
 
 
 def test_rule_based_buys_only_in_a_known_up_trend() -> None:
     """The trend rules themselves are in tests/test_strategy.py."""
-    assert rule_based_advice(sample_request(mid="10.005", regime=""), AI, "x").action is AdviceAction.HOLD
-    assert rule_based_advice(sample_request(mid="10.005", regime="down"), AI, "x").action is AdviceAction.HOLD
+    assert strategy_advice(sample_request(mid="10.005", regime=""), AI, "x").action is AdviceAction.HOLD
+    assert strategy_advice(sample_request(mid="10.005", regime="down"), AI, "x").action is AdviceAction.HOLD
 
 
 def test_rule_based_offers_at_the_ask_or_the_break_even_floor() -> None:
     cheap_entry = sample_request(state=TradingState.READY_TO_SELL, mid="10.005", entry_price="9.50")
-    assert rule_based_advice(cheap_entry, AI, "x").base_price == D("10.01")  # the ask
+    assert strategy_advice(cheap_entry, AI, "x").base_price == D("10.01")  # the ask
     dear_entry = sample_request(state=TradingState.READY_TO_SELL, mid="10.005", min_sell_price="10.37")
-    advice = rule_based_advice(dear_entry, AI, "x")
+    advice = strategy_advice(dear_entry, AI, "x")
     assert advice.action is AdviceAction.SELL and advice.base_price == D("10.37")
 
 
 @pytest.mark.parametrize("state", [TradingState.BUYING, TradingState.SELLING])
 def test_rule_based_holds_while_an_order_works(state: TradingState) -> None:
-    assert rule_based_advice(sample_request(state=state), AI, "x").action is AdviceAction.HOLD
+    assert strategy_advice(sample_request(state=state), AI, "x").action is AdviceAction.HOLD
 
 
 def test_rule_based_holds_without_a_break_even_or_a_book() -> None:
     no_floor = dataclasses.replace(
         sample_request(state=TradingState.READY_TO_SELL), min_sell_price=None, break_even_price=None
     )
-    assert rule_based_advice(no_floor, AI, "x").action is AdviceAction.HOLD
+    assert strategy_advice(no_floor, AI, "x").action is AdviceAction.HOLD
     crossed = sample_request(spread="-0.02")
-    assert rule_based_advice(crossed, AI, "x").action is AdviceAction.HOLD
+    assert strategy_advice(crossed, AI, "x").action is AdviceAction.HOLD
 
 
 def test_rule_based_holds_on_a_stale_snapshot() -> None:
     req = sample_request()
     stale = dataclasses.replace(req, snapshot=dataclasses.replace(req.snapshot, stale=True))
-    advice = rule_based_advice(stale, AI, "x")
+    advice = strategy_advice(stale, AI, "x")
     assert advice.action is AdviceAction.HOLD and "stale" in advice.reasoning
 
 
 def test_rule_based_is_deterministic() -> None:
     req = sample_request(state=TradingState.READY_TO_SELL)
-    assert rule_based_advice(req, AI, "x") == rule_based_advice(req, AI, "x")
+    assert strategy_advice(req, AI, "x") == strategy_advice(req, AI, "x")
 
 
 # -- cache ------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def test_nearby_snapshots_share_a_key_and_different_situations_do_not() -> None:
 def test_ttl_runs_on_market_time_and_a_clock_going_back_misses() -> None:
     cache = AdviceCache(size=4, ttl_ms=60_000)
     req = sample_request(ts_ms=1_000)
-    advice = rule_based_advice(req, AI, "x")
+    advice = strategy_advice(req, AI, "x")
     cache.put(cache_key(req), advice, 1_000)
     assert cache.get(cache_key(req), 60_999) is advice
     assert cache.get(cache_key(req), 61_000) is None
@@ -119,12 +120,12 @@ def test_cache_is_bounded_lru_and_ttl_zero_stores_nothing() -> None:
     cache = AdviceCache(size=2, ttl_ms=60_000)
     reqs = [sample_request(mid=str(10 + i)) for i in range(3)]
     for r in reqs[:2]:
-        cache.put(cache_key(r), rule_based_advice(r, AI, "x"), 0)
+        cache.put(cache_key(r), strategy_advice(r, AI, "x"), 0)
     assert cache.get(cache_key(reqs[0]), 1) is not None  # touch: reqs[1] is now the oldest
-    cache.put(cache_key(reqs[2]), rule_based_advice(reqs[2], AI, "x"), 0)
+    cache.put(cache_key(reqs[2]), strategy_advice(reqs[2], AI, "x"), 0)
     assert len(cache) == 2 and cache.get(cache_key(reqs[1]), 1) is None
     off = AdviceCache(size=2, ttl_ms=0)
-    off.put(cache_key(reqs[0]), rule_based_advice(reqs[0], AI, "x"), 0)
+    off.put(cache_key(reqs[0]), strategy_advice(reqs[0], AI, "x"), 0)
     assert len(off) == 0
 
 

@@ -104,15 +104,16 @@ def test_record_replay_offline_same_trades_then_compare(fake: FakeOpenRouter, tm
 
     # side by side: the rule-based advisor and each recorded model on the same data
     proc = bootstrap(tmp_path, "compare", "synthetic", "--store", str(tmp_path / "advice.sqlite3"),
-                     "--config", str(config(tmp_path, fake, "live")), "--report-dir", "cmp")
+                     "--config", str(config(tmp_path, fake, "live")), "--report-dir", "cmp", "--role", "advisor")
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     rows_out = json.loads((tmp_path / "cmp" / "compare.json").read_text())["rows"]
     by_arm = {r["arm"]: r for r in rows_out}
-    assert set(by_arm) == {"rule_based", MODEL, MODEL_B}
-    assert by_arm[MODEL_B]["realized_pnl"] == second["realized_pnl"] and by_arm[MODEL_B]["replay_misses"] == 0
-    assert by_arm[MODEL]["realized_pnl"] == recorded["realized_pnl"] and by_arm[MODEL]["replay_misses"] == 0
-    assert by_arm["rule_based"]["model_answers"] == 0 and by_arm["rule_based"]["ai_cost"] == "0"
-    assert "rule_based" in proc.stdout and MODEL in proc.stdout
+    a, b = f"{MODEL} advisor", f"{MODEL_B} advisor"
+    assert set(by_arm) == {"strategy", a, b}
+    assert by_arm[b]["realized_pnl"] == second["realized_pnl"] and by_arm[b]["replay_misses"] == 0
+    assert by_arm[a]["realized_pnl"] == recorded["realized_pnl"] and by_arm[a]["replay_misses"] == 0
+    assert by_arm["strategy"]["model_answers"] == 0 and by_arm["strategy"]["ai_cost"] == "0"
+    assert "strategy" in proc.stdout and MODEL in proc.stdout
     assert fake.chat_requests() == []
 
 
@@ -124,4 +125,4 @@ def test_a_replay_of_other_data_counts_its_misses(fake: FakeOpenRouter, tmp_path
     rep = run(tmp_path, other, "other")
     assert rep["ai"]["replay_misses"] > 0 and rep["ai"]["fallbacks"] >= rep["ai"]["replay_misses"]
     assert rep["attribution"]["replay_misses"] == rep["ai"]["replay_misses"]
-    assert "miss(es) answered by the rule-based advisor" in rep["_stdout"]
+    assert "miss(es) answered by the strategy" in rep["_stdout"]

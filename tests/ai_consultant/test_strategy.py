@@ -12,7 +12,6 @@ from decimal import Decimal as D
 from typing import Any
 
 from actors.ai_consultant.prompt import market_facts
-from actors.ai_consultant.rule_based import rule_based_advice
 from actors.ai_consultant.rules import advice_from_content
 from actors.market_data.features import Trend, regime_of
 from actors.messages import (
@@ -28,6 +27,7 @@ from actors.state_keeper import exits
 from actors.state_keeper.core import CONSULTANT, EXECUTOR, KeeperCore
 from tests._support.fakes.openrouter import advice_text, sample_request
 from tests._support.helpers import FILTERS, advice, settings, snap, update
+from tests._support.strategy import strategy_advice
 
 AI = AISettings()
 HOUR_MS = 3_600_000
@@ -91,22 +91,22 @@ def buy_request(regime: str = "up", vol: str = "0.02") -> AdviceRequest:
 
 
 def test_no_buy_while_warming_up_or_outside_an_up_trend() -> None:
-    a = rule_based_advice(sample_request(regime=""), AI, "no key")
+    a = strategy_advice(sample_request(regime=""), AI, "no key")
     assert a.action is AdviceAction.HOLD and "no trend yet" in a.reasoning
     for regime in ("down", "range"):
-        a = rule_based_advice(buy_request(regime), AI, "no key")
+        a = strategy_advice(buy_request(regime), AI, "no key")
         assert a.action is AdviceAction.HOLD and f"regime {regime}" in a.reasoning and "10.2" in a.reasoning
 
 
 def test_no_buy_when_the_expected_move_does_not_clear_fees_and_min_profit() -> None:
     # 0.05 %/√h × √4 h × 1.5 = 0.15 %, under (2 × 0.1 % + 0.2 %) × 2 = 0.8 %
-    a = rule_based_advice(buy_request(vol="0.0005"), AI, "no key")
+    a = strategy_advice(buy_request(vol="0.0005"), AI, "no key")
     assert a.action is AdviceAction.HOLD and "does not clear" in a.reasoning and "0.80%" in a.reasoning
 
 
 def test_an_up_trend_buys_at_the_bid_with_a_volatility_scaled_plan() -> None:
     req = buy_request(vol="0.02")  # sigma over 4 h = 4 %
-    a = rule_based_advice(req, AI, "no key")
+    a = strategy_advice(req, AI, "no key")
     assert a.action is AdviceAction.BUY and a.base_price == req.snapshot.bid
     p = a.exit_plan
     assert p is not None and p.time_limit_s == AI.rule_horizon_s
@@ -120,14 +120,14 @@ def test_an_up_trend_buys_at_the_bid_with_a_volatility_scaled_plan() -> None:
 def test_holding_offers_at_the_plan_target_and_leaves_on_a_down_trend_above_the_floor() -> None:
     req = dataclasses.replace(sample_request(state=TradingState.READY_TO_SELL, entry_price="9.80"),
                               exit_target=D("10.50"))
-    a = rule_based_advice(req, AI, "no key")
+    a = strategy_advice(req, AI, "no key")
     assert a.action is AdviceAction.SELL and a.base_price == D("10.50") and "target exit" in a.reasoning
     down = trending(sample_request(state=TradingState.READY_TO_SELL, entry_price="9.80"), "9.9", "10.1", "0.01", "down")
-    a = rule_based_advice(down, AI, "no key")
+    a = strategy_advice(down, AI, "no key")
     assert a.action is AdviceAction.SELL and a.base_price == down.snapshot.bid and "trend exit" in a.reasoning
     losing = trending(sample_request(state=TradingState.READY_TO_SELL, entry_price="10.40"), "9.9", "10.1", "0.01",
                       "down")
-    a = rule_based_advice(losing, AI, "no key")
+    a = strategy_advice(losing, AI, "no key")
     assert losing.min_sell_price is not None and losing.min_sell_price > losing.snapshot.bid
     assert a.action is AdviceAction.SELL and a.base_price is not None and a.base_price >= losing.min_sell_price
 
@@ -202,5 +202,5 @@ def test_the_keeper_takes_the_buy_advice_plan_when_the_position_opens() -> None:
 
 def test_the_old_market_maker_stays_available_as_a_setting() -> None:
     maker = dataclasses.replace(AI, rule_strategy="maker")
-    a = rule_based_advice(sample_request(regime="down"), maker, "no key")  # it bids whatever the trend
+    a = strategy_advice(sample_request(regime="down"), maker, "no key")  # it bids whatever the trend
     assert a.action is AdviceAction.BUY and a.exit_plan is None and "maker bid" in a.reasoning

@@ -139,7 +139,8 @@ def test_status_and_trades_match_the_runs_report(tmp_path: Path, command: str) -
     assert shown.returncode == 0, shown.stderr
     assert len(_totals(run.stdout)) == 5
     assert _totals(shown.stdout) == _totals(run.stdout)
-    ai_line = [line.strip().split(", model")[0] for line in run.stdout.splitlines() if line.strip().startswith("calls")]
+    ai_line = [line.strip().split("; model calls")[0] for line in run.stdout.splitlines()
+               if line.strip().startswith("advice ")]
     assert ai_line and ai_line[0] in shown.stdout  # the advice counts, from the journaled advice
 
 

@@ -28,9 +28,11 @@ def test_default_run_trades_and_reports(tmp_path: Path) -> None:
         assert t["client_order_ids"] and all(isinstance(i, str) for i in t["client_order_ids"])
     assert D(summary["realized_pnl"]) == sum((D(t["pnl"]) for t in closed), D(0))  # to the last decimal
     assert D(summary["fees_paid"]) > 0
-    for key in ("calls", "cache_hits", "fallbacks", "cost"):
+    for key in ("calls", "cache_hits", "fallbacks", "strategy_answers", "cost"):
         assert key in summary["ai"]
-    assert summary["ai"]["fallbacks"] == summary["ai"]["calls"] > 0  # no key: the fallback decided
+    # no key: the strategy decided, in its own right (a "fallback" is an answer for a model that failed)
+    assert summary["ai"]["strategy_answers"] == summary["ai"]["calls"] > 0 and summary["ai"]["fallbacks"] == 0
+    assert summary["ai"]["strategy"] == "trend" and "trend " in proc.stdout
     w, h = png_size(tmp_path / "out" / "equity.png")
     assert w > 100 and h > 100
     assert "Run report" in proc.stdout and "realized P&L" in proc.stdout

@@ -12,7 +12,7 @@ from actors.market_data.cutter import Chunk, SnapshotCutter
 from actors.market_data.features import Features, SnapshotBuilder
 from actors.market_data.lockstep_delivery import LockstepDelivery
 from actors.market_data.subscribers import Subscribers
-from actors.messages import FeedFinished, MarketSnapshot, TradeTick, WakeWhen
+from actors.messages import FeedFinished, MarketSnapshot, MarksRecorded, TradeTick, WakeWhen
 
 
 class Ref:
@@ -141,3 +141,25 @@ def test_the_cutter_passes_the_sources_trade_ticks_through_as_they_are() -> None
         d.on_ack(a.seqs()[-1], "a")
     got = [t for m in a.got if isinstance(m, MarketSnapshot) for t in m.trades]
     assert len(got) == len(trades) and all(g is t for g, t in zip(got, trades, strict=True))
+
+
+def test_a_skipped_subscriber_gets_its_marks_at_its_sample_times_before_its_next_snapshot() -> None:
+    """Marks: the cuts a subscriber sleeps through at its sample times (every 3 s from 2 s), then the snapshot
+    that wakes it (at 10 s), in that order; passed over in the cutter or skipped on delivery alike."""
+    a, b = Ref("a"), Ref("b")
+    d = rig(a, b)
+    d.start(cutter(14))
+    d.on_ack(1, "a", WakeWhen())  # a: only when forced
+    d.on_ack(1, "b", WakeWhen(at_ms=10_000, sample_from_ms=2_000, sample_every_ms=3_000))
+    assert a.seqs() == [1, 11]  # everyone before the one that wants it gets it too
+    d.on_ack(11, "a", WakeWhen())
+    assert b.seqs() == [1, 11]  # woken at 10 s
+    marks = [m for m in b.got if isinstance(m, MarksRecorded)]
+    assert [m.marks for m in marks] == [((2000, D("10.00"), D("10.01")), (5000, D("10.00"), D("10.01")),
+                                         (8000, D("10.00"), D("10.01")))]
+    assert b.got.index(marks[0]) == len(b.got) - 2  # just before the snapshot that woke it
+    d.on_ack(11, "b", WakeWhen(sample_from_ms=12_500, sample_every_ms=1_000))
+    fin = [m for m in b.got if isinstance(m, (MarksRecorded, FeedFinished))]
+    assert [m.marks for m in fin if isinstance(m, MarksRecorded)][-1] == ((13000, D("10.00"), D("10.01")),)
+    assert isinstance(fin[-1], FeedFinished)  # the last marks before the end
+    assert not any(isinstance(m, MarksRecorded) for m in a.got)

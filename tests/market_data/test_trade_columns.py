@@ -63,7 +63,7 @@ def test_a_lazy_snapshot_makes_its_trades_once_and_builds_with_them(tmp_path: Pa
 
 def test_a_long_quiet_stretch_nobody_wants_is_walked_through_not_recursed_into(monkeypatch: pytest.MonkeyPatch) -> None:
     # 5000 one-second cuts in a row that neither subscriber wants; each is asked (no passing over)
-    monkeypatch.setattr(Wanted, "of", classmethod(lambda cls, wakes: None))
+    monkeypatch.setattr(Wanted, "of", classmethod(lambda cls, wakes, samplers=(): None))
     chunks: Iterator[Chunk] = iter([((i * 1000, D("10.00"), D(1), D("10.02"), D(1), None), [])
                                     for i in range(5000)])
     builder = SnapshotBuilder("TRUMPUSDC", D("0.01"), D("0.001"), Features(60, 0))

@@ -100,7 +100,7 @@ def trades(n: int, seed: int) -> list[TradeTick]:
 def deliver(tt: list[TradeTick], seed: int, pass_over: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     with monkeypatch.context() as m:
         if not pass_over:
-            m.setattr(Wanted, "of", classmethod(lambda cls, wakes: None))
+            m.setattr(Wanted, "of", classmethod(lambda cls, wakes, samplers=(): None))
         chunks: Iterator[Chunk] = iter([(None, tt[i : i + 50]) for i in range(0, len(tt), 50)])
         builder = SnapshotBuilder("TRUMPUSDC", D("0.01"), D("0.001"), Features(60, 3))
         subs = Subscribers()

@@ -120,6 +120,8 @@ def test_the_rate_limit_holds(env: None, tg: FakeTelegram, hook: FakeWebhook) ->
     clock.advance(60_000)
     ref.tell(Tick())
     eventually(lambda: len(tg.messages()) == 6 and len(hook.received()) == 6)
+    # the stand-in records a request before the notifier hears it was delivered: wait for that too
+    eventually(lambda: stats(ref)["telegram_delivered"] == 6 and not stats(ref)["telegram_in_flight"])
     assert stats(ref)["telegram_queued"] == 4
 
 
@@ -216,3 +218,15 @@ def test_no_channel_means_no_notifier(monkeypatch: pytest.MonkeyPatch, logs: Any
     assert build_channels(both) == {}
     assert not any("not-a-token-at-all" in m for m in logs.messages())
     assert keeper.all(Subscribe) == []
+
+
+def test_on_the_testnet_every_message_says_so(env: None, tg: FakeTelegram, hook: FakeWebhook) -> None:
+    s = notify_settings(tg.base_url)
+    s = replace(s, exchange=replace(s.exchange, kind="binance", network="testnet"))
+    keeper, clock = ProbeHandle(), FakeClock()
+    ref = start(s, keeper, clock)
+    ref.tell(closed())
+    hook.wait_for(1)
+    eventually(lambda: len(tg.messages()) == 1)
+    assert tg.messages()[0]["text"].startswith("[TESTNET] TRUMPUSDC trade closed")
+    assert hook.received()[0].json["text"].startswith("[TESTNET] ")

@@ -155,7 +155,9 @@ def test_refusals_and_queries(wired) -> None:
 
 
 def test_fee_rate_and_balance_come_from_settings() -> None:
-    s = replace(settings(paper_quote_balance=D("50")), trading=replace(Settings().trading, fee_rate=D("0.002")))
+    # built as load_settings does: fee_rate sets maker_fee and taker_fee both (settings_links.resolve_fees)
+    s = replace(settings(paper_quote_balance=D("50")),
+                trading=replace(Settings().trading, fee_rate=D("0.002"), maker_fee=D("0.002"), taker_fee=D("0.002")))
     sub = ProbeHandle()
     ex = OrderExecutorActor.start(s)  # no market: snapshots are still matched, nothing to ack
     ex.tell(Subscribe(subscriber=sub.ref))

@@ -308,7 +308,8 @@ def test_format_report_mentions_everything() -> None:
     text = format_report(summary_of())
     for needle in ("TRUMPUSDC", "backtest", "2026-01-01T00:00:00.000+00:00", "realized P&L", "-0.05752645",
                    "fees paid", "win rate", "66.67%", "total return", "hold", "+10.00%", "max drawdown",
-                   "60.00% of capital", "calls 7", "cache hits 2", "fallbacks 5", "ready_to_sell", "dust 0.0009", "DUST",
+                   "60.00% of capital", "advice 7", "cache hits 2", "fallbacks (the model failed) 5", "ready_to_sell",
+                   "dust 0.0009", "DUST",
                    "OPEN", "CLOSED", "net P&L"):
         assert needle in text, needle
     assert "skipped" not in text

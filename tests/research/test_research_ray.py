@@ -77,3 +77,25 @@ def test_ray_tasks_give_the_rows_an_in_process_run_gives(tmp_path: Path, local_r
     assert [{k: r[k] for k in STABLE} for r in on_ray] == [{k: r[k] for k in STABLE} for r in here]
     assert sorted(seen) == sorted(s.label for s in specs)  # the progress callback saw every run
     assert any(r["trades"] for r in on_ray)
+
+
+def test_ray_tasks_are_drawn_as_room_frees_never_all_at_once(tmp_path: Path, local_ray: None) -> None:
+    """A 10,000-run sweep must not hold 10,000 task refs: jobs are drawn from the iterator as rows land."""
+    tiny = tmp_path / "d" / DAYS[0].name
+    tiny.parent.mkdir()
+    tiny.write_text("".join(DAYS[0].read_text().splitlines(keepends=True)[:5]))
+    spec = expand([tiny])[0]
+    drawn, landed, most = [0], [0], [0]
+
+    def jobs() -> Iterator[engine.Job]:
+        for i in range(12):
+            drawn[0] += 1
+            most[0] = max(most[0], drawn[0] - landed[0])
+            yield engine.make_job(i, spec, {}, tmp_path / "o" / str(i))
+
+    def land(row: dict[str, object]) -> None:
+        assert not row["error"], row["error"]
+        landed[0] += 1
+
+    engine.stream(jobs(), land, workers=2, in_flight=3)
+    assert landed[0] == 12 and most[0] <= 3  # never more than 3 drawn and not landed

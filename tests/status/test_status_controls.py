@@ -263,7 +263,7 @@ def test_cross_site_check_in_isolation() -> None:
 
 @pytest.mark.parametrize("action", controls.ACTIONS)
 def test_every_action_maps_to_a_keeper_control(action: str) -> None:
-    msg = controls.to_control(action, "why", "me")
+    msg = controls.to_control(action, "why", "me", approval_id="t-a1")  # approve and reject name the entry
     assert msg is not None and msg.by == "me" and msg.reason == "why"
 
 

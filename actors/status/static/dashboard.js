@@ -46,18 +46,21 @@
     var action = button.getAttribute("formaction").split("/").pop();
     if ((action === "halt" || action === "flatten") && !window.confirm(button.textContent + "?")) { return; }
     var reason = document.getElementById("control-reason").value;
+    var body = { reason: reason };
+    if (button.name === "approval_id") { body.approval_id = button.value; }  // approve / reject name the entry
     result.textContent = action + "…";
     fetch(withToken("control/" + action), {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-Trader-Token": token },
-      body: JSON.stringify({ reason: reason })
+      body: JSON.stringify(body)
     }).then(function (resp) {
       return resp.json();
     }).then(function (doc) {
-      result.textContent = doc.ok
-        ? action + " sent by " + doc.by + ": trading is " + String(doc.risk_state || "?").toUpperCase()
-        : "refused: " + doc.error;
+      var said = doc.approval_id !== undefined || doc.outcome === null
+        ? (doc.outcome ? "entry " + doc.approval_id + " " + doc.outcome : "nothing done") + ": " + doc.detail
+        : "trading is " + String(doc.risk_state || "?").toUpperCase();
+      result.textContent = doc.ok ? action + " sent by " + doc.by + ": " + said : "refused: " + doc.error;
       result.className = doc.ok ? "muted" : "neg";
     }).catch(function (err) {
       result.textContent = "failed: " + err;

@@ -55,12 +55,16 @@ SIGNED_PATHS = {
     "/api/v3/openOrders",
     "/api/v3/myTrades",
     "/api/v3/allOrders",
+    "/api/v3/account/commission",
+    "/sapi/v1/account/apiRestrictions",
 }
 WEIGHTS = {
     ("GET", "/api/v3/time"): 1,
     ("GET", "/api/v3/ping"): 1,
     ("GET", "/api/v3/exchangeInfo"): 20,
     ("GET", "/api/v3/account"): 20,
+    ("GET", "/api/v3/account/commission"): 20,
+    ("GET", "/sapi/v1/account/apiRestrictions"): 1,
     ("POST", "/api/v3/order"): 1,
     ("DELETE", "/api/v3/order"): 1,
     ("GET", "/api/v3/order"): 4,
@@ -182,6 +186,13 @@ class FakeBinance:
         status: str = "TRADING",
         balances: dict[str, str] | None = None,
         commission_rate: str = "0.001",
+        taker_rate: str | None = None,
+        bnb_discount: str | None = None,
+        can_trade: bool = True,
+        can_withdraw: bool = False,
+        api_restrictions: bool = True,
+        commission_endpoint: bool = True,
+        order_types: tuple[str, ...] = ("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"),
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -203,7 +214,16 @@ class FakeBinance:
         self.min_notional = _d(min_notional)
         self.max_notional = _d(max_notional)
         self.symbol_status = status
-        self.commission_rate = _d(commission_rate)
+        self.commission_rate = _d(commission_rate)  # a maker fill's (and a taker's, without taker_rate)
+        self.taker_rate = _d(taker_rate) if taker_rate is not None else self.commission_rate
+        # the account pays fees in BNB with this much off (GET /api/v3/account/commission says so); fills still
+        # charge commission_rate in the traded assets (the stand-in keeps no BNB)
+        self.bnb_discount = _d(bnb_discount) if bnb_discount is not None else None
+        self.can_trade = can_trade
+        self.can_withdraw = can_withdraw  # the key's enableWithdrawals
+        self.api_restrictions = api_restrictions  # False: no /sapi (as on the Spot Testnet): 404
+        self.order_types = order_types
+        self.commission_endpoint = commission_endpoint  # False: GET /api/v3/account/commission is refused (404)
         start = balances if balances is not None else {quote_asset: "1000", base_asset: "0"}
         self._balances: dict[str, list[Decimal]] = {a: [_d(v), Decimal(0)] for a, v in start.items()}
         for a in (base_asset, quote_asset):
@@ -295,6 +315,7 @@ class FakeBinance:
         self._stopped = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/api/v3/{name:.*}", self._rest)
+        app.router.add_route("*", "/sapi/v1/{name:.*}", self._rest)
         app.router.add_get("/ws-api/v3", self._ws)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
         await self._runner.setup()
@@ -575,6 +596,19 @@ class FakeBinance:
             return 200, self._exchange_info(p.get("symbol")), {}
         if key == ("GET", "/api/v3/account"):
             return 200, self._account(), {}
+        if key == ("GET", "/api/v3/account/commission"):
+            if not self.commission_endpoint:
+                raise _ApiError(404, -1099, "Not found.")
+            self._symbol_ok(p)
+            return 200, self._commission(), {}
+        if key == ("GET", "/sapi/v1/account/apiRestrictions"):
+            if not self.api_restrictions:
+                raise _ApiError(404, -1000, "unknown endpoint (no /sapi here)")
+            return 200, {"ipRestrict": False, "createTime": 1698645219000, "enableWithdrawals": self.can_withdraw,
+                         "enableInternalTransfer": False, "permitsUniversalTransfer": False,
+                         "enableVanillaOptions": False, "enableReading": True, "enableFutures": False,
+                         "enableMargin": False, "enableSpotAndMarginTrading": self.can_trade,
+                         "tradingAuthorityExpirationTime": 0}, {}
         if key == ("POST", "/api/v3/order"):
             return self._place(p)
         if key == ("GET", "/api/v3/order"):
@@ -627,7 +661,7 @@ class FakeBinance:
                     "quoteAsset": self.quote_asset,
                     "quotePrecision": 8,
                     "quoteAssetPrecision": 8,
-                    "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+                    "orderTypes": list(self.order_types),
                     "icebergAllowed": True,
                     "ocoAllowed": True,
                     "cancelReplaceAllowed": True,
@@ -654,9 +688,9 @@ class FakeBinance:
         return {
             "makerCommission": 10,
             "takerCommission": 10,
-            "commissionRates": {"maker": _s8(self.commission_rate), "taker": _s8(self.commission_rate),
+            "commissionRates": {"maker": _s8(self.commission_rate), "taker": _s8(self.taker_rate),
                                 "buyer": "0.00000000", "seller": "0.00000000"},
-            "canTrade": True,
+            "canTrade": self.can_trade,
             "canWithdraw": True,
             "canDeposit": True,
             "updateTime": self._balance_time,
@@ -664,6 +698,19 @@ class FakeBinance:
             "balances": [{"asset": a, "free": _s8(v[0]), "locked": _s8(v[1])} for a, v in self._balances.items()],
             "permissions": ["SPOT"],
             "uid": 354937868,
+        }
+
+    def _commission(self) -> dict[str, Any]:
+        zero = {"maker": "0.00000000", "taker": "0.00000000", "buyer": "0.00000000", "seller": "0.00000000"}
+        on = self.bnb_discount is not None
+        return {
+            "symbol": self.symbol,
+            "standardCommission": {**zero, "maker": _s8(self.commission_rate), "taker": _s8(self.taker_rate)},
+            "specialCommission": dict(zero),
+            "taxCommission": dict(zero),
+            # what is LEFT of the standard commission when paid in BNB (0.75 = a quarter off)
+            "discount": {"enabledForAccount": on, "enabledForSymbol": on, "discountAsset": "BNB",
+                         "discount": _s8(1 - self.bnb_discount) if self.bnb_discount is not None else "0.75000000"},
         }
 
     # -- orders ------------------------------------------------------------------------------
@@ -815,14 +862,15 @@ class FakeBinance:
             raise ValueError(f"fill qty {qty} does not fit the order's remaining {o.orig_qty - o.executed_qty}")
         now = self.now_ms()
         quote_qty = qty * price
+        rate = self.commission_rate if maker else self.taker_rate
         if o.side == "BUY":
-            commission, c_asset = qty * self.commission_rate, self.base_asset
+            commission, c_asset = qty * rate, self.base_asset
             q = self._balances[self.quote_asset]
             q[1] -= qty * o.price
             q[0] += qty * o.price - quote_qty
             self._balances[self.base_asset][0] += qty - commission
         else:
-            commission, c_asset = quote_qty * self.commission_rate, self.quote_asset
+            commission, c_asset = quote_qty * rate, self.quote_asset
             self._balances[self.base_asset][1] -= qty
             self._balances[self.quote_asset][0] += quote_qty - commission
         self._balance_time = now

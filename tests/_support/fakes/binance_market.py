@@ -7,6 +7,7 @@
     fake.book_update(bids=[("9.99", "1")], send=False)                 # a lost diff: a gap
     fake.send_raw("not json")                                          # a malformed frame
     fake.drop()                                                        # a sudden disconnect
+    fake.history.set(rising_klines(now_ms, minutes=300))               # 1m history (binance_klines.py)
     fake.server_shutdown()                                             # the serverShutdown event
     fake.stop()
 
@@ -33,6 +34,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from tests._support.fakes.binance_klines import KlinesStandIn
+
 Pair = tuple[str | Decimal, str | Decimal]
 
 
@@ -54,6 +57,7 @@ class FakeBinanceMarket:
         self.stream_paths: list[str] = []
         self.depth_requests = 0
         self.depth_delay_s = 0.0
+        self.history = KlinesStandIn(self.symbol)  # GET /api/v3/klines (empty until set)
         self.refusing = False
         self.sent_frames = 0
         self._clients: set[ServerConnection] = set()
@@ -102,6 +106,7 @@ class FakeBinanceMarket:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_get("/api/v3/depth", self._depth)
+        app.router.add_get("/api/v3/klines", self.history.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -121,6 +126,7 @@ class FakeBinanceMarket:
         self.stream_url = f"ws://127.0.0.1:{ws_port}"
 
     async def _stop(self) -> None:
+        self.history.holding = False  # a held request must not keep the server from closing
         if self._auto is not None:
             self._auto.cancel()
         for ws in list(self._clients):

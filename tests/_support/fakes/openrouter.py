@@ -172,6 +172,9 @@ def _smart_answer(body: dict[str, Any]) -> str:
         facts = json.loads(user[user.index("{"):], parse_float=Decimal, parse_int=Decimal)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return advice_text("hold", None, None, "0.5", "could not read the snapshot")
+    proposal = facts.get("proposal")
+    if isinstance(proposal, dict):  # [ai] role = "confirm": agree with the strategy
+        return json.dumps({"action": proposal.get("action"), "confidence": 0.9, "reasoning": "fake model: agreed"})
     state, bid, ask = facts.get("state"), facts.get("best_bid"), facts.get("best_ask")
     tick = facts.get("tick_size") or Decimal("0.01")
     if state == "ready_to_buy" and bid:

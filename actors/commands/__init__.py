@@ -1,0 +1,1 @@
+"""One module per `bootstrap.py` command; `bootstrap.py` only parses the command's name and dispatches."""
