@@ -12,6 +12,13 @@
     [data]                       # optional; PATH arguments win
     paths = ["../shared/data/klines/TRUMPUSDC-1m"]
 
+Instead of a product, or after it, explicit sets, each a table of dotted keys (a family of
+strategies with their own parameters does not make one product):
+
+    [[set]]
+    "strategy.name" = "strategies/donchian_breakout.py:DonchianBreakout"
+    "strategy.params.entry_bars" = 48
+
 The same file gives the same sets in the same order (sampling is seeded).
 """
 
@@ -48,13 +55,16 @@ def load_grid(path: str | Path) -> Grid:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ResearchError(f"grid file {str(p)!r} is not valid TOML: {exc}") from None
-    unknown = set(raw) - {"grid", "sample", "objective", "data"}
+    unknown = set(raw) - {"grid", "sample", "objective", "data", "set"}
     if unknown:
         raise ResearchError(f"grid file: unknown table(s) {', '.join(sorted(unknown))}; "
-                            "allowed: [grid], [sample], [objective], [data]")
+                            "allowed: [grid], [[set]], [sample], [objective], [data]")
+    explicit = raw.get("set") or []
+    if not isinstance(explicit, list) or not all(isinstance(x, dict) and x for x in explicit):
+        raise ResearchError("grid file: each [[set]] must be a table of dotted settings keys")
     axes = flatten(raw.get("grid") or {})
-    if not axes:
-        raise ResearchError("grid file: [grid] names no settings keys to sweep")
+    if not axes and not explicit:
+        raise ResearchError("grid file: [grid] names no settings keys to sweep (and there is no [[set]])")
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
             raise ResearchError(f"grid file: {key} must be a non-empty list of values, not {values!r}")
@@ -63,7 +73,7 @@ def load_grid(path: str | Path) -> Grid:
         total *= len(values)
     if total > MAX_SETS and "sample" not in raw:
         raise ResearchError(f"grid file: {total} combinations; add [sample] n = ... to draw some of them")
-    combos = itertools.product(*axes.values())
+    combos = itertools.product(*axes.values()) if axes else iter(())
     sets = [dict(zip(axes, c, strict=True)) for c in combos] if total <= MAX_SETS else []
     sampled = None
     sample = raw.get("sample")
@@ -83,6 +93,7 @@ def load_grid(path: str | Path) -> Grid:
                     seen.append(s)
             sets = seen
         sampled = len(sets)
+    sets += [flatten(x) for x in explicit]
     objective = raw.get("objective") or {}
     data = raw.get("data") or {}
     paths = data.get("paths", [])

@@ -66,6 +66,10 @@ def run_keys(base: Mapping[str, Any], spec: RunSpec, params: Mapping[str, Any], 
         keys.setdefault("exchange.base_asset", b)
         keys.setdefault("exchange.quote_asset", q)
     keys.update(params)
+    name = str(keys.get("strategy.name", ""))
+    file, sep, cls = name.partition(":")
+    if sep and file.endswith(".py") and not Path(file).is_absolute():  # a worker starts elsewhere: the full path
+        keys["strategy.name"] = f"{Path(file).resolve()}:{cls}"
     keys.update({
         "symbol": symbol, "exchange.kind": "paper", "market.source": "replay", "market.replay_path": spec.path,
         "market.speed": 0, "status.port": 0,

@@ -186,3 +186,17 @@ def test_a_relative_path_becomes_absolute_for_the_workers(tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)
     (spec,) = expand(["d"])
     assert Path(spec.path).is_absolute() and Path(spec.path) == tmp_path / "d" / "TRUMPUSDC-1m-2025-01-28.csv"
+
+
+def test_a_grid_may_list_its_sets_and_a_strategy_file_travels_with_its_full_path(tmp_path: Path) -> None:
+    from actors.research import grid, runs
+    from actors.research.paths import RunSpec
+
+    g = tmp_path / "g.toml"
+    g.write_text('[[set]]\n"strategy.name" = "strategies/ema_trend.py:EMATrend"\n"strategy.params.fast" = 6\n'
+                 '[[set]]\n"strategy.name" = "trend"\n')
+    sets = grid.load_grid(g).sets
+    assert sets == ({"strategy.name": "strategies/ema_trend.py:EMATrend", "strategy.params.fast": 6},
+                    {"strategy.name": "trend"})
+    keys = runs.run_keys({}, RunSpec("x", "/d/PEPEUSDT-5m-2025-01.csv", "PEPEUSDT", "2025-01"), sets[0], tmp_path)
+    assert keys["strategy.name"] == f"{Path('strategies/ema_trend.py').resolve()}:EMATrend"
