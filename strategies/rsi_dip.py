@@ -39,7 +39,7 @@ class RSIDip(Strategy):
         # this much history first; a backtest holds until it has seen them.
         self.lookback = max(rsi_period + 1, trend_period, atr_period + 1)
         self.rsi = RSI(rsi_period)
-        self.trend = EMA(trend_period)  # only dips in a market above its long average
+        self.trend = EMA(trend_period) if trend_period else None  # only dips above the long average (0: any dip)
         self.atr = ATR(atr_period)
         self.oversold, self.exit_rsi = oversold, exit_rsi
         self.target_atr, self.stop_atr, self.max_bars = target_atr, stop_atr, max_bars
@@ -48,15 +48,17 @@ class RSIDip(Strategy):
         # Called once for every closed bar, in order, before any decision on it. Indicators only:
         # everything a decision needs is read in decide().
         self.rsi.update(bar.close)
-        self.trend.update(bar.close)
+        if self.trend is not None:
+            self.trend.update(bar.close)
         self.atr.update(bar.high, bar.low, bar.close)
 
     def features(self) -> dict[str, float | None]:
         """Optional: the numbers the model's prompt shows of this strategy (advisor and confirm roles)."""
-        return {"rsi": self.rsi.value, "trend_ema": self.trend.value, "atr": self.atr.value}
+        return {"rsi": self.rsi.value, "trend_ema": self.trend.value if self.trend else None, "atr": self.atr.value}
 
     def decide(self, ctx: Context) -> Decision:
-        rsi, trend, atr = self.rsi.value, self.trend.value, self.atr.value
+        rsi, atr = self.rsi.value, self.atr.value
+        trend = self.trend.value if self.trend is not None else 0.0
         if rsi is None or trend is None or atr is None:
             return hold("indicators warming up")
         close = ctx.bars[-1].close
@@ -64,7 +66,7 @@ class RSIDip(Strategy):
             if not ctx.bar_closed:
                 return hold("waiting for the next bar")  # decide once per bar, not again on a state change
             if close < trend:
-                return hold(f"close {close:.6g} under the {self.trend.period}-bar EMA {trend:.6g}: no dips in a fall")
+                return hold(f"close {close:.6g} under the trend EMA {trend:.6g}: no dips in a fall")
             if rsi >= self.oversold:
                 return hold(f"RSI {rsi:.1f} not under {self.oversold}")
             price = ctx.buy_price(ctx.bid)  # rest at the bid: a maker order (the cheaper fee, when it fills)
