@@ -35,6 +35,13 @@ def start(settings: Settings, args: argparse.Namespace) -> int:
     if refused:
         print("\n".join(f"refusing to start: {r}" for r in refused), file=sys.stderr)
         return 2
+    from actors.strategy.loader import StrategyError, load
+
+    try:  # a strategy that cannot run stops the start here, before any actor (the consultant builds its own)
+        load(settings)
+    except StrategyError as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
+        return 2
     report_dir = Path(args.report_dir)
     if app.is_backtest(settings):  # a backtest logs beside its report, never rotating the live bot's logs away
         settings = replace(settings, logging=replace(settings.logging, file=str(report_dir / "trader.jsonl")))
@@ -99,11 +106,13 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     wall0 = time.monotonic()
     mode = f"{settings.market.source} market, {settings.exchange.kind} exchange" + (
         " (Spot Testnet)" if settings.exchange.network == "testnet" else "")
-    advisor = 'OpenRouter ' + settings.ai.model if keys.openrouter else 'fallback advisor (no OPENROUTER_API_KEY)'
-    if settings.ai.mode != "live":  # record / replay the advice store (actors/ai_consultant/recording.py)
+    strategy = f"strategy {settings.strategy.name}"
+    advisor = f"OpenRouter {settings.ai.model} ({settings.ai.role})" if keys.openrouter and settings.ai.role != "off" \
+        else ("none (ai.role = off)" if settings.ai.role == "off" else "none (no OPENROUTER_API_KEY)")
+    if settings.ai.mode != "live" and settings.ai.role != "off":  # record / replay the advice store (recording.py)
         advisor = f"{settings.ai.model} replayed from {settings.ai.store_path}" if settings.ai.mode == "replay" else (
             f"{advisor}, recording into {settings.ai.store_path}")
-    print(f"starting: {settings.symbol}, {mode}, AI: {advisor}", flush=True)
+    print(f"starting: {settings.symbol}, {mode}, {strategy}, AI: {advisor}", flush=True)
     try:
         running = app.start(settings, keys, report_dir, shared=app.shared_thread_for(settings))
     except (JournalError, ValueError, OSError) as exc:  # SettingsError is a ValueError

@@ -94,3 +94,13 @@ def test_params_can_be_set_by_dotted_override_as_a_sweep_does() -> None:
         load_settings(None, {"strategy.timeout_ms": 0})
     with pytest.raises(SettingsError, match="nested tables"):
         load_settings(None, {"strategy.params.x": {"y": 1}})
+
+
+def test_a_strategy_that_cannot_run_stops_the_start_before_any_actor(tmp_path: Path) -> None:
+    from tests._support.run import run_bot
+
+    (tmp_path / "bad.py").write_text("raise RuntimeError('boom')\n")
+    cfg = settings(tmp_path, '[strategy]\nname = "bad.py:X"\n')
+    proc = run_bot(tmp_path, "--config", str(cfg), "--report-dir", "out")
+    assert proc.returncode == 2 and "starting:" not in proc.stdout
+    assert proc.stderr.strip() == "refusing to start: strategy file bad.py does not import: RuntimeError: boom"
