@@ -162,8 +162,9 @@ def markdown(b: Mapping[str, Any], top: int) -> str:
                "hold (95 % CI) | median month | trades/month | fees / gross | worst DD | traded | deflated Sharpe | label |")
     out = [head, "", columns, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     winners = set(b["family_winners"].values())
-    rows = sorted(b["entries"], key=lambda e: -e["out_of_sample"].get("mean_return", -9))
-    shown = [e for e in rows if e["set_id"] in winners or e["set_id"] == b["default"]]
+    rows = sorted((e for e in b["entries"] if e["out_of_sample"] and e["in_sample"]),
+                  key=lambda e: -e["out_of_sample"]["mean_return"])
+    shown = [e for e in rows if e["set_id"] in winners or e["set_id"] == b["default"] or e["family"] == "trend"]
     shown += [e for e in rows if e not in shown][:max(0, top - len(shown))]
     for e in sorted(shown, key=lambda e: -e["out_of_sample"].get("mean_return", -9)):
         i, o, r, x = e["in_sample"], e["out_of_sample"], e["oos_return_ci"], e["oos_excess_ci"]
