@@ -187,6 +187,22 @@ def per_month(rows: Sequence[Mapping[str, Any]], set_id: str, is_months: Sequenc
     return "\n".join(out)
 
 
+def per_coin(rows: Sequence[Mapping[str, Any]], set_id: str, is_months: Sequence[str]) -> str:
+    """One line per coin, one column per month (out of sample marked *): return, and buy-and-hold under it."""
+    mine = [r for r in rows if r["set_id"] == set_id]
+    months = sorted({r["period"] for r in mine})
+    head = [m if m in is_months else f"{m} *" for m in months]
+    out = ["| symbol | " + " | ".join(head) + " |", "|---|" + "---:|" * len(months)]
+    by = {(r["symbol"], r["period"]): r for r in mine}
+    for sym in sorted({r["symbol"] for r in mine}):
+        cells = []
+        for m in months:
+            r = by.get((sym, m))
+            cells.append("" if r is None else f"{pct(float(r['return']))} ({pct(float(r['hold']))}, {r['trades']})")
+        out.append(f"| {sym} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("rows", type=Path)
@@ -196,6 +212,7 @@ def main() -> int:
     p.add_argument("--top", type=int, default=20)
     p.add_argument("--json", type=Path, help="write the whole board here")
     p.add_argument("--per-month", help="print a set's table per symbol and month (the default's: 'default')")
+    p.add_argument("--per-coin", help="the same as one line per coin, months as columns ('default' for the default)")
     args = p.parse_args()
     rows = read(args.rows)
     b = board(rows, args.is_months.split(","), args.oos.split(","), args.tried)
@@ -206,6 +223,9 @@ def main() -> int:
     if args.per_month:
         print()
         print(per_month(rows, b["default"] if args.per_month == "default" else args.per_month, args.is_months.split(",")))
+    if args.per_coin:
+        print()
+        print(per_coin(rows, b["default"] if args.per_coin == "default" else args.per_coin, args.is_months.split(",")))
     return 0
 
 
