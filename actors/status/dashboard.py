@@ -199,7 +199,8 @@ def advice_card(st: StatusSnapshot) -> str:
     return _card("Last advice", _dl([
         ("action", "advice-action", adv.action), ("price", "advice-price", adv.base_price), ("range", "advice-range", rng),
         ("confidence", "advice-confidence", adv.confidence), ("source", "advice-source", adv.source),
-        ("model", "advice-model", adv.model), ("rejected", "advice-rejected", adv.rejected_reason)])
+        ("strategy", "advice-strategy", adv.strategy or None), ("model", "advice-model", adv.model),
+        ("rejected", "advice-rejected", adv.rejected_reason)])
         + f'<div class="reasoning" id="advice-reasoning">{e(adv.reasoning)}</div>', "two")
 
 

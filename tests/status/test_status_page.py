@@ -377,3 +377,15 @@ def test_feed_age_uses_the_data_timestamp_live_and_the_sighting_in_replays() -> 
     assert feed_age_s(View(status=live, snapshot_seen_ms=now - 4_900), now) == 5.0
     assert feed_age_s(View(status=st, snapshot_seen_ms=now - 2_000), now) == 2.0
     assert feed_age_s(View(), now) is None
+
+
+def test_the_advice_card_names_the_strategy_that_decided() -> None:
+    from actors.messages import Advice, AdviceAction, AdviceSource
+    from actors.status.dashboard import advice_card
+
+    rig, _port = served_rig()
+    adv = Advice(request_id="r", action=AdviceAction.HOLD, base_price=None, price_range=None, confidence=D("0.8"),
+                 reasoning="donchian: inside the channel", source=AdviceSource.STRATEGY, ts_ms=1, valid_until_ms=2,
+                 strategy="breakout")
+    t = IdText(advice_card(dataclasses.replace(rig.status(), last_advice=adv))).text
+    assert t["advice-source"] == "strategy" and t["advice-strategy"] == "breakout"
