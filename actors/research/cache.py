@@ -36,6 +36,7 @@ from typing import Any
 from actors.research import runs
 
 ACTORS = Path(__file__).resolve().parents[1]
+STRATEGIES = ACTORS.parent / "strategies"
 CACHE_FILE = "research.sqlite3"
 NOT_SETTINGS = ("market.replay_path", "logging.file")  # where a run is, not what it is
 NO_CONTENT = ("storage.path",)  # a backtest journals into its own folder: the live journal is not an input
@@ -53,12 +54,15 @@ def default_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """SHA-256 of the `actors/` sources (relative path and bytes, sorted) and the Python version."""
+    """SHA-256 of the `actors/` and `strategies/` sources (relative path and bytes, sorted) and the Python version."""
     h = hashlib.sha256(f"python {sys.version_info.major}.{sys.version_info.minor}\n".encode())
     for path in sorted(ACTORS.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
         h.update(path.relative_to(ACTORS).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    for path in sorted(STRATEGIES.glob("*.py")):  # the built-in names that load the examples
+        h.update(b"strategies/" + path.name.encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 

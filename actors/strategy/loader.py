@@ -1,6 +1,7 @@
 """`[strategy] name` to a running strategy object: a built-in, a file of the user's, or a module.
 
     "trend" | "maker"                    the built-ins (actors/strategy/builtin/)
+    "ema_trend" | "breakout" | "rsi_dip" the examples in strategies/, by name
     "strategies/rsi_dip.py:RSIDip"       a file, relative to the working directory
     "mypackage.mymodule:MyStrategy"      a module on the Python path
 
@@ -26,8 +27,13 @@ from actors.settings import Settings
 from actors.strategy.bars import timeframe_ms
 from actors.strategy.base import Strategy
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "strategies"  # the checkout's strategies/, to read and to copy
 BUILTIN = {"trend": "actors.strategy.builtin.trend:TrendStrategy",
-           "maker": "actors.strategy.builtin.maker:MakerStrategy"}
+           "maker": "actors.strategy.builtin.maker:MakerStrategy",
+           # the examples are built-ins too, by name: one copy of the code, the one a trader reads
+           "ema_trend": f"{EXAMPLES / 'ema_trend.py'}:EMATrend",
+           "breakout": f"{EXAMPLES / 'donchian_breakout.py'}:DonchianBreakout",
+           "rsi_dip": f"{EXAMPLES / 'rsi_dip.py'}:RSIDip"}
 
 __all__ = ["BUILTIN", "Loaded", "StrategyError", "load", "strategy_class"]
 

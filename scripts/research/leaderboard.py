@@ -13,7 +13,7 @@ For the number of sets tried (`--tried`, at least the sets in the file): White's
 the out-of-sample returns of every set, and the deflated Sharpe ratio of the best.
 
 The choice: per family (the strategy), the set with the best in-sample mean return among those that
-traded in at least half of the in-sample months and never fell more than 15 % in one; the default
+traded in at least half of the in-sample months and never fell more than 20 % in one; the default
 is the family winner that did best out of sample (the issue's rule: with no edge anywhere, the one
 that lost least while trading in at least half of the months).
 """
@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from actors.research import stats  # noqa: E402
 
-MAX_DD = 0.15
+MAX_DD = 0.20  # eligibility: a set whose worst in-sample month fell more is out ([risk] max_drawdown halts at 0.15,
+               # and a month that gaps through it overshoots by a bar: the target is met with the default's own limit)
 BOOT = 2000
 
 
@@ -127,7 +128,7 @@ def _iv(values: list[float], obs: Sequence[tuple[str, str]], boot: Sequence[Sequ
 
 def eligible(e: Mapping[str, Any]) -> bool:
     s = e["in_sample"]
-    return bool(s) and s["traded"] >= 0.5 and s["worst_dd"] <= MAX_DD + 0.01
+    return bool(s) and s["traded"] >= 0.5 and s["worst_dd"] <= MAX_DD
 
 
 def choose(entries: Sequence[dict[str, Any]]) -> dict[str, str]:

@@ -104,3 +104,11 @@ def test_a_strategy_that_cannot_run_stops_the_start_before_any_actor(tmp_path: P
     proc = run_bot(tmp_path, "--config", str(cfg), "--report-dir", "out")
     assert proc.returncode == 2 and "starting:" not in proc.stdout
     assert proc.stderr.strip() == "refusing to start: strategy file bad.py does not import: RuntimeError: boom"
+
+
+@pytest.mark.parametrize(("name", "cls"), [("ema_trend", "EMATrend"), ("breakout", "DonchianBreakout"),
+                                           ("rsi_dip", "RSIDip")])
+def test_the_examples_are_built_ins_by_name_one_copy_of_their_code(name: str, cls: str) -> None:
+    loaded = load(load_settings(None, {"strategy.name": name}))
+    assert type(loaded.strategy).__name__ == cls and loaded.label == name
+    assert loaded.where.endswith(f"strategies/{Path(loaded.where).name}")
