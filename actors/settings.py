@@ -122,7 +122,7 @@ class RiskSettings:
     take_profit: Decimal = Decimal(0)  # fraction above cost (0 = off)
     trailing_stop: Decimal = Decimal(0)  # fraction below the highest bid since entry (0 = off)
     max_holding_s: int = 86400  # sell after this long in a position (0 = no limit)
-    max_drawdown: Decimal = Decimal("0.15")  # equity this fraction of capital below its peak: HALTED
+    max_drawdown: Decimal = Decimal("0.12")  # equity this fraction of capital below its peak: HALTED
     flatten_on_halt: bool = True  # and sell what is held when halted
     daily_loss_limit: Decimal = Decimal("0.05")  # equity down this fraction of capital today: no buys till tomorrow
     cooldown_after_stop_s: int = 3600  # no buys this long after a stop-loss

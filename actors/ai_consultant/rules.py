@@ -54,17 +54,24 @@ def _sell_floor(request: AdviceRequest) -> Decimal | None:
     return request.min_sell_price if request.min_sell_price is not None else request.break_even_price
 
 
-def check_price(action: AdviceAction, price: Decimal, request: AdviceRequest, ai: AISettings) -> None:
-    """Raise AdviceRejected unless an on-grid `price` is safe for `action` in this request."""
+def _check_basics(action: AdviceAction, price: Decimal, request: AdviceRequest) -> Decimal:
+    """What every price must pass, whoever proposed it: the action fits the state, the price is
+    positive and the snapshot has a mid; returns the mid."""
     want = _ACTION_FOR_STATE.get(request.state)
     if action is not want:
         raise AdviceRejected(f"{action.value} does not fit state {request.state.value}")
-    snap, f = request.snapshot, request.filters
-    mid = snap.mid
+    mid = request.snapshot.mid
     if not (mid.is_finite() and mid > 0):
         raise AdviceRejected("the snapshot has no usable mid price")
     if not price.is_finite() or price <= 0:
         raise AdviceRejected(f"price {price} is not positive")
+    return mid
+
+
+def check_price(action: AdviceAction, price: Decimal, request: AdviceRequest, ai: AISettings) -> None:
+    """Raise AdviceRejected unless an on-grid `price` is safe for `action` in this request."""
+    mid = _check_basics(action, price, request)
+    snap, f = request.snapshot, request.filters
     band = mid * ai.price_band_pct
     if not mid - band <= price <= mid + band:
         raise AdviceRejected(f"price {fmt(price)} is outside ±{fmt(ai.price_band_pct * 100)}% of mid {fmt(mid)}")
@@ -92,15 +99,8 @@ def check_strategy_price(action: AdviceAction, price: Decimal, request: AdviceRe
     market (down to the band under mid), never above the ask; a sell may rest above it (a
     take-profit, up to SELL_BAND_FACTOR times mid), never under the break-even floor.
     """
-    want = _ACTION_FOR_STATE.get(request.state)
-    if action is not want:
-        raise AdviceRejected(f"{action.value} does not fit state {request.state.value}")
+    mid = _check_basics(action, price, request)
     snap, f = request.snapshot, request.filters
-    mid = snap.mid
-    if not (mid.is_finite() and mid > 0):
-        raise AdviceRejected("the snapshot has no usable mid price")
-    if not price.is_finite() or price <= 0:
-        raise AdviceRejected(f"price {price} is not positive")
     if price % f.tick_size != 0:
         raise AdviceRejected(f"price {fmt(price)} is not on the tick grid {fmt(f.tick_size)} "
                              f"(ctx.buy_price(x) / ctx.sell_price(x) round to it)")
