@@ -11,12 +11,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests._support.e2e_harness import wait_until
+from tests._support.e2e_harness import Bot, Stand, wait_until
 from tests._support.fakes.binance_klines import rising_klines
 from tests._support.fakes.binance_market import FakeBinanceMarket
 from tests._support.paths import ROOT
@@ -89,9 +90,12 @@ def run_until(tmp: Path, fake: FakeBinanceMarket, what: str, extra: str = "") ->
     return [message(r) for r in log_records(tmp)]
 
 
+TREND = '[strategy]\nname = "trend"\n'  # the built-in whose 4 h warm-up the issue measured
+
+
 def test_a_paper_run_reads_the_venues_history_and_its_first_decision_is_a_buy(
         venue: FakeBinanceMarket, tmp_path: Path) -> None:
-    msgs = run_until(tmp_path, venue, "order placed")
+    msgs = run_until(tmp_path, venue, "order placed", TREND)
     placed = [m for m in msgs if m.startswith("order placed")]
     assert placed[0].startswith("order placed: BUY")  # the first decision: a buy, on the history's up trend
     done = next(i for i, m in enumerate(msgs) if m.startswith("market data: warm start done: 242 candles"))
@@ -106,7 +110,7 @@ def test_without_the_history_the_same_run_holds_as_it_did_before(venue: FakeBina
     """The venue fails (500, retried) then refuses (400): named once, and the run goes on warming up live,
     as every live start did before the warm start: its first advice is a hold for want of a trend."""
     venue.history.fail(500, 400)
-    msgs = run_until(tmp_path, venue, "advice adv-")
+    msgs = run_until(tmp_path, venue, "advice adv-", TREND)
     named = [m for m in msgs if "history request" in m]
     assert named == [('market data: no warm start: the venue refused the history request: HTTP 400: {"code": -1121, '
                       '"msg": "Invalid symbol."}; warming up on live data, as without one')]
@@ -139,3 +143,27 @@ def test_a_bar_strategy_gets_its_look_back_from_the_venue_and_buys_at_once(
     assert end - int(first["startTime"]) == 21 * 15 * 60_000  # its 20 bars and the one forming: 315 minutes
     advice = next(m for m in msgs if m.startswith("advice adv-"))
     assert " buy " in advice and "rising.py:Rising: 2" in advice and "bars, rising" in advice
+
+
+def test_a_real_money_run_reads_the_history_and_its_first_order_is_a_buy(tmp_path: Path) -> None:
+    """The same on the real order path (`--yes-real-money` against the exchange stand-in), with the default
+    strategy alone: three days of rising history cover any default's look-back, so its first order is a buy
+    priced from the venue's own book, placed without waiting for live candles."""
+    stand = Stand(tmp_path)
+    try:
+        stand.market.history.set(rising_klines(time.time_ns() // 1_000_000, minutes=3 * 24 * 60))
+        cfg = stand.config()
+        cfg.write_text(cfg.read_text().replace("[ai]\n", '[ai]\nrole = "off"\n'))
+        bot = Bot(stand, cfg, tmp_path / "report")
+        try:
+            wait_until(lambda: stand.exchange.orders, 120, "a real order", bot.proc)
+            first = stand.exchange.orders[0]
+            assert bot.terminate() == 0, bot.stderr()[-3000:]
+        finally:
+            if bot.proc.poll() is None:
+                bot.kill()
+        assert first["side"] == "BUY" and Decimal(first["price"]) <= Decimal("10.05")  # the live book's, not history's
+        assert stand.market.history.requests  # the history was read...
+        assert "warm start done" in bot.stderr()  # ...before the first decision
+    finally:
+        stand.stop()
