@@ -204,6 +204,22 @@ def per_coin(rows: Sequence[Mapping[str, Any]], set_id: str, is_months: Sequence
     return "\n".join(out)
 
 
+def targets(rows: Sequence[Mapping[str, Any]], set_id: str, is_months: Sequence[str], oos_months: Sequence[str]) -> str:
+    """The issue's targets for one set, in and out of sample: what the README's verdict reads from."""
+    mine = [r for r in rows if r["set_id"] == set_id]
+    out = [("| months | symbol-months | sum of returns | median month | worst max DD | return >= hold | traded | "
+           "fees / gross |"), "|---|---:|---:|---:|---:|---:|---:|---:|",
+           "| target | | > 0 | >= 0 | <= 15 % | >= 60 % | >= 50 % | <= 0.5 |"]
+    for label, months in (("out of sample", oos_months), ("in sample", is_months)):
+        s = summarise(mine, months)
+        if not s:
+            continue
+        ratio = f"{s['fees'] / s['gross']:.2f}" if s["gross"] > 0 else f"gross {s['gross']:+.2f} <= 0"
+        out.append(f"| {label} ({', '.join(months)}) | {s['n']} | {pct(s['sum_return'])} | {pct(s['median_return'])} | "
+                   f"{s['worst_dd'] * 100:.2f}% | {s['beat_hold'] * 100:.0f}% | {s['traded'] * 100:.0f}% | {ratio} |")
+    return "\n".join(out)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("rows", type=Path)
@@ -213,6 +229,7 @@ def main() -> int:
     p.add_argument("--top", type=int, default=20)
     p.add_argument("--json", type=Path, help="write the whole board here")
     p.add_argument("--per-month", help="print a set's table per symbol and month (the default's: 'default')")
+    p.add_argument("--targets", help="the issue's targets for a set, in and out of sample ('default')")
     p.add_argument("--per-coin", help="the same as one line per coin, months as columns ('default' for the default)")
     args = p.parse_args()
     rows = read(args.rows)
@@ -224,6 +241,10 @@ def main() -> int:
     if args.per_month:
         print()
         print(per_month(rows, b["default"] if args.per_month == "default" else args.per_month, args.is_months.split(",")))
+    if args.targets:
+        print()
+        print(targets(rows, b["default"] if args.targets == "default" else args.targets, args.is_months.split(","),
+                      args.oos.split(",")))
     if args.per_coin:
         print()
         print(per_coin(rows, b["default"] if args.per_coin == "default" else args.per_coin, args.is_months.split(",")))
