@@ -46,8 +46,8 @@ class MarketSettings:
     rest_url: str = ""  # depth snapshots; "" = [exchange] rest_url (or https://data-api.binance.vision)
     replay_path: str = ""
     speed: Decimal = Decimal(0)
-    seed: int = 42
-    duration_s: int = 259200  # three days: regimes to meet, after the trend's 4 h warm-up
+    seed: int = 4  # a week in which the default strategy completes round trips (settings.toml says why)
+    duration_s: int = 604800  # a week: regimes to meet, after the default strategy's 4-day channel warms up
     start_price: Decimal = Decimal("10.00")
     snapshot_interval_ms: int = 1000
     significant_move_bps: Decimal = Decimal(20)
@@ -179,7 +179,7 @@ StrategyParams = tuple[tuple[str, Any], ...]
 class StrategySettings:
     """Which strategy decides (actors/strategy/): a built-in, a file of the user's or a module."""
 
-    name: str = "trend"  # trend | maker | "path/to/file.py:ClassName" | "package.module:ClassName"
+    name: str = "breakout"  # breakout | trend | maker | ema_trend | rsi_dip | "file.py:Class" | "package.module:Class"
     timeout_ms: int = 250  # CPU time one bar may take (on_bar + decide); over it, the answer is a hold
     params: StrategyParams = ()  # [strategy.params]: the constructor's keyword arguments, sorted by name
 

@@ -3,7 +3,7 @@
 Run it:
 
     [strategy]
-    name = "strategies/donchian_breakout.py:DonchianBreakout"
+    name = "strategies/donchian_breakout.py:DonchianBreakout"   # your copy; "breakout" is this file, built in
 
     [strategy.params]          # every constructor argument below can be set here
     entry_bars = 48
@@ -25,9 +25,11 @@ from actors.strategy import ATR, Bar, Context, Decision, Donchian, Strategy, buy
 
 
 class DonchianBreakout(Strategy):
-    def __init__(self, timeframe: str = "1h", entry_bars: int = 24, exit_bars: int = 12, atr_period: int = 14,
-                 stop_atr: float = 2.0, max_hold_bars: int = 72) -> None:
-        self.timeframe = timeframe  # decided once per closed hour: the market in between is not looked at
+    # The defaults are the bot's default strategy (`[strategy] name = "breakout"`), chosen by walk-forward on
+    # the universe (README, "The default strategy"): 2 h bars, a 4-day channel to enter, a 12-hour one to leave.
+    def __init__(self, timeframe: str = "2h", entry_bars: int = 48, exit_bars: int = 6, atr_period: int = 14,
+                 stop_atr: float = 1.5, max_hold_bars: int = 48) -> None:
+        self.timeframe = timeframe  # decided once per closed bar: the market in between is not looked at
         self.lookback = max(entry_bars, exit_bars, atr_period) + 1  # +1: the channel excludes the newest bar
         self.entry = Donchian(entry_bars)
         self.exit = Donchian(exit_bars)

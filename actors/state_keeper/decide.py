@@ -284,7 +284,13 @@ def on_advice(core: KeeperCore, a: Advice) -> list[Effect]:
     core.advice_for = (pending.state, pending.snapshot.mid)
     core.advice_used = False
     s = core.last_snapshot or pending.snapshot
-    out = decide(core, s)
+    if s.ts_snapshot_ms > a.valid_until_ms:  # stale on arrival: asking again on this snapshot could loop forever
+        if core.count("stale_advice") == 1:
+            logger.warning("advice {} was valid until {} but the market is at {}: asked again on the next snapshot "
+                           "(counted as stale_advice; logged once)", a.request_id, a.valid_until_ms, s.ts_snapshot_ms)
+        out: list[Effect] = []
+    else:
+        out = decide(core, s)
     if core.pending is None and core.deferred_ack is not None:
         out.append(core._ack(core.deferred_ack, out))
         core.deferred_ack = None

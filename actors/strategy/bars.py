@@ -93,9 +93,12 @@ class BarBuilder:
         return bar
 
     def next_close_ms(self, now_ms: int) -> int:
-        """When the next bar closes: one timeframe after the last closed bar (or the period now open)."""
+        """When the next bar closes: one timeframe after the last closed bar (or the period now open).
+        Never at or before `now_ms`, so a hold is never stale when it is given: a bar due by now whose
+        candles have not come yet (they come with the next snapshot) makes it `now_ms + 1`, ask again then."""
         tf = self.tf_ms
         assert tf is not None
         if self.bars:
-            return self.bars[-1].close_ms + tf
+            due = self.bars[-1].close_ms + tf
+            return due if due > now_ms else now_ms + 1
         return (now_ms + 1) // tf * tf + tf - 1

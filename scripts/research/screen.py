@@ -20,7 +20,7 @@ the promising few spend the bot's time:
 
 `python scripts/research/screen.py` screens the grids in `families()` on every
 symbol-month of the universe and writes one JSON line per set and symbol-month
-(`reports/screen.jsonl`); `scripts/research/walkforward.py` chooses from them.
+(`reports/screen.jsonl`); `scripts/research/leaderboard.py` reads them as it reads a sweep's rows.
 On four January months it came within two points of the bot's monthly return
 (Donchian 1h 24/12: AAVE -13.4 % vs -12.6 %, HBAR -9.0 vs -8.4, LUNC -11.0 vs
 -13.2, TIA -4.6 vs -6.1), trading a little less often than the bot.

@@ -14,6 +14,8 @@ import pytest
 from tests._support.paths import ROOT
 from tests._support.run import png_size, run_bot
 
+TREND = '[strategy]\nname = "trend"\n'  # short runs: the built-in that trades after 4 h (the default needs 4 days)
+
 
 def test_default_run_trades_and_reports(tmp_path: Path) -> None:
     proc = run_bot(tmp_path, "--report-dir", "out")
@@ -21,7 +23,7 @@ def test_default_run_trades_and_reports(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     trades = summary["trades"]
     closed = [t for t in trades if t["status"] == "CLOSED"]
-    assert len(closed) >= 5, "the offline default should complete round trips"
+    assert len(closed) >= 2, "the offline default should complete round trips"
     for t in trades:
         for key in ("entry_price", "exit_price", "quantity", "fees", "pnl", "status", "client_order_ids"):
             assert key in t
@@ -32,7 +34,7 @@ def test_default_run_trades_and_reports(tmp_path: Path) -> None:
         assert key in summary["ai"]
     # no key: the strategy decided, in its own right (a "fallback" is an answer for a model that failed)
     assert summary["ai"]["strategy_answers"] == summary["ai"]["calls"] > 0 and summary["ai"]["fallbacks"] == 0
-    assert summary["ai"]["strategy"] == "trend" and "trend " in proc.stdout
+    assert summary["ai"]["strategy"] == "breakout" and "strategy breakout" in proc.stdout
     w, h = png_size(tmp_path / "out" / "equity.png")
     assert w > 100 and h > 100
     assert "Run report" in proc.stdout and "realized P&L" in proc.stdout
@@ -41,7 +43,7 @@ def test_default_run_trades_and_reports(tmp_path: Path) -> None:
 @pytest.fixture
 def short_config(tmp_path: Path) -> Path:
     cfg = tmp_path / "short.toml"
-    cfg.write_text("[market]\nduration_s = 21600\nseed = 1\n")  # 6 h: the trend warms up in 4
+    cfg.write_text(TREND + "[market]\nduration_s = 21600\nseed = 1\n")  # 6 h: the trend warms up in 4
     return cfg
 
 
@@ -89,7 +91,7 @@ def test_skipping_idle_snapshots_changes_no_trade(tmp_path: Path) -> None:
     runs = []
     for skip in ("true", "false"):
         cfg = tmp_path / f"{skip}.toml"
-        cfg.write_text(f"[market]\nduration_s = 21600\nseed = 11\nskip_idle_snapshots = {skip}\n")
+        cfg.write_text(TREND + f"[market]\nduration_s = 21600\nseed = 11\nskip_idle_snapshots = {skip}\n")
         proc = run_bot(tmp_path, "--config", str(cfg), "--report-dir", skip)
         assert proc.returncode == 0, proc.stderr[-3000:]
         s = json.loads((tmp_path / skip / "summary.json").read_text())

@@ -253,3 +253,18 @@ def test_the_sizing_memo_changes_nothing_the_gate_would_say() -> None:
         runs.append((seen, core.status().blocked, dict(core.counters)))
     assert runs[0] == runs[1]
     assert any(isinstance(m, TradingBlocked) for _s, _t, m in runs[0][0])
+
+
+def test_advice_stale_on_arrival_is_asked_again_on_the_next_snapshot_not_this_one() -> None:
+    """An answer already out of date for the snapshot it is about must not make the keeper ask again on that
+    same snapshot: the same question would get the same stale answer, forever (a livelock the market could
+    never leave). It asks on the next snapshot, and says so once."""
+    core = KeeperCore(risky(), FILTERS, "t")
+    req, = of(core.on_snapshot(snap(1, ts_ms=5000)), CONSULTANT, AdviceRequest)
+    for seq in (2, 3):
+        effects = core.on_advice(advice(req.request_id, "hold", None, valid_ms=4999))
+        assert not of(effects, CONSULTANT) and not of(effects, EXECUTOR)
+        req, = of(core.on_snapshot(snap(seq, ts_ms=5000 + seq)), CONSULTANT, AdviceRequest)
+    assert core.counters["stale_advice"] == 2
+    cmd, = of(core.on_advice(advice(req.request_id, "buy", "39.99", valid_ms=10**9)), EXECUTOR, PlaceOrder)
+    assert cmd.price == D("39.99")

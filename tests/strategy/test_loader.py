@@ -31,11 +31,18 @@ def settings(tmp_path: Path, body: str) -> Path:
     return cfg
 
 
+def test_the_default_is_the_breakout_on_two_hour_bars(tmp_path: Path) -> None:
+    loaded = load(load_settings(settings(tmp_path, "")))
+    assert loaded.label == "breakout" and type(loaded.strategy).__name__ == "DonchianBreakout"
+    assert loaded.timeframe_ms == 2 * 3_600_000 and loaded.lookback == 49  # the 48-bar channel and the newest bar
+
+
 def test_the_builtins_take_their_params_from_the_old_keys_unless_given(tmp_path: Path) -> None:
-    loaded = load(load_settings(settings(tmp_path, "[ai]\nrule_horizon_s = 7200\n")))
+    trend = '[strategy]\nname = "trend"\n'
+    loaded = load(load_settings(settings(tmp_path, trend + "[ai]\nrule_horizon_s = 7200\n")))
     assert isinstance(loaded.strategy, TrendStrategy) and loaded.label == "trend"
     assert loaded.strategy.horizon_s == 7200 and loaded.timeframe_ms is None and loaded.lookback == 0
-    loaded = load(load_settings(settings(tmp_path, "[ai]\nrule_horizon_s = 7200\n[strategy.params]\nhorizon_s = 3600\n")))
+    loaded = load(load_settings(settings(tmp_path, trend + "[ai]\nrule_horizon_s = 7200\n[strategy.params]\nhorizon_s = 3600\n")))
     assert loaded.strategy.horizon_s == 3600  # type: ignore[attr-defined]
 
 
