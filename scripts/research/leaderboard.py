@@ -9,8 +9,8 @@ return (over cash) that chooses, and out of sample the mean monthly return and e
 each with a 95 % bootstrap interval that resamples whole months (then symbols within them), the
 median month, trades, fees against the gross profit, the worst drawdown, the share of months it
 traded in. A set whose out-of-sample return interval includes zero is "no evidence of an edge".
-For the number of sets tried (`--tried`, at least the sets in the file): White's reality check over
-the out-of-sample returns of every set, and the deflated Sharpe ratio of the best.
+White's reality check over the out-of-sample returns of every set in the file, and each set's deflated
+Sharpe ratio for the number of sets tried in all (`--tried`, at least the sets in the file; the screening's too).
 
 The choice: per family (the strategy), the set with the best in-sample mean return among those that
 traded in at least half of the in-sample months and never fell more than 20 % in one; the default
@@ -156,9 +156,10 @@ def pct(x: float) -> str:
 
 def markdown(b: Mapping[str, Any], top: int) -> str:
     head = (f"Chosen on {', '.join(b['is_months'])} (in sample), judged on {', '.join(b['oos_months'])} "
-            f"({b['symbol_months_oos']} symbol-months out of sample); {b['tried']} parameter sets tried. "
-            f"White's reality check over them: p = {b['reality_check']['p_value']:.2f} for the best out-of-sample "
-            f"mean return ({b['reality_check']['best']}).")
+            f"({b['symbol_months_oos']} symbol-months out of sample); {b['tried']} parameter sets tried in all, "
+            f"{b['sets']} run here. White's reality check over the {b['sets']} run here: p = "
+            f"{b['reality_check']['p_value']:.2f} for the best out-of-sample mean return ({b['reality_check']['best']}); "
+            f"the deflated Sharpe ratio counts all {b['tried']}.")
     columns = ("| set | family | params | in-sample mean return | out-of-sample mean return (95 % CI) | excess over "
                "hold (95 % CI) | median month | trades/month | fees / gross | worst DD | traded | deflated Sharpe | label |")
     out = [head, "", columns, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
