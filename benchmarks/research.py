@@ -6,7 +6,10 @@ summary JSON, no chart), on the real dev data in ../shared/data.
 
 - events/s of a 5m kline month (PEPEUSDT 2025-01, 8,928 bars) and of a full
   aggTrades day (PEPEUSDT 2024-10-27, 57,229 trades), both after a 5-bar warm-up
-  run (imports paid, as in a warm worker): `research_kline_vs_aggtrades_ratio`.
+  run (imports paid, as in a warm worker): `research_kline_vs_aggtrades_ratio`;
+  the month with the default strategy (a bar strategy, asked once per close) and
+  with the old default, `trend`, which decides on every bar
+  (`research_kline_trend_events_per_s`).
 - a sweep (sets × TRUMPUSDC 1m days) as Ray tasks with `num_cpus=1` and with
   every core, each after one warm-up task per worker: `research_sweep_speedup`
   (one-core wall / all-cores wall).
@@ -47,8 +50,8 @@ def head(src: Path, rows: int, into: Path) -> Path:
     return into
 
 
-def one(path: Path, out: Path) -> dict[str, Any]:
-    row = engine.run_job(engine.make_job(0, expand([path])[0], {}, out))
+def one(path: Path, out: Path, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    row = engine.run_job(engine.make_job(0, expand([path])[0], {}, out, params=params))
     assert not row["error"], row["error"]
     return row
 
@@ -91,6 +94,9 @@ def main() -> None:
             "research_aggtrades_events": a["events"], "research_aggtrades_wall_s": round(a["wall_s"], 3),
             "research_aggtrades_events_per_s": round(a["events"] / a["wall_s"]),
         })
+        tr = one(month, tmp / "t", {"strategy.name": "trend"})  # the old default: decides on every bar
+        out.update({"research_kline_trend_wall_s": round(tr["wall_s"], 3),
+                    "research_kline_trend_events_per_s": round(tr["events"] / tr["wall_s"])})
         out["research_kline_vs_aggtrades_ratio"] = round(
             out["research_kline_events_per_s"] / out["research_aggtrades_events_per_s"], 3)
         print(f"research: 5m month {out['research_kline_events_per_s']:,} events/s, aggTrades day "

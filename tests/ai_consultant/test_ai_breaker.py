@@ -31,7 +31,7 @@ from actors.ai_consultant.breaker import CLOSED, HALF_OPEN, OPEN, Breaker, Recov
 from actors.ai_consultant.openrouter import classify_error
 from actors.ai_consultant.prompt import build_messages
 from actors.messages import Advice, AdviceSource, GetStats, Stats
-from actors.settings import AISettings, Settings, SettingsError, load_settings
+from actors.settings import AISettings, Settings, SettingsError, StrategySettings, load_settings
 from tests._support.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 from tests._support.paths import GOLDEN, ROOT
 from tests._support.probes import ProbeHandle, eventually
@@ -184,7 +184,7 @@ def actors_stopped() -> Iterator[None]:
 
 
 def start(base_url: str, clock: ManualClock, **ai: Any) -> pykka.ActorRef[Any]:
-    s = Settings()
+    s = Settings(strategy=StrategySettings(name="trend"))  # the fallback these tests expect: the trend's buy
     values: dict[str, Any] = {"base_url": base_url, "timeout_s": D(2), "check_models_at_start": False,
                               "breaker_failures": 3, "breaker_cooldown_s": 30, "breaker_cooldown_cap_s": 120}
     values.update(ai)
@@ -342,7 +342,7 @@ def test_a_run_with_a_key_and_no_reachable_model_trades_as_without_a_key(tmp_pat
     """The golden seed with OpenRouter on a closed port: the recorded trades, three failed calls, one line."""
     cfg = tmp_path / "s.toml"
     # a cooldown longer than any run, so a slow (loaded) machine never lets a fourth call out
-    cfg.write_text(f'[market]\nduration_s = 86400\nseed = 1\n\n[ai]\nbase_url = "http://127.0.0.1:{closed_port()}/api/v1"\n'
+    cfg.write_text(f'[strategy]\nname = "trend"\n[market]\nduration_s = 86400\nseed = 1\n\n[ai]\nbase_url = "http://127.0.0.1:{closed_port()}/api/v1"\n'
                    'breaker_cooldown_s = 3600\nbreaker_cooldown_cap_s = 3600\n')
     env = {k: v for k, v in os.environ.items() if k not in ("BINANCE_API_KEY", "BINANCE_API_SECRET")}
     env.update(TRADER_NO_DOTENV="1", OPENROUTER_API_KEY=KEY)

@@ -19,7 +19,7 @@ import pytest
 from actors._lib.secrets import Secret
 from actors.ai_consultant.actor import LOOP_NAME, AIConsultantActor
 from actors.messages import Advice, AdviceAction, AdviceSource, GetStats, Stats, TradingState
-from actors.settings import Settings
+from actors.settings import Settings, StrategySettings
 from tests._support.fakes.openrouter import FakeOpenRouter, Reply, sample_request
 from tests._support.probes import ProbeHandle, eventually
 
@@ -42,7 +42,7 @@ def probe() -> ProbeHandle:
 
 
 def make_settings(fake: FakeOpenRouter | None, **ai: Any) -> Settings:
-    s = Settings()
+    s = Settings(strategy=StrategySettings(name="trend"))  # the fallback these tests expect: the trend's buy
     values: dict[str, Any] = {"timeout_s": D(str(TIMEOUT_S)), "check_models_at_start": False}
     if fake is not None:
         values["base_url"] = fake.base_url

@@ -35,7 +35,7 @@ def fake() -> Iterator[FakeOpenRouter]:
 
 def config(tmp: Path, fake: FakeOpenRouter, mode: str, model: str = MODEL) -> Path:
     cfg = tmp / f"{mode}-{model.replace('/', '_')}.toml"
-    cfg.write_text(f'[market]\nduration_s = 14400\nseed = 7\n[ai]\nbase_url = "{fake.base_url}"\nmode = "{mode}"\n'
+    cfg.write_text(f'[strategy]\nname = "trend"\n[market]\nduration_s = 14400\nseed = 7\n[ai]\nbase_url = "{fake.base_url}"\nmode = "{mode}"\n'
                    f'store_path = "{tmp / "advice.sqlite3"}"\ncheck_models_at_start = false\nmodel = "{model}"\n')
     return cfg
 

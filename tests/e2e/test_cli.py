@@ -16,6 +16,7 @@ import pytest
 
 from tests._support.run import ROOT, run_bot
 
+TREND = '[strategy]\nname = "trend"\n'  # short runs: the built-in that trades after 4 h (the default needs 4 days)
 KEYS = {"BINANCE_API_KEY": "cliTestKey" + "k" * 54, "BINANCE_API_SECRET": "cliTestSecret" + "s" * 51}
 
 
@@ -130,7 +131,7 @@ def _totals(text: str) -> list[str]:
 @pytest.mark.parametrize("command", ["status", "trades"])
 def test_status_and_trades_match_the_runs_report(tmp_path: Path, command: str) -> None:
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[market]\nduration_s = 21600\nseed = 1\n")  # ends holding a position below its cost
+    cfg.write_text(TREND + "[market]\nduration_s = 21600\nseed = 1\n")  # ends holding a position below its cost
     run = run_bot(tmp_path, "--config", str(cfg), "--report-dir", "r")
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
@@ -160,7 +161,7 @@ def test_status_of_an_old_journal_says_what_it_cannot_know(tmp_path: Path) -> No
 
 def test_console_shows_progress_and_warnings_while_the_file_keeps_info(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[market]\nduration_s = 7200\nseed = 3\n")
+    cfg.write_text(TREND + "[market]\nduration_s = 7200\nseed = 3\n")
     proc = run_bot(tmp_path, "--config", str(cfg), "--report-dir", "r")
     assert proc.returncode == 0
     info_lines = [line for line in proc.stderr.splitlines() if "| INFO " in line]

@@ -10,7 +10,7 @@ from tests._support.run import run_bot
 
 def test_a_backtest_halted_by_its_drawdown_limit_is_resumed_by_the_operator(tmp_path: Path) -> None:
     cfg = tmp_path / "tight.toml"
-    cfg.write_text('[market]\nduration_s = 21600\nseed = 1\n[risk]\nmax_drawdown = "0.001"\n')
+    cfg.write_text('[strategy]\nname = "trend"\n[market]\nduration_s = 21600\nseed = 1\n[risk]\nmax_drawdown = "0.001"\n')
     proc = run_bot(tmp_path, "--config", str(cfg), "--report-dir", "out")
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())

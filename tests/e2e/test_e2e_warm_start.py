@@ -147,11 +147,11 @@ def test_a_bar_strategy_gets_its_look_back_from_the_venue_and_buys_at_once(
 
 def test_a_real_money_run_reads_the_history_and_its_first_order_is_a_buy(tmp_path: Path) -> None:
     """The same on the real order path (`--yes-real-money` against the exchange stand-in), with the default
-    strategy alone: three days of rising history cover any default's look-back, so its first order is a buy
-    priced from the venue's own book, placed without waiting for live candles."""
+    strategy alone: five days of rising history cover the default's look-back (four days of 2 h bars), so its
+    first order is a buy priced from the venue's own book, placed without waiting for live candles."""
     stand = Stand(tmp_path)
     try:
-        stand.market.history.set(rising_klines(time.time_ns() // 1_000_000, minutes=3 * 24 * 60))
+        stand.market.history.set(rising_klines(time.time_ns() // 1_000_000, minutes=5 * 24 * 60))
         cfg = stand.config()
         cfg.write_text(cfg.read_text().replace("[ai]\n", '[ai]\nrole = "off"\n'))
         bot = Bot(stand, cfg, tmp_path / "report")

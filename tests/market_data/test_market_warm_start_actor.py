@@ -31,7 +31,7 @@ from actors.messages import (
     SubscribeCandles,
     TradingState,
 )
-from actors.settings import ExchangeSettings, MarketSettings, Settings
+from actors.settings import ExchangeSettings, MarketSettings, Settings, StrategySettings
 from actors.status.render import View, render_html
 from tests._support.fakes.binance_klines import rising_klines
 from tests._support.fakes.binance_market import FakeBinanceMarket
@@ -51,7 +51,8 @@ def fake() -> Any:
 def start(fake: FakeBinanceMarket) -> tuple[pykka.ActorRef[Any], ProbeHandle, Settings]:
     market = replace(MarketSettings(), source="binance", stream_url=fake.stream_url, snapshot_interval_ms=20,
                      stale_after_s=5, depth_limit=100)
-    settings = Settings(market=market, exchange=replace(ExchangeSettings(), rest_url=fake.rest_url))
+    settings = Settings(market=market, exchange=replace(ExchangeSettings(), rest_url=fake.rest_url),
+                        strategy=StrategySettings(name="trend"))  # its 4 h look-back: the trend's EMAs alone
     md = MarketDataActor.start(settings, stream_options={"backoff_initial_s": 0.05, "backoff_max_s": 0.5},
                                history_options={"backoff_initial_s": 0.01, "backoff_max_s": 0.05})
 

@@ -28,7 +28,7 @@ from actors.market_data.subscribers import Subscribers
 from actors.market_data.trend import Trend
 from actors.market_data.warmup import history_needed_ms
 from actors.messages import FeedStatusChanged, MarketSnapshot, TradeTick
-from actors.settings import MarketSettings, Settings
+from actors.settings import MarketSettings, Settings, StrategySettings
 from tests._support.fakes.binance_klines import rising_klines
 
 SEAM = 1_764_547_200_000  # 2025-12-01 00:00 UTC: the minute open when the run starts
@@ -45,6 +45,9 @@ class Ref:
 
     def of(self, kind: type) -> list[Any]:
         return [m for m in self.got if isinstance(m, kind)]
+
+TREND = StrategySettings(name="trend")  # the built-in whose look-back is the trend's slow window
+
 
 
 def market(**kw: Any) -> MarketSettings:
@@ -66,7 +69,7 @@ class Rig:
         self.builder = SnapshotBuilder("TRUMPUSDC", D("0.01"), D("0.001"), features_of(self.m))
         self.live = LiveDelivery(self.subs, self.builder, self.m, symbol="TRUMPUSDC", clock=lambda: self.now,
                                  request_history=lambda *job: self.asked.append(job),
-                                 history_ms=history_needed_ms(Settings(market=self.m)))
+                                 history_ms=history_needed_ms(Settings(market=self.m, strategy=TREND)))
         self.live.start()
         self.live.on_connected(StreamConnected(1, "ws://x"))
         self.live.begin_warm_start()
@@ -116,10 +119,11 @@ def replay_features(tmp_path: Path, rows: list[list[Any]], m: MarketSettings) ->
 
 
 def test_the_look_back_is_the_trends_slow_window_and_two_minutes_in_one_place() -> None:
-    assert history_needed_ms(Settings()) == 14_400_000 + 2 * MINUTE_MS
-    long_window = Settings(market=replace(MarketSettings(), trend_slow_s=600, window_s=3600))
+    assert history_needed_ms(Settings(strategy=TREND)) == 14_400_000 + 2 * MINUTE_MS
+    assert history_needed_ms(Settings()) == 50 * 7_200_000  # the default's 48-bar channel, its +1 and the open bar
+    long_window = Settings(market=replace(MarketSettings(), trend_slow_s=600, window_s=3600), strategy=TREND)
     assert history_needed_ms(long_window) == 3_600_000 + MINUTE_MS  # the short window, when it is the longest
-    odd = Settings(market=replace(MarketSettings(), trend_slow_s=14_430))
+    odd = Settings(market=replace(MarketSettings(), trend_slow_s=14_430), strategy=TREND)
     assert history_needed_ms(odd) % MINUTE_MS == 0 and history_needed_ms(odd) >= 14_430_000 + 2 * MINUTE_MS
 
 
@@ -140,7 +144,7 @@ def test_the_features_after_a_warm_start_equal_a_replay_of_the_same_candles_to_t
         tmp_path: Path, fills: str) -> None:
     rig = Rig(candle_fills=fills)
     job, start, end = rig.asked[0]
-    assert (job, end) == (1, SEAM) and end - start == history_needed_ms(Settings(market=rig.m))
+    assert (job, end) == (1, SEAM) and end - start == history_needed_ms(Settings(market=rig.m, strategy=TREND))
     rows = rising_klines(T_START, minutes=400)  # more than asked, and the open candle: only [start, end) is used
     rig.answer(rows)
     replayed = replay_features(tmp_path, [r for r in rows if start <= r[0] < end], rig.m)

@@ -67,7 +67,7 @@ def test_a_sweep_on_ray_ranks_sets_with_walk_forward_and_repeats_exactly(tmp_pat
 
 def test_ray_tasks_give_the_rows_an_in_process_run_gives(tmp_path: Path, local_ray: None) -> None:
     specs = expand(DAYS[:2])
-    params = {"trading.min_profit": "0.004", "market.trend_fast_s": 600, "market.trend_slow_s": 2400,
+    params = {"trading.min_profit": "0.004", "strategy.name": "trend", "market.trend_fast_s": 600, "market.trend_slow_s": 2400,
               "market.regime_band": "1"}  # trend windows short enough to trade within a day
     jobs = [engine.make_job(i, s, {}, tmp_path / "ray" / str(i), params=params) for i, s in enumerate(specs)]
     local = [engine.make_job(i, s, {}, tmp_path / "here" / str(i), params=params) for i, s in enumerate(specs)]

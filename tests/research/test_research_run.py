@@ -19,7 +19,7 @@ from tests.e2e.test_golden_trades import GOLDEN, _fingerprint
 
 DAY = DATA / "klines" / "TRUMPUSDC-1m" / "TRUMPUSDC-1m-2025-01-29.csv"
 PEPE = DATA / "klines" / "PEPEUSDT-5m" / "PEPEUSDT-5m-2025-01.csv"
-SHORT_TREND = {"market.trend_fast_s": 600, "market.trend_slow_s": 2400, "market.regime_band": "1"}  # as the golden day
+SHORT_TREND = {"strategy.name": "trend", "market.trend_fast_s": 600, "market.trend_slow_s": 2400, "market.regime_band": "1"}  # as the golden day
 needs_data = pytest.mark.skipif(not DAY.exists() or not PEPE.exists(), reason="../shared/data is not beside the checkout")
 
 

@@ -20,7 +20,7 @@ from tests._support.paths import DATA, ROOT
 
 DAYS = [DATA / "klines" / "TRUMPUSDC-1m" / f"TRUMPUSDC-1m-2025-01-{d}.csv" for d in (28, 29, 30)]
 needs_data = pytest.mark.skipif(not all(d.exists() for d in DAYS), reason="../shared/data is not beside the checkout")
-TREND = '"market.trend_fast_s" = [600]\n"market.trend_slow_s" = [2400]\n"market.regime_band" = ["1"]\n'  # trades in a day
+TREND = '"strategy.name" = ["trend"]\n"market.trend_fast_s" = [600]\n"market.trend_slow_s" = [2400]\n"market.regime_band" = ["1"]\n'  # trades in a day
 
 
 def _grid(tmp_path: Path, name: str, min_profits: list[str]) -> Path:
