@@ -166,6 +166,7 @@ TABLE = [
     ("cold start to ready", "cold_start_s", "s"),
     ("restart with 100k-event journal", "restart_ready_s", "s"),
     ("research: 5m kline month", "research_kline_events_per_s", "events/s"),
+    ("research: the same month, the old default (trend)", "research_kline_trend_events_per_s", "events/s"),
     ("research: aggTrades day", "research_aggtrades_events_per_s", "events/s"),
     ("NautilusTrader bar engine, same 5m month", "nautilus_bars_per_s", "bars/s"),
     ("research: sweep on one core", "research_sweep_one_core_s", "s"),
@@ -226,6 +227,8 @@ def main() -> int:
     r["bytes_per_trade_vs_2048_ratio"] = ratio(r.get("bytes_per_trade"), 2048)
     r["research_warm_run_vs_100ms_ratio"] = ratio(r.get("research_warm_run_s"), 0.1)
     r["kline_month_vs_nautilus_bars_ratio"] = ratio(r.get("research_kline_events_per_s"), r.get("nautilus_bars_per_s"))
+    r["kline_month_trend_vs_nautilus_bars_ratio"] = ratio(r.get("research_kline_trend_events_per_s"),  # a strategy
+                                                          r.get("nautilus_bars_per_s"))  # asked on every bar
     if r.get("keeper_journaled_vs_raw_tell_ratio") is None:
         r["keeper_journaled_vs_raw_tell_ratio"] = ratio(r.get("keeper_journaled_updates_per_s"),
                                                         r.get("pykka_raw_tell_per_s"))

@@ -1,7 +1,8 @@
 """A live start's first decision: wall seconds from `bootstrap.py --market binance` (paper) to its first buy.
 
-Against stand-ins on 127.0.0.1 (tests/_support/fakes): a venue with fifteen
-hours of rising one-minute history behind it (`GET /api/v3/klines`) and a live
+Against stand-ins on 127.0.0.1 (tests/_support/fakes): a venue with five
+days of rising one-minute history behind it (`GET /api/v3/klines`; the default
+strategy's look-back is four days of 2 h bars, eight requests) and a live
 stream going on from the history's last price, no OpenRouter key (the
 rule-based strategy decides). The clock runs from the parent's `Popen` to the
 "order placed: BUY" record in the bot's JSON log; a run that has not bought
@@ -30,13 +31,15 @@ from _common import ROOT, emit, parse_args
 from tests._support.fakes.binance_klines import rising_klines
 from tests._support.fakes.binance_market import FakeBinanceMarket
 
+HISTORY_MIN = 5 * 24 * 60  # was 900 (15 h) while the default was the trend, whose look-back is 4 h
+
 
 def one_run(root: Path, cap_s: float) -> tuple[float | None, int]:
     """(seconds to the first buy or None, history requests the venue saw)."""
     fake = FakeBinanceMarket()
     fake.start()
     try:
-        fake.history.set(rising_klines(time.time_ns() // 1_000_000, minutes=900))
+        fake.history.set(rising_klines(time.time_ns() // 1_000_000, minutes=HISTORY_MIN))
         fake.start_auto(20.0)
         with tempfile.TemporaryDirectory() as tmp:
             log = Path(tmp) / "bot.jsonl"
