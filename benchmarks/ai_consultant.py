@@ -107,7 +107,7 @@ def rule_based_answer_us(n: int) -> float:
         for req in reqs:
             actor.on_receive(req)
         passes.append(time.perf_counter_ns() - t0)
-        assert len(sink.got) == n and all(a.source is AdviceSource.FALLBACK for a in sink.got)
+        assert len(sink.got) == n and all(a.source is AdviceSource.STRATEGY for a in sink.got)  # no key
     return round(sorted(passes)[len(passes) // 2] / n / 1000, 2)
 
 
