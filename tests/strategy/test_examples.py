@@ -14,7 +14,7 @@ from tests._support.run import run_bot
 
 MONTH = DATA / "klines" / "PEPEUSDT-5m" / "PEPEUSDT-5m-2025-01.csv"
 PEPE = 'symbol = "PEPEUSDT"\n[exchange]\nbase_asset = "PEPE"\nquote_asset = "USDT"\n'
-EXAMPLES = {"rsi_dip": "RSIDip", "donchian_breakout": "DonchianBreakout"}
+EXAMPLES = {"rsi_dip": "RSIDip", "donchian_breakout": "DonchianBreakout", "ema_trend": "EMATrend"}
 
 pytestmark = pytest.mark.skipif(not MONTH.exists(), reason=f"{MONTH} is not here (../shared/data beside the checkout)")
 
