@@ -113,6 +113,8 @@ def test_grid_gives_every_combination_in_order_and_sampling_is_seeded(tmp_path: 
     ('[grid]\n"risk.take_profit" = "0.01"\n', "non-empty list"),
     ('[grids]\n"risk.take_profit" = ["0"]\n', "unknown table"),
     ('[grid]\n"risk.take_profit" = ["0"]\n[sample]\nn = 0\n', "sample"),
+    ("[[set]]\n", r"each \[\[set\]\] must be a table"),  # an empty set would be the defaults, unasked for
+    ('set = [1, 2]\n', r"each \[\[set\]\] must be a table"),
 ])
 def test_a_bad_grid_file_is_one_clear_error(tmp_path: Path, text: str, match: str) -> None:
     with pytest.raises(ResearchError, match=match):

@@ -90,13 +90,21 @@ def test_a_run_key_changes_with_the_code_the_settings_a_named_file_and_the_data(
     src = tmp_path / "actors"
     (src / "research").mkdir(parents=True)
     (src / "research" / "x.py").write_text("A = 1\n")
+    examples = tmp_path / "strategies"
+    examples.mkdir()
+    (examples / "breakout.py").write_text("P = 48\n")
     monkeypatch.setattr(cache, "ACTORS", src)
+    monkeypatch.setattr(cache, "STRATEGIES", examples)
     cache.code_version.cache_clear()
     try:
         v1 = cache.code_version()
         (src / "research" / "x.py").write_text("A = 2\n")  # an uncommitted edit is another code version
         cache.code_version.cache_clear()
-        assert cache.code_version() != v1
+        v2 = cache.code_version()
+        assert v2 != v1
+        (examples / "breakout.py").write_text("P = 24\n")  # so is an edit of an example a built-in name loads
+        cache.code_version.cache_clear()
+        assert cache.code_version() != v2
     finally:
         cache.code_version.cache_clear()
     store.close()

@@ -185,3 +185,40 @@ def test_as_a_fallback_it_says_why_the_model_did_not_answer() -> None:
     a = h.advise(flat(), AdviceSource.FALLBACK, "timeout", "slow")
     assert a.source is AdviceSource.FALLBACK and a.reasoning == "mine.py:Scripted (timeout): quiet"
     assert a.rejected_reason == "slow"
+
+
+@pytest.mark.parametrize(("features", "want"), [
+    (lambda: {"rsi": 27.5, "nan": float("nan"), "inf": float("inf"), "none": None},
+     {"rsi": D("27.5"), "nan": None, "inf": None, "none": None}),  # what JSON cannot say is None
+    (dict, None),  # publishes nothing: the prompt has no strategy part
+    (lambda: 1 / 0, None),  # raises: the prompt goes without, nothing else changes
+    (lambda: {"x": "not a number"}, None),
+])
+def test_the_prompt_facts_are_finite_numbers_or_nothing(features: Callable[[], Any], want: Any) -> None:
+    h = host(lambda ctx: hold("x"), timeframe="5m")
+    h.loaded.strategy.features = features  # type: ignore[method-assign]
+    facts = h.facts()
+    assert facts == (None if want is None else {"name": "mine.py:Scripted", "timeframe": "5m", "features": want})
+
+
+def falling(n: int, top: float = 12.0, step: float = 0.05) -> list[Candle]:
+    return [Candle(open_ms=T0 + i * M, open=D(repr(top - step * i)), high=D(repr(top - step * i + 0.01)),
+                   low=D(repr(top - step * (i + 1))), close=D(repr(top - step * (i + 1))), volume=D(1))
+            for i in range(n)]
+
+
+@pytest.mark.parametrize(("trend_period", "action"), [(0, AdviceAction.BUY), (5, AdviceAction.HOLD)])
+def test_rsi_dip_with_trend_period_zero_buys_any_dip_and_with_a_trend_only_above_it(
+        trend_period: int, action: AdviceAction) -> None:
+    """The screened `trend_period = 0`: no trend filter (it used to build EMA(0) and fail); with one, a dip in a
+    fall (the close under the trend EMA) is not bought."""
+    from actors.strategy.loader import strategy_class
+
+    cls, label, where = strategy_class("rsi_dip")
+    s = cls(timeframe="1m", rsi_period=2, oversold=20, trend_period=trend_period, atr_period=2)
+    h = StrategyHost(Loaded(s, label, where, M, s.lookback), AISettings(), 250)
+    h.add_candles(falling(8), M)
+    a = h.advise(sample_request(ts_ms=T0 + 8 * M, mid="11.55"), AdviceSource.STRATEGY)
+    assert a.action is action, a.reasoning
+    if trend_period == 0:
+        assert h.facts()["features"]["trend_ema"] is None  # type: ignore[index]  # no EMA to show the model
