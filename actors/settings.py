@@ -59,6 +59,7 @@ class MarketSettings:
     skip_idle_snapshots: bool = True  # backtests: subscribers skip snapshots they cannot act on
     candle_fills: str = "next_bar"  # kline replays: next_bar (fills on later bars only) | path (the guessed path)
     touch_fill_prob: Decimal = Decimal(0)  # next_bar: chance a limit exactly at a bar's low/high fills
+    wide_bar_share: Decimal = Decimal("0.2")  # kline replays: the report names bars whose range is above this share
     trend_fast_s: int = 3600  # the fast price EMA's time constant (trend, regime, hourly volatility)
     trend_slow_s: int = 14400  # the slow one; nothing is published before this much market time
     regime_band: Decimal = Decimal("1.5")  # up/down needs the EMAs this many hourly volatilities apart

@@ -60,6 +60,8 @@ def validate(s: Settings) -> None:
     _positive("market.start_price", m.start_price)
     _positive("market.snapshot_interval_ms", m.snapshot_interval_ms)
     _positive("market.significant_move_bps", m.significant_move_bps)
+    if not m.wide_bar_share > 0:
+        raise SettingsError(f"market.wide_bar_share must be above 0 (a share of a bar's open), not {m.wide_bar_share}")
     if not 0 <= m.touch_fill_prob <= 1:
         raise SettingsError(f"market.touch_fill_prob must be in [0, 1] (0 = a touch never fills), not {m.touch_fill_prob}")
     for key in ("book_levels", "window_s", "candles", "stale_after_s"):

@@ -113,7 +113,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self._synthetic: SyntheticMarket | None = None
         if m.source == "replay":
             # Read here, in the caller's thread, so a bad path fails `start()` itself.
-            self._replay = ReplaySource(m.replay_path, candle_fills=m.candle_fills)
+            self._replay = ReplaySource(m.replay_path, candle_fills=m.candle_fills, wide_share=m.wide_bar_share)
         elif m.source == "synthetic":
             self._synthetic = SyntheticMarket(
                 seed=m.seed,

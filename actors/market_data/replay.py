@@ -24,6 +24,11 @@ trades depends on the candle fill model (`[market] candle_fills`):
   candle's colour, then close) that share its volume: a guessed path inside
   the bar, on which the paper exchange fills as if it had been observed.
 
+A kline whose range (high - low) is above `wide_share` of its open is kept
+in `wide_bars` (the first `MAX_WIDE`; all are counted): a flash crash is a
+real price a resting order fills on, and the report names those bars so a
+result that rests on one wick is visible.
+
 Bad rows (wrong column count, not a number, a negative or zero value, time
 going backwards) are skipped and counted, and logged once per file and reason
 with their count; `summary()` says what was read, used, dropped and where
@@ -42,7 +47,7 @@ from typing import IO
 from loguru import logger
 
 from actors.market_data.columns import TradeColumns
-from actors.market_data.kline_bars import BIG, CANDLE_FILLS, NEXT_BAR, KlineTrades, parse_kline
+from actors.market_data.kline_bars import BIG, CANDLE_FILLS, NEXT_BAR, Bar, KlineTrades, parse_kline
 from actors.market_data.replay_files import FileSpec, PlainFile, ZipMember
 from actors.messages import TradeTick
 
@@ -66,6 +71,8 @@ MICROS = 10**14  # a timestamp above this is in µs
 CHUNK = 4096
 TRADE_GAP_MS = 300_000  # trades this far apart are a gap in market time
 MAX_GAPS = 1000  # gaps kept for the report (all are counted)
+MAX_WIDE = 100  # wide bars kept for the report (all are counted)
+WIDE_SHARE = Decimal("0.2")  # a bar's range above this share of its open is a wide bar
 _TRUE = ("true", "1")
 _KNOWN_MAX = 1 << 16  # distinct price (or size) spellings kept for reuse
 
@@ -89,9 +96,12 @@ class ReplaySource:
     become trades (see the module docstring).
     """
 
-    def __init__(self, path: str | Path, chunk_size: int = CHUNK, *, candle_fills: str = NEXT_BAR) -> None:
+    def __init__(self, path: str | Path, chunk_size: int = CHUNK, *, candle_fills: str = NEXT_BAR,
+                 wide_share: Decimal = WIDE_SHARE) -> None:
         if candle_fills not in CANDLE_FILLS:
             raise ValueError(f"candle_fills = {candle_fills!r}; choose one of: {', '.join(CANDLE_FILLS)}")
+        if not wide_share > 0:
+            raise ValueError(f"wide_share = {wide_share}: a share of the price, above 0")
         self.path = Path(path)
         self.chunk_size = chunk_size
         self.candle_fills = candle_fills
@@ -104,6 +114,9 @@ class ReplaySource:
         self.gap_count = 0
         self.gap_ms = 0
         self.first_ms: int | None = None
+        self.wide_share = wide_share
+        self.wide_bars: list[Bar] = []  # klines whose range is above wide_share of the open; the first MAX_WIDE
+        self.wide_count = 0
         self._last_ts = 0  # ms, across files
         self._last_close_ms = 0  # klines: the last bar's close time
         self._bars = KlineTrades(candle_fills)  # how bars become trades (shared with the live warm start)
@@ -323,6 +336,7 @@ class ReplaySource:
         out: list[TradeTick] = []
         first = spec.header
         bars = self._bars
+        wide = self.wide_share
         for line in fh:
             c = line.split(",")
             if len(c) != 12:
@@ -357,6 +371,10 @@ class ReplaySource:
             self._last_close_ms = t_close
             self._last_ts = t_open
             self.rows += 1
+            if bar[3] - bar[4] > wide * bar[2]:
+                self.wide_count += 1
+                if len(self.wide_bars) < MAX_WIDE:
+                    self.wide_bars.append(bar)
             made = bars.add(bar, out)
             if not made:
                 continue

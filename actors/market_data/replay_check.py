@@ -8,8 +8,13 @@ minutes and trades nothing (or nonsense). So before the start:
 - the grid (tick, lot step, minimum quantity) is taken from the settings when
   they were given (`Settings.given`), otherwise inferred from the data's own
   decimals (a Binance file writes prices on the tick grid and sizes on the lot grid);
-- the tick must be fine against the prices: at least `MIN_TICKS_IN_PRICE` ticks
-  in the lowest price, else a refusal names `exchange.tick_size` and a value that works.
+- the tick must be fine against the prices the bot would trade at: at least
+  `MIN_TICKS_IN_PRICE` ticks in a low percentile (`TYPICAL_PERCENTILE`) of the
+  closes (klines) or trade prices, else a refusal names `exchange.tick_size`
+  and a value that works. Not the lowest print: a flash crash wicks one bar
+  down to a few ticks (ATOMUSDT printed 0.001 against a close of about 4 on
+  2025-10-10), and that month is the one a trader most wants to replay; a file
+  on the wrong grid has all its prices a few ticks apart, not one.
 
 Pure functions over settings and a sample of the files' first rows.
 """
@@ -27,6 +32,7 @@ from actors.market_data.replay_info import sample
 from actors.settings import Settings
 
 MIN_TICKS_IN_PRICE = 100  # a tick above 1 % of the price: the bot's 0.4 % round trip cannot be priced
+TYPICAL_PERCENTILE = 1  # the tick is judged at this percentile of the traded prices: one wick is not the month
 SAMPLE_ROWS = 2000
 QUOTES = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "DAI", "EUR", "TRY", "BRL", "JPY", "BTC", "ETH", "BNB")
 
@@ -43,8 +49,9 @@ class DataFacts:
     symbols: dict[str, str]  # file label -> the symbol its name carries
     tick: Decimal | None  # the finest price step written in the data
     step: Decimal | None  # the finest size step written
-    low: Decimal | None  # the lowest price seen
+    low: Decimal | None  # the lowest price seen (a wick's, maybe)
     high: Decimal | None
+    typical_low: Decimal | None = None  # TYPICAL_PERCENTILE of the closes or trade prices: what the tick is judged on
 
 
 def file_symbol(label: str) -> str | None:
@@ -67,7 +74,8 @@ def data_facts(src: ReplaySource, rows_per_file: int = SAMPLE_ROWS) -> DataFacts
     px_places = qty_places = -1
     low: Decimal | None = None
     high: Decimal | None = None
-    for label, _kind, prices, qtys in sample(src, rows_per_file):
+    traded: list[Decimal] = []
+    for label, _kind, prices, qtys, traded_cells in sample(src, rows_per_file):
         sym = file_symbol(label)
         if sym:
             symbols[label] = sym
@@ -79,13 +87,27 @@ def data_facts(src: ReplaySource, rows_per_file: int = SAMPLE_ROWS) -> DataFacts
                 high = p if high is None or p > high else high
         for cell in qtys:
             qty_places = max(qty_places, _places(cell))
+        traded.extend(p for p in map(Decimal, traded_cells) if p > 0)
     return DataFacts(
         symbols=symbols,
         tick=Decimal(1).scaleb(-px_places) if px_places >= 0 else None,
         step=Decimal(1).scaleb(-qty_places) if qty_places >= 0 else None,
         low=low,
         high=high,
+        typical_low=percentile(traded, TYPICAL_PERCENTILE),
     )
+
+
+def _f(x: Decimal | None) -> str:
+    return "-" if x is None else format(x, "f")
+
+
+def percentile(values: list[Decimal], pct: int) -> Decimal | None:
+    """The value `pct` % of the way up the sorted values (nearest rank, from below); None for none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[len(ordered) * pct // 100]
 
 
 def check_symbol(settings: Settings, facts: DataFacts) -> None:
@@ -127,7 +149,9 @@ def apply_grid(settings: Settings, facts: DataFacts) -> Settings:
 
 
 def check_tick(settings: Settings, facts: DataFacts) -> None:
-    tick, low = settings.exchange.tick_size, facts.low
+    """Judged on the prices the bot would trade at (`DataFacts.typical_low`), not on the lowest print."""
+    tick = settings.exchange.tick_size
+    low = facts.typical_low if facts.typical_low is not None else facts.low
     source = grid_source(settings, "tick_size")
     if low is None or low >= tick * MIN_TICKS_IN_PRICE:
         return
@@ -135,8 +159,9 @@ def check_tick(settings: Settings, facts: DataFacts) -> None:
     if good is None:
         good = Decimal(1).scaleb(low.adjusted() - 3)  # a thousandth of the price's magnitude
     raise ReplayRefused(
-        f"exchange.tick_size = {tick} ({source}) is too coarse for these prices (from {low} to {facts.high}): "
-        f"the lowest is only {int(low / tick)} ticks, and an order needs prices a fraction of a percent apart; "
+        f"exchange.tick_size = {tick:f} ({source}) is too coarse for these prices (from {_f(facts.low)} to "
+        f"{_f(facts.high)}): the lowest is only {int(low / tick)} ticks (at {low:f}: percentile {TYPICAL_PERCENTILE} of the closes or "
+        "trades, so that one wick is not judged), and an order needs prices a fraction of a percent apart; "
         f'set [exchange] tick_size = "{good:f}"'
     )
 
@@ -166,4 +191,4 @@ def checked(settings: Settings) -> tuple[Settings, str | None]:
 
 
 __all__ = ["DataFacts", "ReplayRefused", "apply_grid", "check_symbol", "check_tick", "checked", "data_facts",
-           "file_symbol", "grid_source", "prepare", "split_symbol"]
+           "file_symbol", "grid_source", "percentile", "prepare", "split_symbol"]

@@ -7,20 +7,25 @@ market time (a missing bar for klines; `TRADE_GAP_MS` without a trade otherwise)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from actors.market_data.replay import _COLUMNS, KLINES, ReplaySource, _is_number
 
+Sample = tuple[str, str, list[str], list[str], list[str]]
 
-def sample(src: ReplaySource, rows_per_file: int = 2000) -> Iterator[tuple[str, str, list[str], list[str]]]:
-    """(label, kind, price cells, quantity cells) from the first rows of each file, as written: what the
-    replay checks read to find the data's own price and lot grid."""
+
+def sample(src: ReplaySource, rows_per_file: int = 2000) -> Iterator[Sample]:
+    """(label, kind, price cells, quantity cells, traded cells) from the first rows of each file, as
+    written: what the replay checks read to find the data's own price and lot grid, and the prices the
+    bot would trade at (a kline's close, a trade's price: never a bar's high or low alone)."""
     width = {kind: n for n, kind in _COLUMNS.items()}
     for spec in src._specs:  # this module is the source's companion
-        px_cols, qty_col = ((1, 2, 3, 4), 5) if spec.kind == KLINES else ((1,), 2)
+        px_cols, qty_col, traded_col = ((1, 2, 3, 4), 5, 4) if spec.kind == KLINES else ((1,), 2, 1)
         prices: list[str] = []
         qtys: list[str] = []
+        traded: list[str] = []
         with spec.opener.open() as fh:
             for n, line in enumerate(fh):
                 if n >= rows_per_file:
@@ -30,7 +35,9 @@ def sample(src: ReplaySource, rows_per_file: int = 2000) -> Iterator[tuple[str, 
                     continue
                 prices.extend(c[i].strip() for i in px_cols if _is_number(c[i]))
                 qtys.append(c[qty_col].strip())
-        yield spec.label, spec.kind, prices, qtys
+                if _is_number(c[traded_col]):
+                    traded.append(c[traded_col].strip())
+        yield spec.label, spec.kind, prices, qtys, traded
 
 
 def summary(src: ReplaySource) -> dict[str, Any]:
@@ -52,6 +59,9 @@ def summary(src: ReplaySource) -> dict[str, Any]:
         "gaps": src.gap_count,
         "gap_ms": src.gap_ms,
         "longest_gap": list(longest) if longest else None,
+        "wide_bar_share": format(src.wide_share, "f"),
+        "wide_bars": src.wide_count,
+        "wide_bar_list": [[b[0], b[1], *(format(x, "f") for x in b[2:6])] for b in src.wide_bars],
     }
 
 
@@ -80,4 +90,8 @@ def stats_items(src: ReplaySource) -> tuple[tuple[str, int | str | None], ...]:
         ("market_gap_ms", src.gap_ms),
         ("longest_gap_from_ms", longest[0]),
         ("longest_gap_to_ms", longest[1]),
+        ("wide_bar_share", s["wide_bar_share"]),
+        ("wide_bars", s["wide_bars"]),
+        # [open ms, close ms, open, high, low, close] per wide bar; JSON, as Stats values are scalars
+        ("wide_bar_list", json.dumps(s["wide_bar_list"], separators=(",", ":"))),
     )

@@ -6,12 +6,20 @@ bars only), on which grid (given, or inferred from the data), and what data
 was left out: files read, rows used, rows dropped and why, gaps in market
 time. `data_section` builds it for `summary.json` from the settings and the
 market actor's `Stats`; `format_data` writes it for the console.
+
+Wide bars (a kline whose range is above `[market] wide_bar_share` of its open)
+are named with what the run did on them: a trade that was entered or left on
+one filled on a wick, and one held through it met a low that a live bot,
+watching every trade, would have seen (a backtest on candles decides at the
+close only). A result that rests on one wick is then visible.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from actors.market_data.replay_check import grid_source
@@ -40,8 +48,47 @@ def _iso(ms: Any) -> str | None:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")
 
 
-def data_section(settings: Settings, market: Mapping[str, Any] | None) -> dict[str, Any]:
-    """JSON-ready: the fill model, and for replays the grid and the data read, used and dropped."""
+def _bar_list(raw: Any) -> list[list[Any]]:
+    """The market's `wide_bar_list` (JSON text of [open ms, close ms, open, high, low, close]), or []."""
+    try:
+        bars = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return []
+    if not isinstance(bars, list):
+        return []
+    return [b for b in bars if isinstance(b, list) and len(b) == 6 and isinstance(b[0], int) and isinstance(b[1], int)]
+
+
+def wide_bars(market: Mapping[str, Any], trades: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The wide bars the replay met, each with the trades that filled on it or were held through it."""
+    count = market.get("wide_bars")
+    if not isinstance(count, int):
+        return None
+    listed = []
+    for t_open, t_close, o, h, lo, cl in _bar_list(market.get("wide_bar_list")):
+        fills: list[str] = []
+        held: list[int] = []
+        for t in trades:
+            a, b = t.get("opened_at_ms"), t.get("closed_at_ms")
+            if not isinstance(a, int):
+                continue
+            if t_open <= a <= t_close:
+                fills.append(f"trade {t['index']} entry")
+            if isinstance(b, int) and t_open <= b <= t_close:
+                fills.append(f"trade {t['index']} exit")
+            if a < t_open and (b is None or b > t_close):
+                held.append(int(t["index"]))
+        listed.append({"open_ms": t_open, "open_time": _iso(t_open), "close_ms": t_close, "open": o, "high": h,
+                       "low": lo, "close": cl, "range": f"{(Decimal(h) - Decimal(lo)) / Decimal(o):.4f}",
+                       "fills": fills, "held_through": held})
+    return {"share": market.get("wide_bar_share"), "count": count, "listed": listed,
+            "fills_on_wide_bars": sum(len(b["fills"]) for b in listed)}
+
+
+def data_section(settings: Settings, market: Mapping[str, Any] | None,
+                 trades: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """JSON-ready: the fill model, and for replays the grid, the data read, used and dropped, and the
+    wide bars with what the run's `trades` (the summary's trade dicts) did on them."""
     name, text = fill_model(settings, market)
     out: dict[str, Any] = {"fill_model": name, "fill_model_text": text}
     if settings.market.source != "replay":
@@ -60,6 +107,7 @@ def data_section(settings: Settings, market: Mapping[str, Any] | None) -> dict[s
     a, b = m.get("longest_gap_from_ms"), m.get("longest_gap_to_ms")
     out["longest_gap"] = {"from": _iso(a), "to": _iso(b), "s": (b - a) / 1000} if isinstance(a, int) and \
         isinstance(b, int) else None
+    out["wide_bars"] = wide_bars(m, trades)
     return out
 
 
@@ -84,8 +132,36 @@ def format_data(summary: Mapping[str, Any]) -> list[str]:
         out.append(f"  gaps       : {gaps} in market time" + (
             f", {d.get('market_gap_s')} s in all, the longest {longest['s']} s from {longest['from']} to {longest['to']}"
             if gaps and longest else ""))
+    out += _wide_lines(d.get("wide_bars"))
     out.append("")
     return out
 
 
-__all__ = ["data_section", "fill_model", "format_data"]
+def _pct(x: Any) -> str:
+    try:
+        return f"{Decimal(str(x)) * 100:.1f} %"
+    except ArithmeticError:
+        return "?"
+
+
+def _wide_lines(w: Mapping[str, Any] | None) -> list[str]:
+    if not w or not w.get("count"):
+        return []
+    share, listed = _pct(w.get("share")), w.get("listed") or []
+    more = f" (the first {len(listed)} listed)" if len(listed) < w["count"] else ""
+    out = [f"  wide bars  : {w['count']} with a range (high - low) above {share} of the open{more}"]
+    for b in listed:
+        did = list(b["fills"]) + ([f"trade(s) {', '.join(map(str, b['held_through']))} held through it"]
+                                  if b["held_through"] else [])
+        out.append(f"    {b['open_time']}  o {b['open']} h {b['high']} l {b['low']} c {b['close']}  range "
+                   f"{_pct(b['range'])}" + (f"  <- {'; '.join(did)}" if did else ""))
+    n = w.get("fills_on_wide_bars") or 0
+    if n:
+        out.append(f"  WARNING: {n} fill(s) on a bar wider than {share}: the result may rest on one wick")
+    if any(b["held_through"] for b in listed):
+        out.append("  NOTE: a position was held through a wide bar; the backtest decides at bar closes only, but "
+                   "a live bot's stop would have seen the bar's low")
+    return out
+
+
+__all__ = ["data_section", "fill_model", "format_data", "wide_bars"]

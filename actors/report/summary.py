@@ -141,6 +141,7 @@ def build_summary(
 
     pos = status.position
     last = status.last_snapshot
+    trade_dicts = [_trade_dict(i, t) for i, t in enumerate(trades, start=1)]
     return {
         "symbol": status.symbol,
         "base_asset": settings.exchange.base_asset,
@@ -166,7 +167,7 @@ def build_summary(
         "last_bid": dec_str(last.bid) if last is not None else None,
         "last_ask": dec_str(last.ask) if last is not None else None,
         "last_mid": dec_str(last.mid) if last is not None else (dec_str(equity[-1].mid) if equity else None),
-        "trades": [_trade_dict(i, t) for i, t in enumerate(trades, start=1)],
+        "trades": trade_dicts,
         "trade_count": len(trades),
         "closed_trades": len(closed),
         "open_trades": sum(1 for t in trades if t.status == "OPEN"),
@@ -196,7 +197,7 @@ def build_summary(
         },
         "equity_points": len(equity),
         "risk": risk_summary(status, settings, total_pnl, dd),
-        "data": data_section(settings, market),  # fill model, grid, data read and dropped (replay_report)
+        "data": data_section(settings, market, trade_dicts),  # fill model, grid, data read and dropped, wide bars
         "ai": _ai_dict(ai),
         "attribution": attribution_summary(trades, ai, horizon_s=settings.risk.max_holding_s, end_ms=end_ms),
         "market": to_jsonable(dict(market)) if market is not None else None,

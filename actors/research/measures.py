@@ -42,6 +42,7 @@ def row(summary: Mapping[str, Any]) -> dict[str, Any]:
     ret_dep = _f(deployed.get("return"))
     hold = _f(summary.get("hold_return"))
     grid = (summary.get("data") or {}).get("grid") or {}
+    wide = (summary.get("data") or {}).get("wide_bars") or {}
     return {
         "symbol": summary.get("symbol"),
         "return_capital": _f(summary.get("total_return")),
@@ -59,6 +60,8 @@ def row(summary: Mapping[str, Any]) -> dict[str, Any]:
         "events": int((summary.get("market") or {}).get("events") or 0),
         "tick_size": str((grid.get("tick_size") or {}).get("value") or ""),
         "grid_source": str((grid.get("tick_size") or {}).get("source") or ""),
+        "wide_bars": int(wide.get("count") or 0),  # bars wider than [market] wide_bar_share (replay_report)
+        "wick_fills": int(wide.get("fills_on_wide_bars") or 0),  # fills on them: a result resting on a wick
         "wall_s": float(summary.get("wall_time_s") or 0.0),
     }
 
@@ -81,6 +84,8 @@ def totals(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "fees": str(sum((Decimal(r["fees"]) for r in ok), Decimal(0))),
         "mean_time_in_position": mean("time_in_position"),
         "events": sum(int(r["events"]) for r in ok),
+        "wick_fills": sum(int(r.get("wick_fills") or 0) for r in ok),
+        "wick_fill_runs": sum(1 for r in ok if r.get("wick_fills")),
     }
 
 

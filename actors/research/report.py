@@ -20,7 +20,7 @@ from actors.research.measures import totals
 
 RUN_COLUMNS = ("label", "symbol", "period", "set_id", "return", "return_capital", "hold", "excess", "max_dd",
                "max_dd_capital", "trades", "fees", "pnl", "deployed", "time_in_position", "events", "tick_size",
-               "grid_source", "halted", "error", "wall_s", "params", "out_dir")
+               "grid_source", "wide_bars", "wick_fills", "halted", "error", "wall_s", "params", "out_dir")
 BOARD_COLUMNS = ("sample", "rank", "period", "trained_on", "set_id", "score", "feasible", "in_sample_score",
                  "rank_on_period", "best_on_period", "mean_excess", "mean_return", "mean_return_capital", "mean_hold",
                  "worst_max_dd", "trades", "runs", "failed", "params")
@@ -78,7 +78,9 @@ def totals_lines(tot: Mapping[str, Any]) -> list[str]:
         (f"worst max drawdown per unit deployed {float(tot['worst_max_dd']):.2%}; trades {tot['trades']}, "
          f"P&L {float(tot['pnl']):+.4f}, fees {float(tot['fees']):.4f}; "
          f"mean time in position {float(tot['mean_time_in_position']):.0%}; events {tot['events']:,}"),
-    ]
+    ] + ([(f"WARNING: {tot['wick_fills']} fill(s) on bars wider than market.wide_bar_share, in "
+          f"{tot['wick_fill_runs']} run(s) (column wick_fills): those results may rest on one wick")]
+         if tot.get("wick_fills") else [])
 
 
 def write_backtest(rows: Sequence[Mapping[str, Any]], out_dir: Path, *, wall_s: float,

@@ -8,6 +8,7 @@ inside attributes.
 from __future__ import annotations
 
 import html
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -122,4 +123,18 @@ def readable(key: str, value: Any, now_ms: int | None) -> Any:
         return f"{value:,} ms"
     if isinstance(value, Decimal):
         return dec(value)
+    if key == "wide_bar_list" and isinstance(value, str):
+        return wide_bars(value)
     return value
+
+
+def wide_bars(text: str, shown: int = 5) -> str:
+    """The market's wide bars (JSON of [open ms, close ms, open, high, low, close]) as a short line."""
+    try:
+        bars = [b for b in json.loads(text) if isinstance(b, list) and len(b) == 6]
+        parts = [f"{datetime.fromtimestamp(b[0] / 1000, tz=UTC):%Y-%m-%d %H:%M} o {b[2]} l {b[4]} h {b[3]}"
+                 for b in bars[:shown]]
+    except (ValueError, TypeError, OverflowError, OSError):
+        return text[:200]
+    more = f", and {len(bars) - shown} more (summary.json)" if len(bars) > shown else ""
+    return "; ".join(parts) + more if parts else "—"

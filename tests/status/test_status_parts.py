@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -58,6 +59,16 @@ def test_readable_labels_and_times() -> None:
     assert fmt.readable("stale", False, now) == "no"
     assert fmt.dec(D("1.123456789123")) == "1.12345679" and fmt.dec(D("0.5")) == "0.5"
     assert fmt.signed(D("0.1")) == "+0.1" and fmt.signed(D("-0.1")) == "-0.1"
+
+
+def test_the_wide_bars_read_as_a_short_line() -> None:
+    """The market's JSON list of wick bars (issue 29) shows as times and prices, the first five only."""
+    bars = [[1_746_949_200_000 + i * 300_000, 0, "0.3749", "0.3762", "0.22", "0.3705"] for i in range(7)]
+    shown = fmt.readable("wide_bar_list", json.dumps(bars), None)
+    assert shown.startswith("2025-05-11 07:40 o 0.3749 l 0.22 h 0.3762; 2025-05-11 07:45 ")
+    assert shown.count(" o ") == 5 and shown.endswith(", and 2 more (summary.json)")
+    assert fmt.readable("wide_bar_list", "[]", None) == "—"
+    assert fmt.readable("wide_bar_list", "not json", None) == "not json"
 
 
 def test_event_lines_and_risk_limit_bars() -> None:
