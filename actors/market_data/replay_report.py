@@ -9,9 +9,9 @@ market actor's `Stats`; `format_data` writes it for the console.
 
 Wide bars (a kline whose range is above `[market] wide_bar_share` of its open)
 are named with what the run did on them: a trade that was entered or left on
-one filled on a wick, and one held through it met a low that a live bot,
-watching every trade, would have seen (a backtest on candles decides at the
-close only). A result that rests on one wick is then visible.
+one filled on a wick, and one held through it met a low and a high that a live
+bot, watching every trade, would have seen (a backtest on candles decides at
+the close only). A result that rests on one wick is then visible.
 """
 
 from __future__ import annotations
@@ -159,8 +159,8 @@ def _wide_lines(w: Mapping[str, Any] | None) -> list[str]:
     if n:
         out.append(f"  WARNING: {n} fill(s) on a bar wider than {share}: the result may rest on one wick")
     if any(b["held_through"] for b in listed):
-        out.append("  NOTE: a position was held through a wide bar; the backtest decides at bar closes only, but "
-                   "a live bot's stop would have seen the bar's low")
+        out.append("  NOTE: a position was held through a wide bar; the backtest decides at bar closes only, but a "
+                   "live bot sees every trade: its stop or target could have fired inside the bar")
     return out
 
 

@@ -155,6 +155,11 @@ def write_sweep(rows: Sequence[Mapping[str, Any]], ranked: Sequence[Mapping[str,
             if oos:
                 console.print(f"walk-forward: mean out-of-sample score {pct(sum(oos) / len(oos))} over {len(oos)} "
                               f"periods (in-sample best {pct(ranked[0]['score'])})", highlight=False)
+        wick = [r for r in rows if r.get("wick_fills")]
+        if wick:
+            console.print(f"WARNING: {sum(int(r['wick_fills']) for r in wick)} fill(s) on bars wider than "
+                          f"market.wide_bar_share, in {len(wick)} run(s) of {len(rows)} (runs.csv, column wick_fills): "
+                          "a set's score may rest on a wick", highlight=False)
         console.print(f"leaderboard: {files['csv']}, {files['json']}, {files['chart']}; every run: {files['runs']}",
                       highlight=False)
     return files

@@ -12,6 +12,7 @@ wick of 2025-05-11 in the development universe; a real PEPE month with one
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sqlite3
@@ -21,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from actors.market_data.replay import ReplaySource
 from actors.market_data.replay_check import ReplayRefused, check_tick, data_facts, prepare
 from actors.market_data.replay_report import wide_bars
+from actors.research.report import write_sweep
 from actors.settings import SettingsError, load_settings
 from tests._support.paths import DATA
 from tests._support.run import run_bot
@@ -304,3 +307,15 @@ def test_research_rows_count_the_fills_on_wide_bars(tmp_path: Path) -> None:
     run = json.loads((tmp_path / "bt" / "backtest.json").read_text())["runs"][0]
     assert (run["symbol"], run["wide_bars"], run["wick_fills"], run["trades"]) == ("ATOMUSDT", 1, 1, 1)
     assert "WARNING: 1 fill(s) on bars wider than market.wide_bar_share, in 1 run(s)" in " ".join(proc.stdout.split())
+
+
+def test_a_sweep_warns_of_runs_that_filled_on_a_wick(tmp_path: Path) -> None:
+    rows = [{"label": "a", "set_id": "s1", "wick_fills": 2}, {"label": "b", "set_id": "s1", "wick_fills": 0}]
+    out = io.StringIO()
+    write_sweep(rows, [], [], {"objective": "excess"}, tmp_path, console=Console(file=out, width=300))
+    text = out.getvalue()
+    assert "WARNING: 2 fill(s) on bars wider than market.wide_bar_share, in 1 run(s) of 2" in text
+    assert "wick_fills" in (tmp_path / "runs.csv").read_text().splitlines()[0]
+    out = io.StringIO()
+    write_sweep(rows[1:], [], [], {"objective": "excess"}, tmp_path, console=Console(file=out, width=300))
+    assert "WARNING" not in out.getvalue()
