@@ -136,6 +136,22 @@ def test_a_file_really_on_a_coarse_grid_is_still_refused_whatever_its_wick(tmp_p
     assert "E-" not in msg  # no scientific notation in a message a trader copies from
 
 
+def test_trade_files_are_judged_on_their_trade_prices_too(tmp_path: Path) -> None:
+    """aggTrades: one print at a tick among thousands near 4 replays; prices all a few ticks apart do not."""
+    def agg(name: str, price: str, wick_at: int | None) -> Path:
+        rows = [f"{i},{'0.001' if i == wick_at else price},1.50,{i},{i},{T0 + i * 1000},true,true" for i in range(500)]
+        path = tmp_path / name
+        path.write_text("\n".join(rows) + "\n")
+        return path
+
+    crash = data_facts(ReplaySource(agg("ATOMUSDT-aggTrades-2025-10-10.csv", "4.123", wick_at=250)))
+    assert crash.low == D("0.001") and crash.typical_low == D("4.123")
+    check_tick(load_settings(None, {**ATOM_KEYS, "exchange.tick_size": "0.001"}), crash)
+    coarse = data_facts(ReplaySource(agg("ATOMUSDT-aggTrades-2025-10-11.csv", "0.050", wick_at=None)))
+    with pytest.raises(ReplayRefused, match="the lowest is only 50 ticks"):
+        check_tick(load_settings(None, {**ATOM_KEYS, "exchange.tick_size": "0.001"}), coarse)
+
+
 # -- constructed bars -----------------------------------------------------------------------------
 
 
