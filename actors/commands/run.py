@@ -19,6 +19,7 @@ from typing import Any
 from actors.settings import Settings
 
 PROGRESS_EVERY_S = 1.0
+CANCEL_SETTLE_S = 10.0  # at a signal: how long the report waits for the exchange to settle a cancelled order
 
 
 def start(settings: Settings, args: argparse.Namespace) -> int:
@@ -141,7 +142,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
             print(f"{signals[0]} received: stopping cleanly", flush=True)  # the console shows warnings only
             app.stop_trading(running, f"{signals[0]} received", settings.exchange.cancel_on_exit)
             if settings.exchange.cancel_on_exit:
-                time.sleep(1.0)  # let the executor report what the cancel found
+                settle_open_order(keeper, CANCEL_SETTLE_S)
         status = keeper.ask(GetStatus(), timeout=30)  # type: ignore[assignment]
         equity: tuple[EquityPoint, ...] = keeper.ask(GetEquityCurve(), timeout=30)  # type: ignore[assignment]
         stats = {name: running.stats(name) for name in ("ai", "market", "executor")}
@@ -158,6 +159,29 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     print(report.format_report(summary), flush=True)
     print(f"report: {summary_path}  chart: {chart_path}", flush=True)
     return 0
+
+
+def settle_open_order(keeper: Any, deadline_s: float) -> bool:
+    """Wait until the keeper's open order is settled (cancelled, or filled and booked) or `deadline_s` passes.
+
+    A fixed pause raced the exchange: a sell that filled just before the cancel
+    reached it is only booked when the executor has asked what happened, and a
+    report written before that showed a position the account no longer held.
+    """
+    from loguru import logger
+
+    from actors.messages import GetStatus, OrderStatus
+
+    end = time.monotonic() + deadline_s
+    while True:
+        order = keeper.ask(GetStatus(recent_trades=0), timeout=30).active_order
+        if order is None or OrderStatus(order.status).is_terminal:
+            return True
+        if time.monotonic() >= end:
+            logger.warning("the cancel of {} was not settled within {} s: the report may miss its last fill "
+                           "(the next start reconciles it with the exchange)", order.id, deadline_s)
+            return False
+        time.sleep(0.05)
 
 
 def progress_line(status: Any) -> str:
