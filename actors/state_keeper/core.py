@@ -1,12 +1,13 @@
 """The StateKeeper's logic without threads: messages in, facts journaled, effects out.
 
 Every change of state is a typed fact (`facts.py`) applied by `apply_fact`
-and appended to `journal` as a row for the actor to write. Recovery applies
-the journaled facts through the same method, so a restart goes through
-exactly the code that ran live. Inputs (`on_*`) only read state and record
-facts; what must leave the keeper is returned as effects `(target, message)`:
-orders to the executor, requests to the consultant, the lockstep
-acknowledgement, and domain events published one way to listeners.
+(`changes.py`) and appended to `journal` as a row for the actor to write.
+Recovery (`replay`) applies the journaled facts through the same method, so
+a restart goes through exactly the code that ran live. Inputs (`on_*`) only
+read state and record facts; what must leave the keeper is returned as
+effects `(target, message)`: orders to the executor, requests to the
+consultant, the lockstep acknowledgement, and domain events published one
+way to listeners.
 Decisions live in `decide.py`, the gate in `risk.py`, protections in
 `protections.py`, lockstep wake-ups in `wake.py`, views in `views.py`.
 """
@@ -48,10 +49,11 @@ from actors.messages import (
     WakeWhen,
 )
 from actors.settings import Settings
-from actors.state_keeper import approval, decide, facts, manual, orders, views, wake
+from actors.state_keeper import approval, changes, decide, facts, manual, orders, views, wake
 from actors.state_keeper.blocking import Blockers
+from actors.state_keeper.changes import replay
 from actors.state_keeper.facts import Fact, RiskStateSet
-from actors.state_keeper.ledger import Ledger, OrderRecord, advice_ref
+from actors.state_keeper.ledger import Ledger
 from actors.state_keeper.machine import Machine
 from actors.state_keeper.protections import RiskBook
 
@@ -135,80 +137,8 @@ class KeeperCore:
         return self.apply_fact(facts.from_row(kind, payload))
 
     def apply_fact(self, fact: Fact) -> Any:
-        """Apply one fact; the only place state changes (live and on recovery alike)."""
-        self.facts += 1
-        match fact:
-            case facts.UpdateApplied(update=u):
-                applied = self.ledger.apply_update(u)
-                if applied.fill_qty:
-                    self.last_fill_fact = self.facts
-                return applied
-            case facts.IntentRecorded(order=cmd):
-                reason = cmd.reason or ("stop_loss" if cmd.correlation_id == "stop-loss" else "advice")
-                self.ledger.add_order(OrderRecord(cmd.client_order_id, cmd.side, cmd.price, cmd.quantity, cmd.ts_ms,
-                                                  cmd.correlation_id, reason,
-                                                  advice=advice_ref(cmd.correlation_id, reason, self.last_advice)))
-                self.next_id = max(self.next_id, _counter(cmd.client_order_id) + 1)
-                return None
-            case facts.TransitionRecorded(to=to, reason=reason, active=active, order=order):
-                if self.replaying:  # already logged when it happened
-                    ok = self.machine.can(to)
-                    self.machine.state = to if ok else self.machine.state
-                else:
-                    ok = self.machine.transition(to, reason, correlation_id=active or order)
-                if ok:
-                    self.active_id = active
-                return ok
-            case facts.CancelRequested(cancel=c):
-                rec = self.ledger.orders.get(c.client_order_id)
-                if rec is not None:
-                    rec.cancel_requested = True
-                return None
-            case facts.PositionClosed(ts_ms=ts, exit_reason=why):
-                self.exit_plan, self.high_bid = None, ZERO
-                return self.ledger.close_trade(ts, why)
-            case facts.DustMarked():
-                return self.ledger.mark_dust()
-            case facts.AdviceReceived(advice=a):
-                self.last_advice = a
-                return None
-            case facts.BalanceReported(balance=b):
-                self.free[b.asset] = b.free
-                self.total[b.asset] = b.free + b.locked
-                if b.asset == self.ledger.base_asset:
-                    self.last_base_balance_fact = self.facts
-                return None
-            case facts.FiltersChanged(filters=f):
-                self.filters = f
-                self.sizing_memo.clear()
-                return None
-            case facts.FeesChanged(fees=u):
-                self.fees = self.ledger.fees = FeeSchedule.from_update(u)
-                self.sizing_memo.clear()
-                return None
-            case facts.RiskStateSet():
-                if fact.by == "integrity":
-                    self.integrity_halt = fact.reason
-                    return None
-                if fact.state is RiskState.ACTIVE and fact.by != "risk":
-                    self.integrity_halt = None  # the operator resumed
-                self.flatten_requested = fact.state is RiskState.HALTED and fact.flatten
-                self.risk.apply(fact)
-                return None
-            case facts.ExitPlanSet():
-                self.exit_plan = fact
-                return None
-            case facts.EquitySampled(point=p):
-                self._add_equity_point(p)
-                return None
-            case facts.MarkRecorded(snapshot=snap):
-                self.mark = snap  # what `status` marks the position at
-                return None
-            case facts.ApprovalRequested() | facts.ApprovalResolved():
-                return approval.apply(self, fact)
-            case facts.DenialRecorded() | facts.SessionStarted():
-                return None
-        raise ValueError(f"unknown journal fact {type(fact).__name__}")
+        """Apply one fact; the only place state changes (live and on recovery alike: `changes.py`)."""
+        return changes.apply_fact(self, fact)
 
     # -- inputs ----------------------------------------------------------------------
 
@@ -423,13 +353,6 @@ class KeeperCore:
             ts_ms=ts, mid=mid, realized_pnl=led.realized_pnl,
             unrealized_pnl=led.qty * bid - led.cost if led.qty else ZERO)))
 
-    def _add_equity_point(self, p: EquityPoint) -> None:
-        self.equity.append(p)
-        self.risk.mark(self.risk.capital + p.equity, p.ts_ms)
-        if len(self.equity) > 20_000:  # keep every other point, and sample half as often
-            self.equity = self.equity[::2]
-            self.equity_every_ms *= 2
-
     def count(self, name: str) -> int:
         self.counters[name] = self.counters.get(name, 0) + 1
         return self.counters[name]
@@ -438,27 +361,3 @@ class KeeperCore:
 
     def status(self, recent_trades: int | None = None) -> StatusSnapshot:
         return views.status(self, recent_trades)
-
-
-def replay(core: KeeperCore, rows: Iterable[tuple[int, str, Any]]) -> int:
-    """Rebuild `core` from journaled facts, through `apply_fact` (the code that ran live); returns the count."""
-    core.replaying = True
-    n = 0
-    try:
-        for _seq, kind, payload in rows:
-            fact = facts.from_row(kind, payload)
-            if isinstance(fact, facts.SessionStarted) and n == 0:
-                core.id_prefix = fact.id_prefix or core.id_prefix
-            core.apply_fact(fact)
-            n += 1
-    finally:
-        core.replaying = False
-    return n
-
-
-def _counter(client_order_id: str) -> int:
-    parts = client_order_id.split("-")
-    try:
-        return int(parts[-2]) if len(parts) >= 3 else 0
-    except ValueError:
-        return 0
