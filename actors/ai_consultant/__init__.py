@@ -1,7 +1,8 @@
 """The AI consultant: the strategy's advice (actors/strategy/) and the model's (DeepSeek via OpenRouter),
 cached, timed out, broken when unreachable; `[ai] role` says which decides and which confirms.
 
-    actor.py       AIConsultantActor: requests, cache, single flight, deadlines, breaker, stats
+    actor.py       AIConsultantActor: requests, cache, single flight, deadlines, stats
+    gate.py        whether a model call may go out: model off, spend cap, pause, calls in flight, breaker
     calls.py       the loop-thread side: model calls and timers that only tell the actor
     client.py      ChatClient, the protocol a provider implements (complete, list models, classify)
     openrouter.py  OpenRouter: the HTTP client, its envelope and status rules
@@ -10,7 +11,7 @@ cached, timed out, broken when unreachable; `[ai] role` says which decides and w
     reply.py       a reply's json, read defensively
     rules.py       what an answer may become: validation against state, band, tick, break-even
     confirm.py     role "confirm": the model's verdict on the strategy's proposals
-    cache.py       the advice cache and the single-flight table
+    cache.py       the advice cache and the single-flight table, with the requesters waiting on it
     tally.py       counters, spend and latencies for GetStats and the spend cap
 """
 

@@ -9,13 +9,11 @@ it fires first, the requester gets the rule-based advice, and the model's
 answer, if it still comes, is cached for the next request but never delivered
 twice. So a hung model delays nothing: cache hits, other requests and GetStats
 are answered while the call hangs. And an unreachable one costs nothing once
-the breaker (`breaker.py`) is open.
+the breaker (`breaker.py`) is open; `gate.py` says when a call may go out.
 
-Clocks: the cache and the per-failure pause run on market time
-(`request.ts_ms`), so a replay hits and misses as it did before; the spend
-window and the breaker run on `clock` (wall time unless injected), like the
-deadline timers, because what an unreachable host costs, and when it comes
-back, is wall time: in a backtest a day of market time passes in seconds.
+Clocks: the cache and the pause after a failure run on market time
+(`request.ts_ms`), so a replay hits and misses as it did before; the deadline
+timers, the spend window and the breaker on wall time (`gate.py` says why).
 
 The provider is whatever `client_factory` builds (OpenRouter by default, its
 module and aiohttp imported only when a key asks for it: an offline backtest
@@ -31,11 +29,9 @@ import pykka
 from loguru import logger
 
 from actors._lib.aio import LoopThread
-from actors._lib.backoff import Backoff
 from actors._lib.secrets import Secret, redact
 from actors.ai_consultant import confirm
-from actors.ai_consultant.breaker import OPEN, Breaker
-from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, Waiter, cache_key, readdressed
+from actors.ai_consultant.cache import AdviceCache, CacheKey, Flight, Flights, cache_key, readdressed
 from actors.ai_consultant.calls import (
     CallDone,
     CallFailed,
@@ -45,7 +41,8 @@ from actors.ai_consultant.calls import (
     check_models,
     run_call,
 )
-from actors.ai_consultant.client import ChatClient, ClientFactory, Messages, Usage, Verdict, unknown_models
+from actors.ai_consultant.client import ChatClient, ClientFactory, Messages, Usage
+from actors.ai_consultant.gate import Gate
 from actors.ai_consultant.prompt import build_messages
 from actors.ai_consultant.recording import Recording
 from actors.ai_consultant.reply import AdviceRejected, ReplyError, parse_reply
@@ -66,9 +63,6 @@ from actors.strategy.host import StrategyHost
 from actors.strategy.loader import Loaded, load
 
 LOOP_NAME = "ai-consultant-io"
-MAX_IN_FLIGHT = 4  # distinct situations asked at once; more get the rule-based advice ("model busy")
-COOLDOWN_BASE_MS = 5_000  # market time without model calls after a failure, doubling...
-COOLDOWN_CAP_MS = 300_000  # ...up to five minutes
 CLOSE_TIMEOUT_S = 2.0
 
 
@@ -110,20 +104,13 @@ class AIConsultantActor(pykka.ThreadingActor):
         self._clock: Clock = clock or _wall_ms
         self._client_factory = client_factory
         self._cache = AdviceCache(self._ai.cache_size, self._ai.cache_ttl_s * 1000)
-        self._flights = Flights()
-        self._waiting: dict[int, Waiter] = {}
-        self._next_ticket = 0
-        self._models: tuple[str, ...] = (self._ai.model, *self._ai.fallback_models)
+        self._flights = Flights()  # model calls in flight, and the requesters waiting on them
         self._rec = Recording(self._ai)  # [ai] mode: live, record or replay (recording.py)
         self._alone = self._role == "off" or not (self._key or self._rec.replaying)  # the strategy decides alone
-        self._model_off: str | None = None if not self._alone else (
-            "ai.role = off" if self._role == "off" else "no OpenRouter API key")
+        model_off = None if not self._alone else ("ai.role = off" if self._role == "off" else "no OpenRouter API key")
         self._proposals: dict[str, Advice] = {}  # confirm: the strategy's proposal, by request id, while asked
-        self._failures_in_row = 0
-        self._cooldown_until_ms = 0
-        cooldown = Backoff(initial=self._ai.breaker_cooldown_s, cap=self._ai.breaker_cooldown_cap_s, jitter=(1, 1))
-        self._breaker = Breaker(self._ai.breaker_failures, cooldown)
         self._tally = Tally()
+        self._gate = Gate(self._ai, self._clock, self._tally, model_off)  # may a model call go out now?
         self._io: LoopThread | None = None
         self._client: ChatClient | None = None
 
@@ -133,7 +120,7 @@ class AIConsultantActor(pykka.ThreadingActor):
         for line in self._deprecated:
             logger.warning("settings: {}", line)
         if self._alone:
-            logger.info("AI consultant: the strategy {} decides alone ({})", self._host.label, self._model_off)
+            logger.info("AI consultant: the strategy {} decides alone ({})", self._host.label, self._gate.off)
             return
         self._rec.open(self._key is not None)
         self._client = self._rec.client()  # the advice store stands in for the provider when replaying
@@ -163,8 +150,7 @@ class AIConsultantActor(pykka.ThreadingActor):
 
     def _answer_all_waiting(self, why: str) -> None:
         """Every requester still waiting gets its one answer before the actor goes."""
-        waiting, self._waiting = list(self._waiting.values()), {}
-        for waiter in waiting:
+        for waiter in self._flights.drain():
             self._answer(waiter.request, self._no_answer(waiter.request, why))
 
     def _shutdown_io(self) -> None:
@@ -193,7 +179,7 @@ class AIConsultantActor(pykka.ThreadingActor):
             case Deadline():
                 self._on_deadline(message)
             case ModelsChecked():
-                self._on_models_checked(message)
+                self._gate.models_checked(message.known, message.error, self._client)
             case GetStats():
                 return self._stats()
             case _:
@@ -237,10 +223,10 @@ class AIConsultantActor(pykka.ThreadingActor):
         flight = self._flights.for_key(key) if self._io is not None else None
         messages = None
         if flight is None:
-            why = self._why_no_model(req)
+            why = self._gate.why_not(req.ts_ms, len(self._flights))
             if why is None:
                 messages = build_messages(req, self._ai, self._host.facts())  # may raise: before the breaker
-                why = self._rec.miss(messages, req) or self._why_breaker_holds()
+                why = self._rec.miss(messages, req) or self._gate.breaker_holds()
             if why is not None:
                 self._answer(req, self._no_answer(req, why))
                 return
@@ -248,54 +234,25 @@ class AIConsultantActor(pykka.ThreadingActor):
 
     def _wait(self, req: AdviceRequest, key: CacheKey, flight: Flight | None, messages: Messages | None) -> None:
         """Join `flight`, or start one with `messages`; the requester's deadline starts now."""
-        self._next_ticket += 1
-        ticket = self._next_ticket
         if flight is None:
             assert messages is not None
-            flight = self._start_flight(key, req, ticket, messages)
+            flight = self._start_flight(key, req, messages)
         else:
-            flight.tickets.append(ticket)
             self._tally.shared += 1
-        self._waiting[ticket] = Waiter(req, flight.flight_id)
+        ticket = self._flights.wait(req, flight)
         assert self._io is not None
         self._io.call_soon(arm_timer, self._io.loop, float(self._ai.timeout_s), self.actor_ref, Deadline(ticket))
 
-    def _why_no_model(self, req: AdviceRequest) -> str | None:
-        if self._model_off is not None:
-            return self._model_off
-        cap = self._ai.spend_cap_per_hour
-        if cap == 0:
-            return "model calls are off (ai.spend_cap_per_hour = 0)"
-        spent = self._tally.spend_last_hour(self._clock())
-        if spent >= cap:
-            return f"spend cap: {spent} of {cap} USD spent in the last hour"
-        if req.ts_ms < self._cooldown_until_ms:
-            return f"model paused after {self._failures_in_row} failed call(s)"
-        if len(self._flights) >= MAX_IN_FLIGHT:
-            return f"model busy ({MAX_IN_FLIGHT} calls in flight)"
-        return None
-
-    def _why_breaker_holds(self) -> str | None:
-        """Asked last, just before a call: in half-open the breaker lets this one through as its probe."""
-        now = self._clock()
-        if self._breaker.allow(now):
-            return None
-        wait_s = max((self._breaker.retry_at_ms or now) - now, 0) / 1000
-        return f"model unreachable ({self._breaker.in_row} failed calls in a row), next try in {wait_s:.0f} s"
-
-    def _start_flight(self, key: CacheKey, req: AdviceRequest, ticket: int, messages: Messages) -> Flight:
+    def _start_flight(self, key: CacheKey, req: AdviceRequest, messages: Messages) -> Flight:
         assert self._io is not None and self._client is not None
-        flight = self._flights.start(key, req, ticket)
+        flight = self._flights.start(key, req)
         # The call may outlive the requester's deadline a little, so a late answer can still be cached.
         timeout_s = float(self._ai.timeout_s)
         deadline_s = timeout_s + min(timeout_s, 2.0)
         self._tally.model_calls += 1
         self._rec.asked(flight.flight_id, messages, req)
-        self._io.submit(run_call(self.actor_ref, self._client, messages, deadline_s, self._models, flight.flight_id))
+        self._io.submit(run_call(self.actor_ref, self._client, messages, deadline_s, self._gate.models, flight.flight_id))
         return flight
-
-    def _take_waiters(self, flight: Flight) -> list[Waiter]:
-        return [self._waiting.pop(t) for t in flight.tickets if t in self._waiting]
 
     def _on_call_done(self, msg: CallDone) -> None:
         flight = self._flights.finish(msg.flight_id)
@@ -303,8 +260,9 @@ class AIConsultantActor(pykka.ThreadingActor):
             return
         c = msg.completion
         self._account(self._rec.billed(c.usage), c.attempts, c.latency_ms)
-        self._reached()
-        waiters = self._take_waiters(flight)
+        assert self._client is not None
+        self._gate.reached(self._client.name)
+        waiters = self._flights.take(flight)
         late = not any(w.request is flight.leader for w in waiters)
         if self._rec.late(msg.flight_id) and not late:  # replaying an answer that missed its leader's deadline
             self._tally.timeouts += 1
@@ -315,11 +273,11 @@ class AIConsultantActor(pykka.ThreadingActor):
         except ReplyError as e:
             self._tally.errors += 1
             self._rec.answered(msg.flight_id, c, None, e.reason, late)
-            self._pause(flight, f"unusable reply: {e.reason}; it began {redact(c.text[:120])!r}")
+            self._gate.pause(flight.leader.ts_ms, f"unusable reply: {e.reason}; it began {redact(c.text[:120])!r}")
             for w in waiters:
                 self._answer(w.request, self._no_answer(w.request, f"invalid reply: {e.reason}", e.reason))
             return
-        self._failures_in_row, self._cooldown_until_ms = 0, 0
+        self._gate.answered()
         meta = ReplyMeta(c.model, c.latency_ms, c.usage.cost, c.usage.prompt_tokens, c.usage.completion_tokens)
         if self._role == "confirm":
             self._rec.answered(msg.flight_id, c, None, None, late)
@@ -352,81 +310,19 @@ class AIConsultantActor(pykka.ThreadingActor):
         assert self._client is not None
         verdict = self._client.classify(e)
         self._rec.failed(msg.flight_id, e, verdict)
-        if verdict is Verdict.FATAL:
-            self._disable(e.hint or f"{self._client.name} refused the call: {e.reason}")
-        elif verdict is Verdict.PAUSE:
-            self._unreachable(e.reason)
-            self._pause(flight, e.reason, quiet=self._breaker.state == OPEN)
-        else:
-            self._reached()
-            self._pause(flight, e.reason)
+        self._gate.failed(verdict, e, flight.leader.ts_ms, self._client.name)
         rejected = e.reason if e.kind == "reply" else None
         why = {"timeout": "timeout", "reply": "invalid reply"}.get(e.kind, "model call failed")
-        for w in self._take_waiters(flight):
+        for w in self._flights.take(flight):
             self._answer(w.request, self._no_answer(w.request, f"{why}: {e.reason}", rejected))
 
-    def _pause(self, flight: Flight, reason: str, *, quiet: bool = False) -> None:
-        """No model calls for a while (market time, doubling): a failing model must not slow every request."""
-        self._failures_in_row += 1
-        pause = min(COOLDOWN_CAP_MS, COOLDOWN_BASE_MS * 2 ** min(self._failures_in_row - 1, 16))
-        self._cooldown_until_ms = flight.leader.ts_ms + pause
-        (logger.debug if quiet else logger.warning)(
-            "AI call failed ({}); fallback advice for the next {} s of market time", reason, pause // 1000)
-
-    def _unreachable(self, reason: str) -> None:
-        """A call that did not reach the provider: the breaker counts it, and says once when it opens."""
-        now = self._clock()
-        if self._breaker.failed(now, reason):
-            b = self._breaker
-            assert self._client is not None and b.retry_at_ms is not None
-            logger.warning(
-                "AI consultant: {} unreachable after {} failed calls in a row ({}); the rule-based advisor "
-                "answers at once for {:.0f} s, then one call tries again", self._client.name, b.in_row, reason,
-                (b.retry_at_ms - now) / 1000)
-        else:
-            logger.debug("AI consultant: model unreachable ({}), breaker {}", reason, self._breaker.state)
-
-    def _reached(self) -> None:
-        """A call reached the provider: the breaker closes, and says so once with what it held back."""
-        recovered = self._breaker.succeeded(self._clock())
-        if recovered is not None:
-            assert self._client is not None
-            logger.info("AI consultant: {} reachable again after {:.0f} s; the rule-based advisor answered {} "
-                        "request(s) meanwhile", self._client.name, recovered.open_ms / 1000, recovered.answered)
-
     def _on_deadline(self, msg: Deadline) -> None:
-        waiter = self._waiting.pop(msg.ticket, None)
+        waiter = self._flights.expire(msg.ticket)
         if waiter is None:
             return  # answered already
-        flight = self._flights.get(waiter.flight_id)
-        if flight is not None and msg.ticket in flight.tickets:
-            flight.tickets.remove(msg.ticket)
         self._tally.timeouts += 1
         why = f"timeout: no model answer within {self._ai.timeout_s} s"
         self._answer(waiter.request, self._no_answer(waiter.request, why))
-
-    def _on_models_checked(self, msg: ModelsChecked) -> None:
-        if msg.known is None:
-            logger.warning("AI consultant: could not check the model ids at start: {}", msg.error)
-            return
-        assert self._client is not None
-        configured = [self._ai.model, *self._ai.fallback_models]
-        unknown = unknown_models(configured, msg.known)
-        if not unknown:
-            logger.info("AI consultant: {} lists {}", self._client.name, ", ".join(configured))
-            return
-        self._models = (self._ai.model, *(m for m in self._models[1:] if m in msg.known))
-        hint = self._client.model_hint(unknown)
-        if self._ai.model in unknown:
-            self._model_off = self._client.model_hint([self._ai.model])
-            logger.error("{}. Model calls are off; the rule-based fallback advises.", hint)
-        else:
-            logger.error("{}. Those fallback ids are left out of the requests.", hint)
-
-    def _disable(self, reason: str) -> None:
-        if self._model_off is None:
-            self._model_off = reason
-            logger.error("AI model calls are off for this run: {}", reason)
 
     # -- the strategy, and the model as its second opinion --
 
@@ -448,7 +344,8 @@ class AIConsultantActor(pykka.ThreadingActor):
         self._tally.proposals += 1
         self._proposals[req.request_id] = proposal
         messages = confirm.build_confirm_messages(req, proposal, self._ai, self._host.facts())
-        why = self._why_no_model(req) or self._rec.miss(messages, req) or self._why_breaker_holds()
+        why = (self._gate.why_not(req.ts_ms, len(self._flights)) or self._rec.miss(messages, req)
+               or self._gate.breaker_holds())
         if why is not None:
             self._answer(req, self._no_answer(req, why))
             return
@@ -492,11 +389,10 @@ class AIConsultantActor(pykka.ThreadingActor):
         values: tuple[tuple[str, StatValue], ...] = (
             *self._tally.values(self._clock()),
             ("in_flight", len(self._flights)),
-            ("waiting", len(self._waiting)),
+            ("waiting", self._flights.waiting),
             ("cache_entries", len(self._cache)),
             ("model", self._ai.model),
-            ("model_off", self._model_off),
-            *self._breaker.values(),
+            *self._gate.values(),
             *self._rec.values(),
             ("role", self._role),
             *self._host.stats.values(self._host.label),

@@ -102,26 +102,60 @@ class Waiter:
 
 
 class Flights:
-    """Single flight: identical keys share the call already in flight."""
+    """Single flight: identical keys share the call already in flight; each requester waits on one by ticket."""
 
     def __init__(self) -> None:
         self._by_id: dict[int, Flight] = {}
         self._by_key: dict[CacheKey, int] = {}
+        self._waiting: dict[int, Waiter] = {}
         self._next_id = 0
+        self._next_ticket = 0
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
 
     def for_key(self, key: CacheKey) -> Flight | None:
         flight_id = self._by_key.get(key)
         return self._by_id.get(flight_id) if flight_id is not None else None
 
-    def start(self, key: CacheKey, leader: AdviceRequest, ticket: int) -> Flight:
+    def start(self, key: CacheKey, leader: AdviceRequest) -> Flight:
+        """A new call for `key`; its leader then waits on it first (`wait`)."""
         self._next_id += 1
-        flight = Flight(self._next_id, key, leader, [ticket])
+        flight = Flight(self._next_id, key, leader)
         self._by_id[flight.flight_id] = flight
         self._by_key[key] = flight.flight_id
         return flight
+
+    def wait(self, req: AdviceRequest, flight: Flight) -> int:
+        """`req` waits on `flight` until it is answered or its deadline passes: the ticket its timer names."""
+        self._next_ticket += 1
+        ticket = self._next_ticket
+        flight.tickets.append(ticket)
+        self._waiting[ticket] = Waiter(req, flight.flight_id)
+        return ticket
+
+    def take(self, flight: Flight) -> list[Waiter]:
+        """The flight's requesters still waiting, in ticket order; each is answered once, by the caller."""
+        return [self._waiting.pop(t) for t in flight.tickets if t in self._waiting]
+
+    def expire(self, ticket: int) -> Waiter | None:
+        """The deadline of `ticket` passed: its requester, unless it was answered already."""
+        waiter = self._waiting.pop(ticket, None)
+        if waiter is None:
+            return None
+        flight = self._by_id.get(waiter.flight_id)
+        if flight is not None and ticket in flight.tickets:
+            flight.tickets.remove(ticket)
+        return waiter
+
+    def drain(self) -> list[Waiter]:
+        """Every requester still waiting, taken at once (the consultant is going)."""
+        waiting, self._waiting = list(self._waiting.values()), {}
+        return waiting
 
     def get(self, flight_id: int) -> Flight | None:
         return self._by_id.get(flight_id)

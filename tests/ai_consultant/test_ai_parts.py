@@ -132,11 +132,25 @@ def test_cache_is_bounded_lru_and_ttl_zero_stores_nothing() -> None:
 def test_single_flight_table() -> None:
     flights = Flights()
     req = sample_request()
-    f = flights.start(cache_key(req), req, ticket=1)
+    f = flights.start(cache_key(req), req)
     assert flights.for_key(cache_key(req)) is f
-    f.tickets.append(2)
+    assert flights.wait(req, f) == 1 and flights.wait(sample_request("r2"), f) == 2 and f.tickets == [1, 2]
     assert flights.finish(f.flight_id) is f and flights.for_key(cache_key(req)) is None and len(flights) == 0
     assert flights.finish(f.flight_id) is None
+
+
+def test_each_waiting_requester_is_taken_once_by_its_answer_its_deadline_or_the_stop() -> None:
+    flights = Flights()
+    leader, joiner, other = sample_request("r1"), sample_request("r2"), sample_request("r3", mid="20")
+    f, g = flights.start(cache_key(leader), leader), flights.start(cache_key(other), other)
+    t1, t2, t3 = flights.wait(leader, f), flights.wait(joiner, f), flights.wait(other, g)
+    expired = flights.expire(t1)
+    assert expired is not None and expired.request is leader and f.tickets == [t2] and flights.waiting == 2
+    assert flights.expire(t1) is None  # a second deadline for the same ticket finds nobody
+    flights.finish(f.flight_id)
+    assert [w.request for w in flights.take(f)] == [joiner] and flights.take(f) == []
+    assert flights.expire(t2) is None
+    assert [w.request for w in flights.drain()] == [other] and flights.waiting == 0 and g.tickets == [t3]
 
 
 # -- prompt -----------------------------------------------------------------------------
