@@ -396,6 +396,7 @@ class BinanceVenue(Reconciler):
         values.update(self.counters)
         values["open_orders"] = sum(1 for t in self._orders.values() if not t.terminal and (t.acked or t.sent))
         values["unknown_pending"] = sum(1 for t in self._orders.values() if t.unknown)
+        values["lookups_pending"] = len(self._lookups)  # orders being asked about (a run's exit waits for them)
         values["stream_up"] = int(self.stream_up)
         values["stream_connects"] = self._stream.connects if self._stream else 0
         values["exchange_info_reads"] = self.account.info_reads

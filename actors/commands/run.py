@@ -19,7 +19,7 @@ from typing import Any
 from actors.settings import Settings
 
 PROGRESS_EVERY_S = 1.0
-CANCEL_SETTLE_S = 10.0  # at a signal: how long the report waits for the exchange to settle a cancelled order
+SETTLE_S = 10.0  # at a signal: how long the report waits to learn what became of the open order
 
 
 def start(settings: Settings, args: argparse.Namespace) -> int:
@@ -141,8 +141,7 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
             logger.info("{} received: stopping cleanly", signals[0])
             print(f"{signals[0]} received: stopping cleanly", flush=True)  # the console shows warnings only
             app.stop_trading(running, f"{signals[0]} received", settings.exchange.cancel_on_exit)
-            if settings.exchange.cancel_on_exit:
-                settle_open_order(keeper, CANCEL_SETTLE_S)
+            settle_open_order(running, settings.exchange.cancel_on_exit, SETTLE_S)
         status = keeper.ask(GetStatus(), timeout=30)  # type: ignore[assignment]
         equity: tuple[EquityPoint, ...] = keeper.ask(GetEquityCurve(), timeout=30)  # type: ignore[assignment]
         stats = {name: running.stats(name) for name in ("ai", "market", "executor")}
@@ -161,24 +160,38 @@ def run(settings: Settings, keys: Any, report_dir: Path) -> int:
     return 0
 
 
-def settle_open_order(keeper: Any, deadline_s: float) -> bool:
-    """Wait until the keeper's open order is settled (cancelled, or filled and booked) or `deadline_s` passes.
+def settle_open_order(running: Any, cancelled: bool, deadline_s: float) -> bool:
+    """Before the report: wait until the keeper has booked what became of its open order, or `deadline_s`.
 
-    A fixed pause raced the exchange: a sell that filled just before the cancel
-    reached it is only booked when the executor has asked what happened, and a
-    report written before that showed a position the account no longer held.
+    A fixed pause raced the exchange: a fill that happened just before the
+    signal is booked only once its report arrives, and a report written before
+    that showed a position the account no longer held. A cancelled order is
+    settled when it is terminal (cancelled, or filled and booked); one left
+    resting is asked about (`QueryOrder`), and settled when the executor has no
+    look-up left in flight, its answer then being ahead of ours in the keeper's
+    mailbox.
     """
     from loguru import logger
 
-    from actors.messages import GetStatus, OrderStatus
+    from actors.messages import GetStatus, OrderStatus, QueryOrder
 
+    keeper = running["keeper"]
     end = time.monotonic() + deadline_s
+    order = keeper.ask(GetStatus(recent_trades=0), timeout=30).active_order
+    if order is None or OrderStatus(order.status).is_terminal:
+        return True
+    if not cancelled and "executor" in running.actors:
+        running["executor"].tell(QueryOrder(client_order_id=order.id, symbol=order.symbol))
     while True:
-        order = keeper.ask(GetStatus(recent_trades=0), timeout=30).active_order
-        if order is None or OrderStatus(order.status).is_terminal:
+        if cancelled:
+            now = keeper.ask(GetStatus(recent_trades=0), timeout=30).active_order
+            done = now is None or OrderStatus(now.status).is_terminal
+        else:
+            done = not ((running.stats("executor", timeout=5.0) or {}).get("lookups_pending") or 0)
+        if done:
             return True
         if time.monotonic() >= end:
-            logger.warning("the cancel of {} was not settled within {} s: the report may miss its last fill "
+            logger.warning("what became of order {} was not settled within {} s: the report may miss its last fill "
                            "(the next start reconciles it with the exchange)", order.id, deadline_s)
             return False
         time.sleep(0.05)

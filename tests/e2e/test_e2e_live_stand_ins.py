@@ -55,3 +55,32 @@ def test_sigterm_mid_run_stops_cleanly(stand: Stand, tmp_path: Path) -> None:
     for req in chats:
         assert OPENROUTER_KEY not in req.text + req.query
         assert req.headers.get("Authorization") == f"Bearer {OPENROUTER_KEY}"
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_a_fill_whose_report_is_late_at_sigterm_is_in_the_report(tmp_path: Path, cancel: bool) -> None:
+    """The exchange fills the resting buy, its report is held back, SIGTERM comes: the bot asks what became of
+    the order (or cancels it and learns it filled) before writing the report, so the books agree with the
+    account. A fixed one-second pause, or none without cancel_on_exit, raced this."""
+    stand = Stand(tmp_path, auto_fill=False)
+    try:
+        config = stand.config(trading="max_trades = 1")
+        if cancel:
+            config.write_text(config.read_text().replace('confirm_real_money = false\n',
+                                                         'confirm_real_money = false\ncancel_on_exit = true\n'))
+        bot = Bot(stand, config, tmp_path / "report")
+        try:
+            buy = wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "BUY"], 60, "a buy", bot.proc)[0]
+            stand.exchange.hold_events()  # the user stream is late: only asking the exchange can tell
+            stand.exchange.fill(buy["clientOrderId"])
+            code = bot.terminate(signal.SIGTERM)
+        finally:
+            if bot.proc.poll() is None:
+                bot.kill()
+        assert code == 0, bot.stderr()[-3000:]
+        s = summary(tmp_path / "report")
+        held = base_balance(stand)
+        assert held > 0 and D(s["position"]["qty"]) == held  # the fill is booked, not lost
+        assert s["trades"] and s["trades"][0]["client_order_ids"] == [buy["clientOrderId"]]
+    finally:
+        stand.stop()
