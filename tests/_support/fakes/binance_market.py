@@ -211,6 +211,15 @@ class FakeBinanceMarket:
     def open_connections(self) -> int:
         return len(self._clients)
 
+    def best(self) -> tuple[Decimal, Decimal]:
+        """(best bid, best ask) now, read on the stand-in's own loop (the auto market moves them there)."""
+
+        async def read() -> tuple[Decimal, Decimal]:
+            return max(self.bids), min(self.asks)
+
+        result: tuple[Decimal, Decimal] = self._call(read())
+        return result
+
     def set_book(self, bids: Iterable[Pair], asks: Iterable[Pair]) -> None:
         """Replace the book without telling anyone (the REST snapshot shows it)."""
         self.bids = {Decimal(str(p)): Decimal(str(q)) for p, q in bids if Decimal(str(q)) > 0}
