@@ -42,10 +42,11 @@ from actors.binance.market_stream import (
     wall_clock_ms,
 )
 from actors.market_data.cutter import TRADE_CAP, SnapshotCutter
-from actors.market_data.features import Features, SnapshotBuilder
+from actors.market_data.features import Features
 from actors.market_data.live_delivery import LiveDelivery
 from actors.market_data.lockstep_delivery import LockstepDelivery
 from actors.market_data.replay import ReplaySource
+from actors.market_data.snapshot_builder import SnapshotBuilder
 from actors.market_data.subscribers import Subscribers
 from actors.market_data.synthetic import SyntheticMarket
 from actors.market_data.warmup import history_needed_ms

@@ -20,7 +20,8 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from actors.market_data.columns import TradeColumns
-from actors.market_data.features import BPS, MAX_DERIVED_SPREAD_BPS, SizeState, SnapshotBuilder, derive_quotes
+from actors.market_data.features import BPS, SizeState
+from actors.market_data.snapshot_builder import MAX_DERIVED_SPREAD_BPS, SnapshotBuilder, derive_quotes
 from actors.market_data.wake import Wanted
 from actors.messages import MarketSnapshot, TradeTick
 

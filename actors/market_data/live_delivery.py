@@ -42,7 +42,8 @@ from actors.binance.market_stream import (
     StreamDown,
 )
 from actors.market_data.book import Action, BookSync, DepthDiff
-from actors.market_data.features import RATIO_Q, SnapshotBuilder
+from actors.market_data.features import RATIO_Q
+from actors.market_data.snapshot_builder import SnapshotBuilder
 from actors.market_data.subscribers import MAX_HELD_TRADES, Subscriber, Subscribers
 from actors.market_data.warmup import WarmStart
 from actors.messages import Clock, FeedStatusChanged, MarketSnapshot, TradeTick

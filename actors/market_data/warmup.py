@@ -27,8 +27,9 @@ from loguru import logger
 
 from actors.market_data.columns import TradeColumns
 from actors.market_data.cutter import TRADE_CAP, SnapshotCutter
-from actors.market_data.features import MINUTE_MS, Features, SnapshotBuilder, make_candle
+from actors.market_data.features import MINUTE_MS, Features, make_candle
 from actors.market_data.kline_bars import KlineTrades, parse_kline
+from actors.market_data.snapshot_builder import SnapshotBuilder
 from actors.messages import TradeTick
 from actors.settings import MarketSettings
 
