@@ -42,7 +42,7 @@ from actors.order_executor.filters import paper_filters
 from actors.settings import ExchangeSettings, Settings
 from actors.state_keeper.actor import StateKeeperActor
 from actors.state_keeper.core import KeeperCore
-from actors.state_keeper.ledger import UpdateError
+from actors.state_keeper.records import UpdateError
 from actors.state_keeper.updates import parse_order_update
 
 _TIMEOUT = 10.0

@@ -15,7 +15,7 @@ from actors.domain.fees import FeeSchedule
 from actors.messages import ZERO, EquityPoint, RiskState
 from actors.state_keeper import approval, facts
 from actors.state_keeper.facts import Fact
-from actors.state_keeper.ledger import OrderRecord, advice_ref
+from actors.state_keeper.records import OrderRecord, advice_ref
 
 if TYPE_CHECKING:
     from actors.state_keeper.core import KeeperCore

@@ -33,11 +33,11 @@ from actors.messages import (
     TradingState,
 )
 from actors.state_keeper import approval, exits, facts, risk
-from actors.state_keeper.ledger import decided_by
+from actors.state_keeper.records import decided_by
 
 if TYPE_CHECKING:
     from actors.state_keeper.core import Effect, KeeperCore
-    from actors.state_keeper.ledger import OrderRecord
+    from actors.state_keeper.records import OrderRecord
 
 S = TradingState
 _EXECUTOR, _CONSULTANT, _PUBLISH = "executor", "consultant", "publish"

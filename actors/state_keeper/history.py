@@ -20,12 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, overload
+from typing import overload
 
 from actors.messages import AdviceRef, OrderStatus, Side
-
-if TYPE_CHECKING:
-    from actors.state_keeper.ledger import OrderRecord, TradeRecord
+from actors.state_keeper.records import OrderRecord, TradeRecord
 
 SEP, NONE, LIST, SAME = "\x1f", "\x1e", "\x1d", "\x1c"  # field, None, list item, "the correlation id again"
 _RESERVED = (SEP, NONE, LIST, SAME)
@@ -86,8 +84,6 @@ def pack_order(r: OrderRecord) -> str | None:
 
 
 def unpack_order(client_order_id: str, text: str) -> OrderRecord:
-    from actors.state_keeper.ledger import OrderRecord
-
     f = text.split(SEP)
     advice = None
     if f[18] != NONE:
@@ -115,8 +111,6 @@ def pack_trade(t: TradeRecord) -> str | None:
 
 
 def unpack_trade(text: str) -> TradeRecord:
-    from actors.state_keeper.ledger import TradeRecord
-
     f = text.split(SEP)
     return TradeRecord(
         buy_id=f[0], opened_ms=int(f[1]), status=f[2], sell_ids=[] if f[3] == NONE else f[3].split(LIST),

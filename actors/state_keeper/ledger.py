@@ -9,112 +9,21 @@ precision on Binance) when it is recorded, so sums add up to the last digit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import NamedTuple
 
 from actors.domain.fees import FeeSchedule
-from actors.messages import (
-    ZERO,
-    Advice,
-    AdviceRef,
-    AdviceSource,
-    Order,
-    OrderStatus,
-    OrderUpdate,
-    Position,
-    Side,
-    Trade,
-    utc_from_ms,
-)
+from actors.messages import ZERO, Order, OrderStatus, OrderUpdate, Position, Side, Trade, utc_from_ms
 from actors.state_keeper.history import OrderBook, TradeHistory
+from actors.state_keeper.records import Q8, Applied, OrderRecord, TradeRecord, UpdateError, advice_ref, decided_by, q8
 
-Q8 = Decimal("1e-8")
+# the records live in records.py; re-exported so imports from here (the tests') keep working
+__all__ = ["Q8", "Applied", "Ledger", "OrderRecord", "TradeRecord", "UpdateError", "advice_ref", "decided_by", "q8"]
+
 # enum members looked up once: an Enum class attribute costs a lookup through its metaclass
 _FILLED, _SELL, _BUY = OrderStatus.FILLED, Side.SELL, Side.BUY
 _PENDING_NEW, _NEW, _PARTIALLY_FILLED = OrderStatus.PENDING_NEW, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED
 _TERMINAL = frozenset(s for s in OrderStatus if s.is_terminal)
 _RANK = {OrderStatus.PENDING_NEW: 0, OrderStatus.NEW: 1, OrderStatus.PARTIALLY_FILLED: 2, OrderStatus.PENDING_CANCEL: 3}
-
-
-def q8(value: Decimal) -> Decimal:
-    return value.quantize(Q8, ROUND_HALF_EVEN)  # rounding passed by position: by keyword it costs twice as much
-
-
-class UpdateError(ValueError):
-    """An order update that is malformed or contradicts what is known; nothing was changed."""
-
-
-@dataclass(slots=True)
-class OrderRecord:
-    client_order_id: str
-    side: Side
-    price: Decimal
-    quantity: Decimal
-    created_ms: int
-    correlation_id: str = ""
-    reason: str = ""  # OrderReason value: why it was placed
-    status: OrderStatus = OrderStatus.PENDING_NEW
-    exchange_order_id: str = ""
-    cum_qty: Decimal = ZERO
-    cum_quote: Decimal = ZERO
-    fee_base: Decimal = ZERO  # commission taken in the base asset
-    fee_quote: Decimal = ZERO  # commission taken in (or estimated in) the quote asset
-    fee_value: Decimal = ZERO  # every commission valued in quote, for reports
-    fee_estimated: bool = False
-    trade_ids: set[int] | None = None  # the fills' trade ids, to tell a repeat; None before one, and once terminal
-    updated_ms: int = 0
-    cancel_requested: bool = False
-    reject_reason: str = ""
-    advice: AdviceRef | None = None  # who proposed it (attribution)
-
-    @property
-    def avg_price(self) -> Decimal | None:
-        return q8(self.cum_quote / self.cum_qty) if self.cum_qty else None
-
-    def view(self, symbol: str) -> Order:
-        return Order(
-            id=self.client_order_id,
-            symbol=symbol,
-            side=self.side.value,
-            quantity=self.quantity,
-            price=self.price,
-            status=self.status.value,
-            timestamp=utc_from_ms(self.created_ms),
-            filled_qty=self.cum_qty,
-            avg_price=self.avg_price,
-            fees_quote=self.fee_value,
-            fee_estimated=self.fee_estimated,
-            exchange_order_id=self.exchange_order_id,
-        )
-
-
-@dataclass(slots=True)
-class TradeRecord:
-    buy_id: str
-    opened_ms: int
-    status: str = "OPEN"  # OPEN, CLOSED, or DUST (a buy too small to sell, kept in the position)
-    sell_ids: list[str] = field(default_factory=list)
-    qty_held: Decimal = ZERO  # bought minus base-asset fees
-    buy_quote: Decimal = ZERO
-    sold_qty: Decimal = ZERO
-    sell_quote: Decimal = ZERO
-    fees: Decimal = ZERO  # both sides, valued in quote
-    cost_released: Decimal = ZERO
-    pnl: Decimal = ZERO  # proceeds - sell fees - cost of what was sold (buy fees included)
-    fee_estimated: bool = False
-    closed_ms: int | None = None
-    exit_reason: str = ""  # the closing sell's reason (advice, stop_loss, time_exit, ...)
-
-
-class Applied(NamedTuple):
-    """What one update changed: nothing (duplicate/stale), a status, and/or a fill (a tuple: made per update)."""
-
-    record: OrderRecord
-    fill_qty: Decimal = ZERO
-    fill_quote: Decimal = ZERO
-    status_changed: bool = False
-    became_terminal: bool = False
 
 
 class Ledger:
@@ -402,24 +311,3 @@ class Ledger:
             entry_advice=buy.advice if buy is not None else None,
             exit_advice=sell_recs[-1].advice if t.sell_ids and t.sell_ids[-1] in self.orders else None,
         )
-
-
-_REF_SOURCES = {AdviceSource.MODEL: "model", AdviceSource.CACHE: "cache", AdviceSource.FALLBACK: "fallback",
-                AdviceSource.STRATEGY: "strategy"}
-
-
-def decided_by(a: Advice) -> str:
-    """Who decided, for the gate, the journal and attribution: "model", "cache", "strategy trend",
-    "fallback trend" (the strategy answering for a model that failed)."""
-    source = _REF_SOURCES.get(a.source, a.source.value)
-    if a.strategy and a.source in (AdviceSource.STRATEGY, AdviceSource.FALLBACK):
-        return f"{source} {a.strategy}"
-    return source
-
-
-def advice_ref(correlation_id: str, reason: str, last: Advice | None) -> AdviceRef:
-    """The advice an order was placed on (the keeper's last advice, when the ids match), or the rule that did."""
-    if last is not None and correlation_id == last.request_id:
-        return AdviceRef(advice_id=last.request_id, source=decided_by(last),
-                         model=last.model, confidence=last.confidence, cost=last.cost)
-    return AdviceRef(advice_id=correlation_id or reason, source="operator" if reason == "operator" else "risk")

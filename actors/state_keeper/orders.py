@@ -14,7 +14,7 @@ from loguru import logger
 
 from actors.messages import OrderFilled, OrderStatus, OrderUpdate, Side, TradeClosed, TradingState
 from actors.state_keeper import decide, facts
-from actors.state_keeper.ledger import OrderRecord, UpdateError
+from actors.state_keeper.records import OrderRecord, UpdateError
 
 if TYPE_CHECKING:
     from actors.state_keeper.core import Effect, KeeperCore

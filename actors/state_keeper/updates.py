@@ -14,7 +14,7 @@ from typing import Any
 
 from actors.binance import parse as wire
 from actors.messages import OrderStatus, OrderUpdate, Side
-from actors.state_keeper.ledger import UpdateError
+from actors.state_keeper.records import UpdateError
 
 
 def _dec(d: dict[str, Any], key: str, *, required: bool = False) -> Decimal | None:
