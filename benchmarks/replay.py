@@ -66,8 +66,9 @@ def replay_settings(tape: Path, interval_ms: int, log_file: Path) -> Settings:
 def feed_only(settings: Settings) -> dict[str, Any]:
     """The market actor's work without actors: parse the file; parse and cut (lazy); parse, cut and build all."""
     from actors.market_data.cutter import SnapshotCutter
-    from actors.market_data.features import Features, SnapshotBuilder
+    from actors.market_data.features import Features
     from actors.market_data.replay import ReplaySource
+    from actors.market_data.snapshot_builder import SnapshotBuilder
 
     m = settings.market
     t0 = time.perf_counter()

@@ -1,9 +1,10 @@
 """Market data: one source (synthetic, replay, Binance live) cut into snapshots for subscribers.
 
 `MarketDataActor` routes to `LockstepDelivery` (backtests) or `LiveDelivery`
-(live, which warms up from the venue's history first: `warmup.py`); `SnapshotCutter` cuts a finite source by market time;
-`SnapshotBuilder` (`snapshot_builder.py`) makes a snapshot from the top of book and the rolling `Features`
-(`features.py`); `FeedHealth` reads a live feed's state back from the actor's `Stats`. Names load on first
+(live, which warms up from the venue's history first: `warmup.py`); `SnapshotCutter`
+cuts a finite source by market time; `SnapshotBuilder` (`snapshot_builder.py`)
+makes a snapshot from the top of book and the rolling `Features` (`features.py`);
+`FeedHealth` reads a live feed's state back from the actor's `Stats`. Names load on first
 use: `actors.binance.market_stream` imports `book.py` from here, so an eager
 import of the actor would be circular.
 """

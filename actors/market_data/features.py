@@ -18,15 +18,10 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from decimal import Decimal
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
 from actors.market_data.construct import fast_constructor, make_candle, make_snapshot, make_tick
 from actors.market_data.trend import Trend, q_vol, regime_of
 from actors.messages import Candle, TradeTick
-
-if TYPE_CHECKING:
-    from actors.market_data.snapshot_builder import MAX_DERIVED_SPREAD_BPS, SnapshotBuilder, derive_quotes
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -294,16 +289,6 @@ def avg_sizes_of(st: SizeState) -> tuple[Decimal | None, Decimal | None]:
     return buy, sell
 
 
-# moved to snapshot_builder.py, which imports this module: still importable from here, loaded on first use
-_MOVED = ("MAX_DERIVED_SPREAD_BPS", "SnapshotBuilder", "derive_quotes")
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module("actors.market_data.snapshot_builder"), name)
-
-
-__all__ = ["BPS", "MAX_DERIVED_SPREAD_BPS", "RATIO_Q", "Features", "SizeState", "SnapshotBuilder", "Trend",
-           "avg_sizes_of", "derive_quotes", "fast_constructor", "make_candle", "make_snapshot", "make_tick", "q_ratio",
+__all__ = ["BPS", "RATIO_Q", "Features", "SizeState", "Trend",
+           "avg_sizes_of", "fast_constructor", "make_candle", "make_snapshot", "make_tick", "q_ratio",
            "q_vol", "regime_of"]

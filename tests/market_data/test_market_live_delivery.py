@@ -7,9 +7,10 @@ from typing import Any
 
 from actors.binance.market_stream import BookTicker, DepthSnapshot, StreamBatch, StreamConnected, StreamDown
 from actors.market_data.book import DepthDiff
-from actors.market_data.features import Features, SnapshotBuilder
+from actors.market_data.features import Features
 from actors.market_data.feed_health import FeedHealth
 from actors.market_data.live_delivery import LiveDelivery
+from actors.market_data.snapshot_builder import SnapshotBuilder
 from actors.market_data.subscribers import Subscribers
 from actors.messages import FeedStatusChanged, MarketSnapshot
 from actors.settings import MarketSettings

@@ -9,8 +9,9 @@ from typing import Any
 import pykka
 
 from actors.market_data.cutter import Chunk, SnapshotCutter
-from actors.market_data.features import Features, SnapshotBuilder
+from actors.market_data.features import Features
 from actors.market_data.lockstep_delivery import LockstepDelivery
+from actors.market_data.snapshot_builder import SnapshotBuilder
 from actors.market_data.subscribers import Subscribers
 from actors.messages import FeedFinished, MarketSnapshot, MarksRecorded, TradeTick, WakeWhen
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from actors.market_data.cutter import SnapshotCutter as LockstepFeed
-from actors.market_data.features import Features, SnapshotBuilder, derive_quotes
+from actors.market_data.features import Features
 from actors.market_data.replay import (
     AGG_TRADES,
     KLINES,
@@ -23,6 +23,7 @@ from actors.market_data.replay import (
     ReplayError,
     ReplaySource,
 )
+from actors.market_data.snapshot_builder import SnapshotBuilder, derive_quotes
 from actors.messages import Candle, TradeTick
 
 D = Decimal

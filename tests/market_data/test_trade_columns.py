@@ -10,9 +10,10 @@ import pytest
 
 from actors.market_data.columns import TradeColumns
 from actors.market_data.cutter import Chunk, SnapshotCutter
-from actors.market_data.features import Features, SnapshotBuilder
+from actors.market_data.features import Features
 from actors.market_data.lockstep_delivery import LockstepDelivery
 from actors.market_data.replay import ReplaySource
+from actors.market_data.snapshot_builder import SnapshotBuilder
 from actors.market_data.subscribers import Subscribers
 from actors.market_data.wake import Wanted
 from actors.messages import FeedFinished, MarketSnapshot, TradeTick, WakeWhen

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from actors.market_data import wake as wake_mod
 from actors.market_data.cutter import Chunk, SnapshotCutter
-from actors.market_data.features import Features, SnapshotBuilder
+from actors.market_data.features import Features
 from actors.market_data.lockstep_delivery import LockstepDelivery
+from actors.market_data.snapshot_builder import SnapshotBuilder
 from actors.market_data.subscribers import Subscribers
 from actors.market_data.wake import Wanted
 from actors.messages import FeedFinished, MarketSnapshot, TradeTick, WakeWhen

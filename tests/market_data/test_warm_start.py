@@ -20,10 +20,11 @@ from actors.binance.klines import HistoryFailed, HistoryFetched, HistoryProgress
 from actors.binance.market_stream import BookTicker, StreamBatch, StreamConnected, StreamDown
 from actors.console import feed_health
 from actors.market_data.cutter import SnapshotCutter
-from actors.market_data.features import MINUTE_MS, Features, SnapshotBuilder
+from actors.market_data.features import MINUTE_MS, Features
 from actors.market_data.feed_health import FeedHealth
 from actors.market_data.live_delivery import LiveDelivery
 from actors.market_data.replay import ReplaySource
+from actors.market_data.snapshot_builder import SnapshotBuilder
 from actors.market_data.subscribers import Subscribers
 from actors.market_data.trend import Trend
 from actors.market_data.warmup import history_needed_ms
