@@ -298,6 +298,8 @@ def test_the_share_is_a_setting_and_must_be_above_zero(tmp_path: Path) -> None:
     for _ in src.chunks():
         pass
     assert src.wide_count == 0 and src.rows == 744
+    with pytest.raises(ValueError, match="wide_share = 0: a share of the price, above 0"):
+        ReplaySource(data, wide_share=D(0))
 
 
 def test_zip_members_count_their_wide_bars_too(tmp_path: Path) -> None:

@@ -393,3 +393,17 @@ def test_binance_mode_needs_keys() -> None:
     s = Settings(exchange=ExchangeSettings(kind="binance"))
     with pytest.raises(ValueError, match="BINANCE_API_KEY"):
         OrderExecutorActor.start(s)
+
+
+def test_a_query_is_counted_in_lookups_pending_until_it_is_answered(rig: Rig) -> None:
+    """What a clean stop waits on (commands/run.py): a look-up in flight shows, and is gone once answered."""
+    rig.place("b1")
+    rig.wait_status("b1", OrderStatus.NEW)
+    assert rig.stats()["lookups_pending"] == 0
+    before = len(rig.updates("b1"))
+    rig.fake.fail_next("timeout_before_accept", method="GET")  # the first look-up hangs till the REST timeout
+    rig.ex.tell(QueryOrder(client_order_id="b1", symbol=SYMBOL))
+    assert rig.stats()["lookups_pending"] == 1
+    eventually(lambda: rig.stats()["lookups_pending"] == 0)
+    eventually(lambda: len(rig.updates("b1")) > before)  # and the answer was told
+    assert len(rig.fake.requests_to("GET", "/api/v3/order")) >= 2
