@@ -41,8 +41,15 @@ def test_closed_market_backs_off_and_trading_resumes_on_the_reopening(logs: Any)
             return len(fake.requests_to("POST", "/api/v3/order"))
 
         fake.set_symbol_status("BREAK")  # the executor still believes TRADING
-        tick()
-        eventually(lambda: posts() == 1)
+
+        def placed() -> bool:
+            # The executor's greeting (filters, balances) reaches the keeper on the executor's thread; on a
+            # loaded machine the first snapshot can come before it, and a keeper without filters waits.
+            if keeper.ask(GetStatus(), timeout=5).state.name == "READY_TO_BUY" and posts() == 0:
+                tick()
+            return posts() == 1
+
+        eventually(placed, timeout=10, interval=0.05)
         eventually(lambda: keeper.ask(GetStatus(), timeout=5).state.name == "READY_TO_BUY")  # -2010: rejected
 
         def sees_closed() -> bool:
