@@ -217,7 +217,7 @@ class KeeperCore:
         out += decide.check_resting(self, s)
         if self.pending is not None:
             self.deferred_ack = s.seq  # the market waits until the advice is in (lockstep)
-            return out
+            return out + decide.exit_while_asking(self, s) + self.drain_block_events()
         out += decide.decide(self, s)
         out += self.drain_block_events()
         if self.pending is not None:

@@ -66,11 +66,9 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
     blocked = update_blockers(core, s)
     if halt:
         return halt
-    if state is S.READY_TO_SELL and not blocked & BLOCKS_SELLS:
-        reason = exit_due(core, s)
-        if reason is not None:
-            assert core.filters is not None
-            return propose(core, Side.SELL, round_price(s.bid, Side.SELL, core.filters), reason, "risk", s)
+    exit_now = exit_sell(core, s, blocked)
+    if exit_now is not None:
+        return exit_now
     if core.approvals.engaged:  # an entry waits for the owner's answer, or was just turned down (approval.py)
         held = approval.on_snapshot(core, s, blocked)
         if held is not None:
@@ -101,6 +99,26 @@ def decide(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
             price = floor
         return propose(core, Side.SELL, price, OrderReason.ADVICE, by, s, advice.request_id, advice.confidence)
     return []
+
+
+def exit_sell(core: KeeperCore, s: MarketSnapshot, blocked: set[str]) -> list[Effect] | None:
+    """The sell of a due exit (a stop, a target, a deadline, a halt's flatten) at the bid, or None."""
+    if core.machine.state is not S.READY_TO_SELL or blocked & BLOCKS_SELLS:
+        return None
+    reason = exit_due(core, s)
+    if reason is None:
+        return None
+    assert core.filters is not None
+    return propose(core, Side.SELL, round_price(s.bid, Side.SELL, core.filters), reason, "risk", s)
+
+
+def exit_while_asking(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
+    """A due exit is not held up by advice in flight (live, up to `[ai] timeout_s`): nothing the model
+    could answer would stop a stop or a halt's flatten, and the answer, when it comes, is about a state the
+    keeper has left, so it is not used. A lockstep backtest never gets here: its market waits for the advice."""
+    if core.machine.state is not S.READY_TO_SELL:
+        return []
+    return exit_sell(core, s, update_blockers(core, s)) or []
 
 
 def update_blockers(core: KeeperCore, s: MarketSnapshot) -> set[str]:

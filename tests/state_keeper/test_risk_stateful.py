@@ -3,6 +3,10 @@
 Properties: equity never falls below `capital × (1 − max_drawdown)` by more than
 one position's gap between two snapshots (plus the spread and fees of one round
 trip); nothing is bought while halted; a restart keeps the halt.
+
+The exchange here answers a cancel before the next snapshot (a fill may still
+race it in between), as Binance answers the DELETE; one that never answered
+would keep any keeper from selling, and is the executor's look-ups' business.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from actors._lib import codec
-from actors.messages import AdviceRequest, PlaceOrder, RiskState, Side
+from actors.messages import AdviceRequest, CancelOrder, PlaceOrder, RiskState, Side
 from actors.settings import RiskSettings
 from actors.state_keeper.core import CONSULTANT, EXECUTOR, KeeperCore, replay
 from tests._support.helpers import FILTERS, advice, settings, snap, update
@@ -37,6 +41,7 @@ class RiskMachine(RuleBasedStateMachine):
         self.worst_gap = D(0)  # the largest loss one snapshot's move caused on what was held
         self.was_halted = False
         self.trade_id = 0
+        self.cancels: list[str] = []  # asked for, not answered yet
 
     def _new(self) -> KeeperCore:
         return KeeperCore(SETTINGS, FILTERS, "t")
@@ -47,6 +52,8 @@ class RiskMachine(RuleBasedStateMachine):
         for target, msg in effects:
             if target == CONSULTANT:
                 self.pending = msg
+            elif target == EXECUTOR and isinstance(msg, CancelOrder):
+                self.cancels.append(msg.client_order_id)
             elif target == EXECUTOR and isinstance(msg, PlaceOrder):
                 assert not (msg.side is Side.BUY and self.core.risk.state is RiskState.HALTED), "bought while halted"
                 if (msg.side is Side.SELL and msg.price <= self.bid) or (msg.side is Side.BUY and msg.price >= self.ask):
@@ -67,10 +74,22 @@ class RiskMachine(RuleBasedStateMachine):
 
     @rule(move=st.sampled_from(["-0.3", "-0.1", "-0.03", "-0.01", "0", "0.01", "0.03", "0.1", "0.2"]))
     def tick(self, move: str) -> None:
+        answered = False
+        for cid in self.cancels:
+            rec = self.core.ledger.orders.get(cid)
+            if rec is not None and not rec.status.is_terminal:  # orders here fill whole or not at all
+                self._run(self.core.on_order_update(update(cid, "CANCELED", side=rec.side, ts_ms=self.seq * 60_000)))
+                answered = True
+        self.cancels.clear()
+        if answered:  # the cancel's answer and the next snapshot come long before a move of this size
+            self._snapshot()
         held = self.core.ledger.qty
         new_bid = max(D("0.10"), (self.bid * (1 + D(move))).quantize(D("0.01")))
         self.worst_gap = max(self.worst_gap, held * (self.bid - new_bid))
         self.bid = new_bid
+        self._snapshot()
+
+    def _snapshot(self) -> None:
         self.seq += 1
         self._run(self.core.on_snapshot(snap(self.seq, bid=str(self.bid), ask=str(self.ask), ts_ms=self.seq * 60_000)))
         self.was_halted |= self.core.risk.state is RiskState.HALTED
