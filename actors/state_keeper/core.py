@@ -97,6 +97,7 @@ class KeeperCore:
         self.last_base_balance_fact = 0
         self.sent_since_ack = False  # lockstep: told the executor something since the last acknowledgement
         self.use_wake = settings.market.skip_idle_snapshots
+        self.live = settings.market.source == "binance"  # conflated delivery (live_delivery.py), not lockstep
         self.equity: list[EquityPoint] = []
         self.equity_every_ms = 60_000  # one point a market minute, thinned to stay bounded
         self.mark: MarketSnapshot | None = None  # the last snapshot journaled when trading stopped
@@ -215,14 +216,14 @@ class KeeperCore:
         self._sample_equity(s.ts_snapshot_ms, s.bid, s.mid)
         out = self._protect(s.ts_snapshot_ms, s.bid)
         out += decide.check_resting(self, s)
-        if self.pending is not None:
-            self.deferred_ack = s.seq  # the market waits until the advice is in (lockstep)
-            return out + decide.exit_while_asking(self, s) + self.drain_block_events()
-        out += decide.decide(self, s)
-        out += self.drain_block_events()
-        if self.pending is not None:
-            self.deferred_ack = s.seq
+        if self.pending is None:
+            out += decide.decide(self, s)
         else:
+            out += decide.exit_while_asking(self, s)
+        out += self.drain_block_events()
+        if self.pending is not None and not self.live:
+            self.deferred_ack = s.seq  # lockstep: the market waits until the advice is in
+        else:  # live: at once, or the conflated feed sends nothing (and no exit fires) until the model answers
             out.append(self._ack(s.seq, out))
         return out
 

@@ -26,7 +26,7 @@ from actors.messages import (
     TradingState,
 )
 from actors.settings import RiskSettings, Settings
-from actors.state_keeper.core import CONSULTANT, EXECUTOR, PUBLISH, KeeperCore, replay
+from actors.state_keeper.core import ACK, CONSULTANT, EXECUTOR, PUBLISH, KeeperCore, replay
 from actors.state_keeper.journal import Journal
 from tests._support.helpers import FILTERS, advice, settings, snap, update
 
@@ -270,32 +270,52 @@ def test_advice_stale_on_arrival_is_asked_again_on_the_next_snapshot_not_this_on
     assert cmd.price == D("39.99")
 
 
+
+def live(s: Settings) -> Settings:
+    """Settings of a live run: its market delivers a snapshot only once the last one is acknowledged."""
+    return dataclasses.replace(s, market=dataclasses.replace(s.market, source="binance"))
+
+
 def test_a_due_exit_is_not_held_up_by_advice_in_flight() -> None:
-    """Live, a snapshot that comes while the model is thinking (up to `[ai] timeout_s`) used to wait for the
-    answer before any exit; a stop or a halt's flatten sells on that snapshot, and the late answer places
-    nothing (hypothesis found it: equity fell two gaps below the drawdown limit while an answer was due)."""
+    """Live, the model may think for up to `[ai] timeout_s`. The keeper acknowledges every snapshot at once
+    meanwhile (the conflated feed would send it nothing new until then), and a stop or a halt's flatten
+    sells on the snapshot it is due on; the late answer places nothing. Hypothesis found it: equity fell
+    two gaps below the drawdown limit while an answer was due."""
     halt: dict[str, object] = {"capital": D(10), "max_drawdown": D("0.1"), "flatten_on_halt": True}
     for risk_kw, stop, bid, reason in ((halt, D(0), "35.00", "flatten"), ({}, D("0.05"), "37.00", "stop_loss")):
         s = risky(**risk_kw)
-        core = KeeperCore(dataclasses.replace(s, trading=dataclasses.replace(s.trading, stop_loss=stop)), FILTERS, "t")
+        core = KeeperCore(live(dataclasses.replace(s, trading=dataclasses.replace(s.trading, stop_loss=stop))),
+                          FILTERS, "t")
         buy_filled(core)
-        held = of(core.on_snapshot(snap(2, ts_ms=2000)), CONSULTANT, AdviceRequest)  # asked about the position
-        assert held and core.pending is not None
+        effects = core.on_snapshot(snap(2, ts_ms=2000))
+        held = of(effects, CONSULTANT, AdviceRequest)  # asked about the position
+        assert held and core.pending is not None and of(effects, ACK), "acknowledged while the model thinks"
         effects = core.on_snapshot(snap(3, bid=bid, ask=str(D(bid) + D("0.02")), ts_ms=3000))
         cmd, = of(effects, EXECUTOR, PlaceOrder)
         assert cmd.side is Side.SELL and cmd.reason == reason and cmd.price == D(bid)
-        assert core.machine.state is TradingState.SELLING
+        assert core.machine.state is TradingState.SELLING and of(effects, ACK)
         late = core.on_advice(advice(held[0].request_id, "sell", "45.00", valid_ms=10**9))
         assert not of(late, EXECUTOR), "the answer about holding must not place a second sell"
-        assert core.deferred_ack is None  # the snapshots are acknowledged once the answer is in
+        assert not of(late, ACK)  # every snapshot was acknowledged already, once
 
 
 def test_nothing_but_an_exit_is_decided_while_advice_is_in_flight() -> None:
-    core = KeeperCore(risky(), FILTERS, "t")
+    core = KeeperCore(live(risky()), FILTERS, "t")
     buy_filled(core)
     req, = of(core.on_snapshot(snap(2, ts_ms=2000)), CONSULTANT, AdviceRequest)
     for seq in (3, 4, 5):  # no exit due: no order, and no second question while the first is out
         effects = core.on_snapshot(snap(seq, ts_ms=seq * 1000))
-        assert not of(effects, EXECUTOR) and not of(effects, CONSULTANT)
+        assert not of(effects, EXECUTOR) and not of(effects, CONSULTANT) and of(effects, ACK)
     cmd, = of(core.on_advice(advice(req.request_id, "sell", "45.00", valid_ms=10**9)), EXECUTOR, PlaceOrder)
     assert cmd.side is Side.SELL and cmd.reason == "advice"
+
+
+def test_a_backtest_waits_for_the_advice_before_its_market_moves_on() -> None:
+    """Lockstep: the snapshot that asked is acknowledged only with the answer, so a backtest decides on
+    the snapshot it asked about, whatever the model's latency."""
+    core = KeeperCore(risky(), FILTERS, "t")
+    effects = core.on_snapshot(snap(1, ts_ms=1000))
+    req, = of(effects, CONSULTANT, AdviceRequest)
+    assert not of(effects, ACK)
+    effects = core.on_advice(advice(req.request_id, "hold", None, valid_ms=10**9))
+    assert [m[0] for m in of(effects, ACK)] == [1]

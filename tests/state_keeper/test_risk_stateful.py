@@ -27,7 +27,9 @@ from actors.state_keeper.core import CONSULTANT, EXECUTOR, KeeperCore, replay
 from tests._support.helpers import FILTERS, advice, settings, snap, update
 
 CAPITAL, MAX_DD = D(10), D("0.2")
-SETTINGS = dataclasses.replace(settings(), risk=RiskSettings(capital=CAPITAL, max_drawdown=MAX_DD, flatten_on_halt=True))
+SETTINGS = dataclasses.replace(  # live: snapshots keep coming while an answer is awaited (`answer` is a rule)
+    settings(), risk=RiskSettings(capital=CAPITAL, max_drawdown=MAX_DD, flatten_on_halt=True),
+    market=dataclasses.replace(settings().market, source="binance"))
 FEE = D("0.001")
 
 

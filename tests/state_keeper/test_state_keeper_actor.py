@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from decimal import Decimal as D
 from typing import Any
@@ -305,3 +306,31 @@ def test_domain_events_reach_every_subscriber_one_way() -> None:
     closed = listener.wait_for(TradeClosed)[0]
     assert closed.trade.status == "CLOSED" and closed.trade.exit_reason == "advice"
     assert rig.status().state is TradingState.READY_TO_BUY  # the keeper carried on past the dead listener
+
+
+def test_live_the_market_keeps_coming_and_a_stop_fires_while_the_model_thinks() -> None:
+    """A live feed sends a subscriber nothing new until it acknowledges its last snapshot. The model is
+    asked about the position and never answers here (a slow call lasts up to `[ai] timeout_s`): the keeper
+    still acknowledges each snapshot, and the one that breaks the stop sells."""
+    s = settings(stop_loss=D("0.05"))
+    s = dataclasses.replace(s, market=dataclasses.replace(s.market, source="binance"))
+
+    def answer(req: Any) -> None:
+        if isinstance(req, AdviceRequest) and req.state is TradingState.READY_TO_BUY:
+            assert req.reply_to is not None
+            req.reply_to.tell(advice(req.request_id, "buy", "39.95"))
+
+    market, executor, consultant = ProbeHandle(), ProbeHandle(), ProbeHandle(answer)
+    keeper = StateKeeperActor.start(s, market=market.ref, executor=executor.ref, consultant=consultant.ref,
+                                    filters=FILTERS, id_prefix="t")
+    keeper.tell(snap(1))
+    buy = executor.wait_for(PlaceOrder)[0]
+    keeper.tell(update(buy.client_order_id, "FILLED", "0.250", "9.9875", last="0.250", trade_id=1))
+    keeper.tell(snap(2))
+    consultant.wait_for(AdviceRequest, lambda r: r.state is TradingState.READY_TO_SELL)
+    market.wait_for(SnapshotProcessed, lambda m: m.seq == 2)  # not held back until an answer
+    keeper.tell(snap(3, bid="37.00", ask="37.02"))
+    sell = executor.wait_for(PlaceOrder, lambda m: m.side is Side.SELL)[0]
+    assert sell.reason == "stop_loss" and sell.price == D("37.00")
+    market.wait_for(SnapshotProcessed, lambda m: m.seq == 3)
+    keeper.stop()
