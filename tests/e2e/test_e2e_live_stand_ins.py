@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests._support.e2e_harness import OPENROUTER_KEY, Bot, Stand, base_balance, summary, wait_until
 from tests._support.fakes.binance_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from tests._support.fakes.openrouter import Reply
 
 
 @pytest.fixture
@@ -84,3 +87,42 @@ def test_a_fill_whose_report_is_late_at_sigterm_is_in_the_report(tmp_path: Path,
         assert s["trades"] and s["trades"][0]["client_order_ids"] == [buy["clientOrderId"]]
     finally:
         stand.stop()
+
+
+def test_a_stop_sells_on_the_live_feed_while_the_model_has_not_answered(tmp_path: Path) -> None:
+    """The bot holds, the model is asked about the position and does not answer, the market falls through
+    the stop: the stop sells on the live feed, without waiting for the model (its timeout here is far longer
+    than the test). Before, the keeper held back its acknowledgement until the answer, and the conflated
+    live feed sent it nothing in the meantime: no snapshot, no stop."""
+    stand = Stand(tmp_path)
+    try:
+        config = stand.config(trading="max_trades = 1")
+        config.write_text(config.read_text().replace("\ntimeout_s = 3\n", "\ntimeout_s = 110\n"))
+        stand.openrouter.default = Reply.hang_forever()  # every question after the scripted one
+        stand.openrouter.push(Reply.advice(action="buy", base_price="10.00", price_range=("9.99", "10.00"),
+                                           confidence="0.9", reasoning="scripted: buy"))
+        bot = Bot(stand, config, tmp_path / "report")
+        try:
+            wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "BUY"], 60, "a buy", bot.proc)
+            wait_until(lambda: any(asked_in(r) == "ready_to_sell" for r in stand.openrouter.chat_requests()), 60,
+                       "the question about the position", bot.proc)
+            stand.market.stop_auto()
+            stand.market.crash_to("9.00")  # 10 % under the entry; the stop is 5 % (or tighter)
+            wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "SELL"], 30,
+                       "the stop's sell, with the question still unanswered", bot.proc)
+            code = bot.terminate(signal.SIGTERM)
+        finally:
+            if bot.proc.poll() is None:
+                bot.kill()
+        assert code == 0, bot.stderr()[-3000:]
+        s = summary(tmp_path / "report")
+        assert s["trades"] and s["trades"][0]["exit_reason"] in ("stop_loss", "rule_stop"), s["trades"]
+        assert D(s["position"]["qty"]) == base_balance(stand)
+    finally:
+        stand.stop()
+
+
+def asked_in(request: Any) -> str | None:
+    """The bot's state in an advice request to the model (its facts are the user message's json)."""
+    user = [m for m in request.json["messages"] if m.get("role") == "user"][-1]["content"]
+    return json.loads(user[user.index("{"):]).get("state")

@@ -266,6 +266,17 @@ class FakeBinanceMarket:
         await self._broadcast(frames)
         return first, self.update_id
 
+    def crash_to(self, bid: str, tick: str = "0.01") -> None:
+        """Every level gone at once, the book one tick wide at `bid`, and a trade there (a flash crash)."""
+
+        async def go() -> None:
+            bids = [(str(p), "0") for p in self.bids] + [(bid, "50")]
+            asks = [(str(p), "0") for p in self.asks] + [(str(Decimal(bid) + Decimal(tick)), "50")]
+            await self._book_update(bids, asks, True, True, 1)
+
+        self._call(go())
+        self.trade(bid, "1", True)
+
     def _ticker_frame(self, u: int | None = None) -> str:
         bb = max(self.bids) if self.bids else Decimal(0)
         ba = min(self.asks) if self.asks else Decimal(0)
