@@ -114,8 +114,9 @@ def exit_sell(core: KeeperCore, s: MarketSnapshot, blocked: set[str]) -> list[Ef
 
 def exit_while_asking(core: KeeperCore, s: MarketSnapshot) -> list[Effect]:
     """A due exit is not held up by advice in flight (live, up to `[ai] timeout_s`): nothing the model
-    could answer would stop a stop or a halt's flatten, and the answer, when it comes, is about a state the
-    keeper has left, so it is not used. A lockstep backtest never gets here: its market waits for the advice."""
+    could answer would stop a stop or a halt's flatten. The answer, when it comes, is about a state the keeper
+    has left (it is not used), or `decide` weighs the exits before it again. A lockstep backtest never gets
+    here: its market waits for the advice."""
     if core.machine.state is not S.READY_TO_SELL:
         return []
     return exit_sell(core, s, update_blockers(core, s)) or []
