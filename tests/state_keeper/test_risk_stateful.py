@@ -4,9 +4,13 @@ Properties: equity never falls below `capital × (1 − max_drawdown)` by more t
 one position's gap between two snapshots (plus the spread and fees of one round
 trip); nothing is bought while halted; a restart keeps the halt.
 
-The exchange here answers a cancel before the next snapshot (a fill may still
-race it in between), as Binance answers the DELETE; one that never answered
-would keep any keeper from selling, and is the executor's look-ups' business.
+The exchange here answers a cancel, and a snapshot at the same price follows,
+before the market's next move (a fill may still race the cancel in between):
+live, Binance answers the DELETE and the next snapshot comes within
+`snapshot_interval_ms`, long before a move of these sizes. One that never
+answered would keep any keeper from selling; that is the executor's look-ups'
+business. The market runs as live: snapshots keep coming while an answer is
+awaited (`answer` is a rule that may come late or never).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from actors.state_keeper.core import CONSULTANT, EXECUTOR, KeeperCore, replay
 from tests._support.helpers import FILTERS, advice, settings, snap, update
 
 CAPITAL, MAX_DD = D(10), D("0.2")
-SETTINGS = dataclasses.replace(  # live: snapshots keep coming while an answer is awaited (`answer` is a rule)
+SETTINGS = dataclasses.replace(
     settings(), risk=RiskSettings(capital=CAPITAL, max_drawdown=MAX_DD, flatten_on_halt=True),
     market=dataclasses.replace(settings().market, source="binance"))
 FEE = D("0.001")
