@@ -84,6 +84,7 @@ class KeeperCore:
         self.last_advice: Advice | None = None
         self.advice_for: tuple[TradingState, Decimal] | None = None  # state and mid it was asked for
         self.advice_used = False
+        self.advice_lag_ms = 0  # market time from the question to the answer (live only: decide.on_advice)
         self.pending: decide.Pending | None = None
         self.deferred_ack: int | None = None
         self.feed_stale = False

@@ -303,10 +303,14 @@ def on_advice(core: KeeperCore, a: Advice) -> list[Effect]:
     core.advice_for = (pending.state, pending.snapshot.mid)
     core.advice_used = False
     s = core.last_snapshot or pending.snapshot
-    if s.ts_snapshot_ms > a.valid_until_ms:  # stale on arrival: asking again on this snapshot could loop forever
+    # Live, the market went on while the model thought: its answer's validity counts from its arrival, or a
+    # model slower than `[ai] cache_ttl_s` would be asked again forever. Lockstep: 0 (nothing came meanwhile).
+    core.advice_lag_ms = max(0, s.ts_snapshot_ms - pending.snapshot.ts_snapshot_ms)
+    if s.ts_snapshot_ms - core.advice_lag_ms > a.valid_until_ms:  # stale on arrival: asking again now could loop
         if core.count("stale_advice") == 1:
             logger.warning("advice {} was valid until {} but the market is at {}: asked again on the next snapshot "
-                           "(counted as stale_advice; logged once)", a.request_id, a.valid_until_ms, s.ts_snapshot_ms)
+                           "(counted as stale_advice; logged once)", a.request_id, a.valid_until_ms,
+                           pending.snapshot.ts_snapshot_ms)
         out: list[Effect] = []
     else:
         out = decide(core, s)
@@ -321,7 +325,7 @@ def usable_advice(core: KeeperCore, s: MarketSnapshot) -> Advice | None:
     if a is None or core.advice_for is None or core.advice_used:
         return None
     state, mid = core.advice_for
-    if state is not core.machine.state or s.ts_snapshot_ms > a.valid_until_ms:
+    if state is not core.machine.state or s.ts_snapshot_ms - core.advice_lag_ms > a.valid_until_ms:
         return None
     if a.wake_on_move and mid and abs(s.mid - mid) / mid > core.settings.ai.price_band_pct / 4:
         return None  # the market moved away from what the advice was about

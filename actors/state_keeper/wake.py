@@ -67,7 +67,7 @@ def wake_when(core: KeeperCore) -> WakeWhen | None:
     waiting = a.action is AdviceAction.HOLD or a.confidence < core.settings.ai.min_confidence or a.base_price is None
     if not waiting:
         return None
-    at.append(a.valid_until_ms + 1)
+    at.append(a.valid_until_ms + core.advice_lag_ms + 1)
     band = None
     if a.wake_on_move:  # a bar strategy's hold stands until its next bar, whatever the price does
         mid = about[1]

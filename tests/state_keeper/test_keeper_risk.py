@@ -319,3 +319,15 @@ def test_a_backtest_waits_for_the_advice_before_its_market_moves_on() -> None:
     assert not of(effects, ACK)
     effects = core.on_advice(advice(req.request_id, "hold", None, valid_ms=10**9))
     assert [m[0] for m in of(effects, ACK)] == [1]
+
+
+def test_live_an_answer_slower_than_its_validity_is_used_not_asked_again_forever() -> None:
+    """`[ai] cache_ttl_s = 0` (or any validity shorter than the model's latency): live, the snapshots that
+    came while the model thought must not make its answer stale on arrival, or every answer would be, and
+    the keeper would ask forever. The validity counts from the arrival."""
+    core = KeeperCore(live(risky()), FILTERS, "t")
+    req, = of(core.on_snapshot(snap(1, ts_ms=1000)), CONSULTANT, AdviceRequest)
+    for seq in (2, 3, 4):  # four seconds of market while the model thinks
+        assert of(core.on_snapshot(snap(seq, ts_ms=seq * 1000)), ACK)
+    cmd, = of(core.on_advice(advice(req.request_id, "buy", "39.99", valid_ms=1000)), EXECUTOR, PlaceOrder)
+    assert cmd.price == D("39.99") and "stale_advice" not in core.counters
