@@ -308,9 +308,9 @@ def on_advice(core: KeeperCore, a: Advice) -> list[Effect]:
     core.advice_lag_ms = max(0, s.ts_snapshot_ms - pending.snapshot.ts_snapshot_ms)
     if s.ts_snapshot_ms - core.advice_lag_ms > a.valid_until_ms:  # stale on arrival: asking again now could loop
         if core.count("stale_advice") == 1:
-            logger.warning("advice {} was valid until {} but the market is at {}: asked again on the next snapshot "
-                           "(counted as stale_advice; logged once)", a.request_id, a.valid_until_ms,
-                           pending.snapshot.ts_snapshot_ms)
+            logger.warning("advice {} was valid until {}, before the market time it was asked at ({}): asked again "
+                           "on the next snapshot (counted as stale_advice; logged once)", a.request_id,
+                           a.valid_until_ms, pending.snapshot.ts_snapshot_ms)
         out: list[Effect] = []
     else:
         out = decide(core, s)
