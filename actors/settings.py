@@ -64,6 +64,11 @@ class MarketSettings:
     trend_slow_s: int = 14400  # the slow one; nothing is published before this much market time
     regime_band: Decimal = Decimal("1.5")  # up/down needs the EMAs this many hourly volatilities apart
 
+    @property
+    def live(self) -> bool:
+        """Conflated live delivery (`live_delivery.py`); else lockstep, where the market waits for every ack."""
+        return self.source == "binance"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AISettings:

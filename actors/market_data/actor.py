@@ -98,7 +98,7 @@ class MarketDataActor(pykka.ThreadingActor):
         self.symbol = settings.symbol
         self._clock: Clock = clock or wall_clock_ms
         self.source = m.source
-        self.live = m.source == "binance"
+        self.live = m.live
         self._stream_options = dict(stream_options or {})
         self._trade_cap = trade_cap
         self._io: LoopThread | None = None

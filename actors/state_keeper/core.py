@@ -98,7 +98,7 @@ class KeeperCore:
         self.last_base_balance_fact = 0
         self.sent_since_ack = False  # lockstep: told the executor something since the last acknowledgement
         self.use_wake = settings.market.skip_idle_snapshots
-        self.live = settings.market.source == "binance"  # conflated delivery (live_delivery.py), not lockstep
+        self.live = settings.market.live  # conflated delivery: every snapshot is acknowledged at once
         self.equity: list[EquityPoint] = []
         self.equity_every_ms = 60_000  # one point a market minute, thinned to stay bounded
         self.mark: MarketSnapshot | None = None  # the last snapshot journaled when trading stopped
