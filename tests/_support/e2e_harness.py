@@ -79,6 +79,10 @@ console_level = "INFO"
                    OPENROUTER_API_KEY=OPENROUTER_KEY, TRADER_NO_DOTENV="1", PYTHONUNBUFFERED="1")
         return env
 
+    def orders(self, side: str) -> list[dict[str, Any]]:
+        """The orders the exchange stand-in accepted on one side ("BUY" or "SELL"), oldest first."""
+        return [o for o in self.exchange.orders if o["side"] == side]
+
     def stop(self) -> None:
         for fake in (self.market, self.exchange, self.openrouter):
             try:
@@ -97,6 +101,14 @@ class Bot:
             [sys.executable, str(ROOT / "bootstrap.py"), "--config", str(config), "--yes-real-money",
              "--report-dir", str(report_dir)],
             cwd=stand.tmp, env=env or stand.env(), stdout=self.out, stderr=self.err, text=True)
+
+    def __enter__(self) -> Bot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A bot still running when the test leaves the block (a failed wait) is killed, not left behind."""
+        if self.proc.poll() is None:
+            self.kill()
 
     def stdout(self) -> str:
         self.out.flush()

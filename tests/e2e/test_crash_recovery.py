@@ -75,14 +75,10 @@ def crash_then_recover(stand: Stand, tmp_path: Path, point: str, after: int) -> 
     first = Bot(stand, config, tmp_path / "r1", env)
     code = first.proc.wait(120)
     assert code == -signal.SIGKILL, f"expected the crash point to kill the bot, got {code}: {first.stderr()[-2000:]}"
-    second = Bot(stand, config, tmp_path / "r2")
-    try:
+    with Bot(stand, config, tmp_path / "r2") as second:
         wait_until(lambda: settled(stand, config, journal, ROUND_TRIPS), 120, "recovery and three round trips",
                    second.proc)
         assert second.terminate() == 0, second.stderr()[-3000:]
-    finally:
-        if second.proc.poll() is None:
-            second.kill()
     assert "recovered from the journal" in second.stderr()
     check_books(stand, config, journal)
 
@@ -109,22 +105,18 @@ def test_kill_mid_sell_and_fill_the_rest_while_down(tmp_path: Path, delay_s: flo
         config = stand.config(trading="max_trades = 1")
         journal = tmp_path / "journal.real.sqlite3"  # [storage] path with the mode before its suffix
         first = Bot(stand, config, tmp_path / "r1")
-        buy = wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "BUY"], 60, "a buy", first.proc)[0]
+        buy = wait_until(lambda: stand.orders("BUY"), 60, "a buy", first.proc)[0]
         stand.exchange.fill(buy["clientOrderId"])
-        sell = wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "SELL"], 60, "a sell", first.proc)[0]
+        sell = wait_until(lambda: stand.orders("SELL"), 60, "a sell", first.proc)[0]
         half = (D(sell["origQty"]) / 2).quantize(D("0.001"))
         stand.exchange.fill(sell["clientOrderId"], half)
         time.sleep(delay_s)  # not a wait for anything: it varies the moment of the kill inside the sell
         os.kill(first.proc.pid, signal.SIGKILL)
         first.proc.wait(30)
         stand.exchange.fill(sell["clientOrderId"])  # the rest fills while the bot is dead
-        second = Bot(stand, config, tmp_path / "r2")
-        try:
+        with Bot(stand, config, tmp_path / "r2") as second:
             wait_until(lambda: settled(stand, config, journal, 1), 90, "the sell found and the trade closed", second.proc)
             assert second.terminate() == 0, second.stderr()[-3000:]
-        finally:
-            if second.proc.poll() is None:
-                second.kill()
         core = journal_view(config, journal)
         sell_rec = core.ledger.orders[sell["clientOrderId"]]
         assert sell_rec.side is Side.SELL and sell_rec.cum_qty == D(sell["origQty"])

@@ -23,13 +23,9 @@ def stand(tmp_path: Path):
 
 
 def test_sigterm_mid_run_stops_cleanly(stand: Stand, tmp_path: Path) -> None:
-    bot = Bot(stand, stand.config(), tmp_path / "report")
-    try:
+    with Bot(stand, stand.config(), tmp_path / "report") as bot:
         wait_until(lambda: len(stand.exchange.trades) >= 3, 90, "three fills on the stand-in", bot.proc)
         code = bot.terminate(signal.SIGTERM)
-    finally:
-        if bot.proc.poll() is None:
-            bot.kill()
     out, err = bot.stdout(), bot.stderr()
     assert code == 0, err[-3000:]
     assert "SIGTERM received" in err and "Run report" in out
@@ -71,15 +67,11 @@ def test_a_fill_whose_report_is_late_at_sigterm_is_in_the_report(tmp_path: Path,
         if cancel:
             config.write_text(config.read_text().replace('confirm_real_money = false\n',
                                                          'confirm_real_money = false\ncancel_on_exit = true\n'))
-        bot = Bot(stand, config, tmp_path / "report")
-        try:
-            buy = wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "BUY"], 60, "a buy", bot.proc)[0]
+        with Bot(stand, config, tmp_path / "report") as bot:
+            buy = wait_until(lambda: stand.orders("BUY"), 60, "a buy", bot.proc)[0]
             stand.exchange.hold_events()  # the user stream is late: only asking the exchange can tell
             stand.exchange.fill(buy["clientOrderId"])
             code = bot.terminate(signal.SIGTERM)
-        finally:
-            if bot.proc.poll() is None:
-                bot.kill()
         assert code == 0, bot.stderr()[-3000:]
         s = summary(tmp_path / "report")
         held = base_balance(stand)
@@ -101,19 +93,15 @@ def test_a_stop_sells_on_the_live_feed_while_the_model_has_not_answered(tmp_path
         stand.openrouter.default = Reply.hang_forever()  # every question after the scripted one
         stand.openrouter.push(Reply.advice(action="buy", base_price="10.00", price_range=("9.99", "10.00"),
                                            confidence="0.9", reasoning="scripted: buy"))
-        bot = Bot(stand, config, tmp_path / "report")
-        try:
-            wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "BUY"], 60, "a buy", bot.proc)
+        with Bot(stand, config, tmp_path / "report") as bot:
+            wait_until(lambda: stand.orders("BUY"), 60, "a buy", bot.proc)
             wait_until(lambda: any(asked_in(r) == "ready_to_sell" for r in stand.openrouter.chat_requests()), 60,
                        "the question about the position", bot.proc)
             stand.market.stop_auto()
             stand.market.crash_to("9.00")  # 10 % under the entry; the stop is 5 % (or tighter)
-            wait_until(lambda: [o for o in stand.exchange.orders if o["side"] == "SELL"], 30,
+            wait_until(lambda: stand.orders("SELL"), 30,
                        "the stop's sell, with the question still unanswered", bot.proc)
             code = bot.terminate(signal.SIGTERM)
-        finally:
-            if bot.proc.poll() is None:
-                bot.kill()
         assert code == 0, bot.stderr()[-3000:]
         s = summary(tmp_path / "report")
         assert s["trades"] and s["trades"][0]["exit_reason"] in ("stop_loss", "rule_stop"), s["trades"]

@@ -154,15 +154,11 @@ def test_a_real_money_run_reads_the_history_and_its_first_order_is_a_buy(tmp_pat
         stand.market.history.set(rising_klines(time.time_ns() // 1_000_000, minutes=5 * 24 * 60))
         cfg = stand.config()
         cfg.write_text(cfg.read_text().replace("[ai]\n", '[ai]\nrole = "off"\n'))
-        bot = Bot(stand, cfg, tmp_path / "report")
-        try:
+        with Bot(stand, cfg, tmp_path / "report") as bot:
             wait_until(lambda: stand.exchange.orders, 120, "a real order", bot.proc)
             bid, _ask = stand.market.best()  # the book walks a tick at a time, about 20 times a second
             first = stand.exchange.orders[0]
             assert bot.terminate() == 0, bot.stderr()[-3000:]
-        finally:
-            if bot.proc.poll() is None:
-                bot.kill()
         # priced from the live book as it was (a few ticks ago at most), however long the start took
         assert first["side"] == "BUY" and abs(Decimal(first["price"]) - bid) <= Decimal("0.10"), (first["price"], bid)
         assert stand.market.history.requests  # the history was read...

@@ -81,17 +81,13 @@ def test_exchange_balance_below_the_journal_halts_with_a_message(stand: Stand, t
     owner = app.journal_owner(settings, app.Keys(binance_key=_secret(DEFAULT_API_KEY)))
     write_holding_journal(stand.journal, owner, selling=selling)
     stand.exchange.set_balance("TRUMP", "0", "0")
-    bot = Bot(stand, config, tmp_path / "report")
-    try:
+    with Bot(stand, config, tmp_path / "report") as bot:
         wait_until(lambda: "TRADING HALTED" in bot.stderr(), 60, "the halt", bot.proc)
         assert bot.terminate() == 0, bot.stderr()[-3000:]
-    finally:
-        if bot.proc.poll() is None:
-            bot.kill()
     err = bot.stderr()
     assert "the exchange holds 0 TRUMP but the journal says 0.96" in err
     assert err.count("TRADING HALTED") == 1
-    assert not [o for o in stand.exchange.orders if o["side"] == "SELL"]
+    assert not stand.orders("SELL")
     assert journal_view(config, stand.journal).halted
 
 
